@@ -1,0 +1,51 @@
+"""RetainWise: map, validate, score and explain a business's customer file.
+
+The public API is re-exported here lazily: ``import retainwise`` stays cheap
+(no pandas, xgboost or boto3 until a name that needs them is used), which
+keeps the CLI and the runner quick to start.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from .errors import (
+    ConfigError,
+    ExecutionError,
+    InputError,
+    ModelError,
+    RetainwiseError,
+    StorageError,
+)
+from .settings import Settings
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Pipeline": "retainwise.pipeline",
+    "score_file": "retainwise.execute",
+    "load_model": "retainwise.model",
+}
+
+__all__ = [
+    "ConfigError",
+    "ExecutionError",
+    "InputError",
+    "ModelError",
+    "RetainwiseError",
+    "Settings",
+    "StorageError",
+    *_LAZY,
+]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .execute import score_file
+    from .model import load_model
+    from .pipeline import Pipeline
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'retainwise' has no attribute {name!r}")
