@@ -1,0 +1,210 @@
+"""Running the pipeline notebook with Papermill, locally or for the runner.
+
+One notebook (``notebooks/pipeline.ipynb``) holds the four stages, so a run
+costs one kernel start. Kernels talk to us over IPC sockets, not TCP: nothing
+listens on the network and ipykernel has no unencrypted-TCP warning to print.
+
+Errors raised inside the kernel reach us as Papermill's
+``PapermillExecutionError`` carrying only the exception's name and text; they
+are translated back into RetainWise's categories here (the edge), so callers
+decide on retries from the category alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import BY_NAME, ExecutionError, RetainwiseError
+
+NOTEBOOK = "pipeline.ipynb"
+KERNEL_NAME = "python3"
+OUTPUT_NOTEBOOK = f"notebooks/{NOTEBOOK}"
+
+# Jupyter's path-migration notice is noise for our users; opt in to the new paths.
+os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+
+
+def notebook_path(name: str = NOTEBOOK) -> Path:
+    """Where a pipeline notebook lives: the repo's notebooks/ (or its installed copy)."""
+    repo = Path(__file__).resolve().parent.parent / "notebooks" / name
+    if repo.is_file():
+        return repo
+    from importlib.resources import files
+
+    return Path(str(files("retainwise.notebooks") / name))
+
+
+@dataclass
+class RunOutcome:
+    """What a finished run produced: its summary and output paths by name."""
+
+    summary: dict
+    outputs: dict[str, Path] = field(default_factory=dict)
+
+
+def start_kernel(cwd: Path | None = None, env: dict | None = None):
+    """Start a python3 kernel on IPC transport and wait until it answers. Returns its KernelManager."""
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc")
+    km.start_kernel(cwd=str(cwd or Path.cwd()), env=env)
+    return km
+
+
+def run_pipeline(
+    input_path: str | Path,
+    output_dir: str | Path,
+    *,
+    tenant: str,
+    run_id: str,
+    km=None,
+    quality_level: str = "standard",
+    mapping_overrides: dict | None = None,
+    progress: bool = False,
+    timeout: int | None = None,
+) -> RunOutcome:
+    """Execute the pipeline notebook on ``input_path``; outputs go to ``output_dir``.
+
+    ``km`` is an already started KernelManager to run on (the runner's pool);
+    with ``None`` a fresh kernel is started and shut down here. ``timeout`` caps
+    each cell (seconds). The executed notebook is always left at
+    ``output_dir/notebooks/pipeline.ipynb``, with the error at its top on failure.
+
+    Raises :class:`InputError` / :class:`ModelError` (permanent) for unusable
+    input or model, :class:`ExecutionError` (transient) when the kernel dies or
+    times out.
+    """
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    output_dir = Path(output_dir).resolve()
+    executed = output_dir / OUTPUT_NOTEBOOK
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    params = {
+        "input_path": str(Path(input_path).resolve()),
+        "output_dir": str(output_dir),
+        "tenant": tenant,
+        "run_id": run_id,
+        "quality_level": quality_level,
+        "mapping_overrides": dict(mapping_overrides or {}),
+    }
+    own_kernel = km is None
+    started = time.perf_counter()
+    try:
+        if own_kernel:
+            km = start_kernel(cwd=output_dir)
+        pm.execute_notebook(
+            str(notebook_path()), str(executed), parameters=params, km=km, kernel_name=KERNEL_NAME,
+            progress_bar=progress, execution_timeout=timeout, log_output=False,
+        )
+    except PapermillExecutionError as exc:
+        raise _from_kernel(exc) from None
+    except RetainwiseError:
+        raise
+    except Exception as exc:  # kernel death, timeouts, zmq failures: worth a retry
+        _ensure_record(executed, f"{type(exc).__name__}: {exc}")
+        raise ExecutionError(
+            f"The notebook run did not finish ({type(exc).__name__}: {exc}).", code="kernel_failed"
+        ) from exc
+    finally:
+        if own_kernel and km is not None:
+            km.shutdown_kernel(now=True)
+    notebook_s = time.perf_counter() - started
+
+    from .report import render_static
+
+    t = time.perf_counter()
+    report = render_static(executed, output_dir / "report.html")
+    summary_path = output_dir / "summary.json"
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    summary["timings_s"].update(notebook=round(notebook_s, 4), report=round(time.perf_counter() - t, 4))
+    summary_path.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    outputs = {
+        "results.csv": output_dir / "results.csv",
+        "summary.json": summary_path,
+        "report.html": report,
+        OUTPUT_NOTEBOOK: executed,
+    }
+    return RunOutcome(summary=summary, outputs=outputs)
+
+
+def _from_kernel(exc) -> RetainwiseError:
+    """A RetainWise error of the right category for an exception raised in the kernel."""
+    cls = BY_NAME.get(exc.ename)
+    if cls is not None:
+        return cls(exc.evalue)
+    # Our own code failed on this input: a retry fails the same way, so it is permanent.
+    return RetainwiseError(
+        f"The pipeline failed in cell {exc.exec_count} with {exc.ename}: {exc.evalue}", code="pipeline_failed"
+    )
+
+
+def _ensure_record(executed: Path, reason: str) -> None:
+    """Leave an executed-notebook record even when Papermill could not write one."""
+    if executed.exists():
+        return
+    import nbformat
+
+    nb = nbformat.read(str(notebook_path()), as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"# Run failed\n\n`{reason}`"))
+    nbformat.write(nb, str(executed))
+
+
+def score_file(
+    file: str | Path, out: str | Path, *, tenant: str = "local", run_id: str | None = None,
+    quality_level: str = "standard", progress: bool = True,
+) -> RunOutcome:
+    """``retainwise score``: run the pipeline notebook on ``file`` with a fresh kernel."""
+    import uuid
+
+    path = Path(file)
+    if not path.is_file():
+        from .errors import InputError
+
+        raise InputError(f"{file}: no such file. Check the path and try again.", code="no_file")
+    return run_pipeline(
+        path, out, tenant=tenant, run_id=run_id or uuid.uuid4().hex[:12], quality_level=quality_level,
+        progress=progress,
+    )
+
+
+def cli_score(args) -> int:
+    start = time.perf_counter()
+    quiet = args.quiet
+    if not quiet:
+        print(f"Scoring {args.file} for tenant '{args.tenant}' (one notebook run: map, validate, predict, explain)…",
+              file=sys.stderr)
+    outcome = score_file(args.file, args.out, tenant=args.tenant, run_id=args.run_id,
+                         quality_level=args.quality_level, progress=not quiet)
+    print(format_summary(outcome, args.out, time.perf_counter() - start))
+    return 0
+
+
+def format_summary(outcome: RunOutcome, out: str | Path, seconds: float) -> str:
+    """The short text summary ``retainwise score`` prints."""
+    import csv
+
+    s = outcome.summary
+    q = s["quality"]
+    rc = s["risk_counts"]
+    lines = [
+        f"Scored {s['rows_scored']:,} customers from {s.get('input', {}).get('name', '')} "
+        f"({s['rows_rejected']:,} rows rejected) in {seconds:.1f} s — run {s['run_id']}",
+        f"Data quality: {q['score']:.0f}/100 ({q['level']} checks, {len(q['issues'])} issues)",
+        f"Risk: HIGH {rc['HIGH']:,} · MEDIUM {rc['MEDIUM']:,} · LOW {rc['LOW']:,}   (model {s['model']['version']})",
+        "Most at risk:",
+    ]
+    with open(outcome.outputs["results.csv"], newline="", encoding="utf-8") as fh:
+        for i, row in enumerate(csv.DictReader(fh)):
+            if i == 5:
+                break
+            lines.append(f"  {row['customer_id']:<14} {float(row['churn_probability']):6.1%}  {row['churn_risk']:<6} "
+                         f"{row['explanation']}")
+    names = ", ".join(outcome.outputs)
+    lines.append(f"Outputs in {out}: {names}")
+    return "\n".join(lines)
