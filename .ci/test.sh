@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole test suite: unit tests, notebooks under nbval, the moto server, PostgreSQL and Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -f .ci/postgres.sh ] && [ -z "${RETAINWISE_TEST_POSTGRES_URL:-}" ]; then
+  RETAINWISE_TEST_POSTGRES_URL="$(bash .ci/postgres.sh)"
+  export RETAINWISE_TEST_POSTGRES_URL
+fi
+if [ -f .ci/checkov.sh ] && [ -z "${CHECKOV:-}" ]; then
+  CHECKOV="$(bash .ci/checkov.sh)"
+  export CHECKOV
+fi
+export JUPYTER_PLATFORM_DIRS=1
+python3 -m pytest "$@"

@@ -1,0 +1,107 @@
+"""`retainwise score` end to end: real Papermill runs of the pipeline notebook."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import nbformat
+import pandas as pd
+import pytest
+
+from retainwise.outputs import RESULT_COLUMNS
+
+from .conftest import SAMPLE, TRAINING
+
+pytestmark = pytest.mark.notebook
+
+
+def score(path, out, *extra):
+    return subprocess.run(
+        [sys.executable, "-m", "retainwise.cli", "score", str(path), "--out", str(out), *extra],
+        capture_output=True, text=True, timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory):
+    """The training file minus Churn, with some customers repeated, scored once for the module."""
+    tmp = tmp_path_factory.mktemp("score")
+    data = pd.read_csv(TRAINING, dtype=str, keep_default_na=False).drop(columns=["Churn"]).head(600)
+    upload = pd.concat([data, data.head(25)], ignore_index=True)  # 25 duplicated customers
+    path = tmp / "customers.csv"
+    upload.to_csv(path, index=False)
+    proc = score(path, tmp / "out", "--tenant", "acme")
+    return proc, tmp / "out", data
+
+
+def test_score_writes_every_output(scored):
+    proc, out, _ = scored
+    assert proc.returncode == 0, proc.stderr
+    for name in ("results.csv", "summary.json", "report.html", "notebooks/pipeline.ipynb"):
+        assert (out / name).is_file(), name
+    assert "Most at risk:" in proc.stdout and "Data quality:" in proc.stdout
+
+
+def test_each_distinct_customer_appears_exactly_once(scored):
+    _, out, data = scored
+    results = pd.read_csv(out / "results.csv", dtype={"customer_id": "str"})
+    assert list(results.columns[: len(RESULT_COLUMNS)]) == RESULT_COLUMNS
+    assert results["customer_id"].is_unique
+    assert set(results["customer_id"]) == set(data["customerID"])
+    assert results["churn_probability"].between(0, 1).all()
+    assert set(results["churn_risk"]) <= {"HIGH", "MEDIUM", "LOW"}
+    for col in ("risk_factors", "protective_factors"):
+        assert all(isinstance(json.loads(v), list) for v in results[col])
+
+
+def test_summary_follows_the_design(scored):
+    _, out, data = scored
+    s = json.loads((out / "summary.json").read_text())
+    for key in ("run_id", "tenant", "rows_in", "rows_scored", "rows_rejected", "mapping", "mapping_confidence",
+                "unmapped", "quality", "model", "risk_counts", "timings_s"):
+        assert key in s, key
+    assert s["tenant"] == "acme"
+    assert (s["rows_in"], s["rows_scored"], s["rows_rejected"]) == (625, 600, 25)
+    assert s["mapping"]["customerID"] == "customer_id" and s["mapping"]["tenure"] == "tenure_months"
+    assert sum(s["risk_counts"].values()) == 600
+    assert 0 <= s["quality"]["score"] <= 100
+    assert {"read", "mapping", "validation", "prediction", "explanation", "notebook", "report"} <= set(s["timings_s"])
+
+
+def test_report_hides_code(scored):
+    _, out, _ = scored
+    html = (out / "report.html").read_text()
+    assert "Risk distribution" in html or "<img" in html
+    assert "from retainwise.pipeline import Pipeline" not in html and "run.predict()" not in html
+
+
+UNUSABLE = {
+    "empty": b"",
+    "header_only": b"customerID,tenure,MonthlyCharges\n",
+    "binary": bytes(range(256)) * 40,
+    "no_id": b"colour,size\nred,3\nblue,4\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNUSABLE))
+def test_unusable_input_exits_2_with_one_clear_line(tmp_path, case):
+    path = tmp_path / f"{case}.csv"
+    path.write_bytes(UNUSABLE[case])
+    proc = score(path, tmp_path / "out", "--quiet")
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("retainwise: error: ") and len(lines[0]) > 40
+    assert "Traceback" not in proc.stderr + proc.stdout
+    # the failed run still leaves its executed notebook, error visible
+    executed = tmp_path / "out" / "notebooks" / "pipeline.ipynb"
+    nb = nbformat.read(str(executed), as_version=4)
+    text = json.dumps(nb)
+    assert "InputError" in text
+
+
+def test_missing_file_is_an_input_error(tmp_path):
+    proc = score(tmp_path / "nope.csv", tmp_path / "out", "--quiet")
+    assert proc.returncode == 2 and "no such file" in proc.stderr and "Traceback" not in proc.stderr

@@ -1,0 +1,34 @@
+import json
+
+import numpy as np
+import pandas as pd
+
+from retainwise.outputs import RESULT_COLUMNS, write_results, write_summary
+
+
+def _results(ids):
+    n = len(ids)
+    return pd.DataFrame({
+        "customer_id": ids, "churn_probability": np.linspace(0, 1, n), "churn_risk": ["LOW"] * n,
+        "predicted_churn": [0] * n, "explanation": ["Low risk (1%)."] * n, "risk_factors": ["[]"] * n,
+        "protective_factors": ["[]"] * n, "model_version": ["v"] * n, "experiment_group": ["ml"] * n,
+        "monthly_charges": [10.0] * n,
+    })
+
+
+def test_results_have_the_design_columns_in_order(tmp_path):
+    path = write_results(_results(["a", "b"]), tmp_path / "results.csv")
+    header = path.read_text().splitlines()[0].split(",")
+    assert header[: len(RESULT_COLUMNS)] == RESULT_COLUMNS
+
+
+def test_formula_cells_are_neutralised(tmp_path):
+    path = write_results(_results(["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "ok"]), tmp_path / "r.csv")
+    back = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert not back["customer_id"].str.match(r"^[=+\-@\t\r]").any()
+    assert back["customer_id"].iloc[-1] == "ok"
+
+
+def test_summary_is_json_safe(tmp_path):
+    path = write_summary({"x": np.float64("nan"), "n": np.int64(3), "nested": [{"v": np.float32(0.5)}]}, tmp_path / "s.json")
+    assert json.loads(path.read_text()) == {"x": None, "n": 3, "nested": [{"v": 0.5}]}
