@@ -49,10 +49,20 @@ class RunOutcome:
 
 def start_kernel(cwd: Path | None = None, env: dict | None = None):
     """Start a python3 kernel on IPC transport and wait until it answers. Returns its KernelManager."""
+    import tempfile
+    import uuid
+
     from jupyter_client.manager import KernelManager
 
-    km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc")
-    km.start_kernel(cwd=str(cwd or Path.cwd()), env=env)
+    # A unique socket prefix per kernel: jupyter_client picks IPC "ports" by probing which socket
+    # files exist, so kernels started at the same moment could otherwise share sockets.
+    sockets = Path(tempfile.gettempdir()) / "retainwise-kernels"
+    sockets.mkdir(mode=0o700, exist_ok=True)
+    km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(sockets / uuid.uuid4().hex[:16]))
+    kwargs = {"cwd": str(cwd or Path.cwd())}
+    if env is not None:
+        kwargs["env"] = env
+    km.start_kernel(**kwargs)
     return km
 
 
@@ -98,10 +108,13 @@ def run_pipeline(
     try:
         if own_kernel:
             km = start_kernel(cwd=output_dir)
-        pm.execute_notebook(
-            str(notebook_path()), str(executed), parameters=params, km=km, kernel_name=KERNEL_NAME,
-            progress_bar=progress, execution_timeout=timeout, log_output=False,
-        )
+        try:
+            pm.execute_notebook(
+                str(notebook_path()), str(executed), parameters=params, km=km, kernel_name=KERNEL_NAME,
+                progress_bar=progress, execution_timeout=timeout, log_output=False,
+            )
+        finally:
+            _stamp(executed, km, pooled=not own_kernel)
     except PapermillExecutionError as exc:
         raise _from_kernel(exc) from None
     except RetainwiseError:
@@ -131,6 +144,19 @@ def run_pipeline(
         OUTPUT_NOTEBOOK: executed,
     }
     return RunOutcome(summary=summary, outputs=outputs)
+
+
+def _stamp(executed: Path, km, *, pooled: bool) -> None:
+    """Record which kernel process ran this notebook (isolation is auditable per run)."""
+    if not executed.exists():
+        return
+    import nbformat
+
+    from .kernels import kernel_pid
+
+    nb = nbformat.read(str(executed), as_version=4)
+    nb.metadata["retainwise"] = {"kernel_pid": kernel_pid(km), "kernel_pooled": pooled}
+    nbformat.write(nb, str(executed))
 
 
 def _from_kernel(exc) -> RetainwiseError:
