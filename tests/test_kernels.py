@@ -1,0 +1,88 @@
+"""The pool of pre-started, single-use kernels (retainwise/kernels.py) with real kernels."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import nbformat
+import pandas as pd
+import pytest
+
+from retainwise.execute import run_pipeline
+from retainwise.kernels import KernelPool, kernel_pid
+
+from .conftest import SAMPLE
+
+pytestmark = [pytest.mark.notebook, pytest.mark.slow]
+
+
+def _names_defined(km) -> set[str]:
+    """User-visible global names in a kernel, asked over its own channels."""
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        reply = kc.execute_interactive(
+            "sorted(n for n in globals() if not n.startswith('_') and n not in ('In', 'Out', 'exit', 'quit', 'get_ipython'))",
+            timeout=60, user_expressions={"names": "sorted(n for n in globals() if not n.startswith('_'))"},
+            output_hook=lambda msg: None,
+        )
+        return set(eval(reply["content"]["user_expressions"]["names"]["data"]["text/plain"]))  # noqa: S307
+    finally:
+        kc.stop_channels()
+
+
+def _upload(tmp_path, name, ids_prefix):
+    data = pd.read_csv(SAMPLE, dtype=str, keep_default_na=False).head(40)
+    data["customerID"] = [f"{ids_prefix}-{i}" for i in range(len(data))]
+    path = tmp_path / name
+    data.to_csv(path, index=False)
+    return path
+
+
+def test_pool_kernel_is_never_reused(tmp_path):
+    with KernelPool(2, cwd=tmp_path) as pool:
+        pool.wait_ready()
+        with pool.kernel() as km_a:
+            pid_a = kernel_pid(km_a)
+            run_pipeline(_upload(tmp_path, "a.csv", "A"), tmp_path / "a", tenant="alpha", run_id="run-a", km=km_a)
+            assert "run" in _names_defined(km_a)  # the first run left its state in its kernel...
+        assert not km_a.is_alive()  # ...and that kernel is gone after its one run
+        with pool.kernel() as km_b:
+            pid_b = kernel_pid(km_b)
+            leftover = _names_defined(km_b)
+            assert not {"run", "tenant", "results", "input_path"} & leftover, leftover
+            run_pipeline(_upload(tmp_path, "b.csv", "B"), tmp_path / "b", tenant="beta", run_id="run-b", km=km_b)
+    assert pid_a != pid_b
+    recorded = [
+        nbformat.read(str(tmp_path / d / "notebooks" / "pipeline.ipynb"), as_version=4).metadata["retainwise"]
+        for d in ("a", "b")
+    ]
+    assert [r["kernel_pid"] for r in recorded] == [pid_a, pid_b]
+    assert all(r["kernel_pooled"] for r in recorded)
+
+
+def test_warm_kernel_holds_libraries_but_no_run_state(tmp_path):
+    with KernelPool(1, cwd=tmp_path) as pool:
+        pool.wait_ready()
+        with pool.kernel() as km:
+            names = _names_defined(km)
+    assert "retainwise" in names  # warmed: the package is imported
+    assert not {"input_path", "output_dir", "tenant", "run_id", "run"} & names
+
+
+def test_kernel_killed_while_idle_is_replaced_and_next_run_completes(tmp_path):
+    with KernelPool(1, cwd=tmp_path, check_every=0.2) as pool:
+        pool.wait_ready()
+        victim = kernel_pid(pool._ready.queue[0])
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while pool.replaced < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert pool.replaced == 1
+        with pool.kernel() as km:
+            assert kernel_pid(km) != victim and km.is_alive()
+            outcome = run_pipeline(_upload(tmp_path, "c.csv", "C"), tmp_path / "c", tenant="gamma", run_id="run-c", km=km)
+    assert outcome.summary["rows_scored"] == 40
