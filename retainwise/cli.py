@@ -63,7 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = sub.add_parser("worker", help="the queue runner process")
-    p.add_argument("--concurrency", type=int, default=1)
+    p.add_argument("--concurrency", type=int, default=1, help="uploads run at once (default 1)")
+    p.add_argument("--pool-size", type=int, default=None,
+                   help="pre-started single-use kernels (default: the concurrency)")
+    p.add_argument("--no-pool", action="store_true", help="start a cold kernel for every run")
+    p.add_argument("--poll-wait", type=int, default=20, help="SQS long-poll seconds (default 20)")
+    p.add_argument("--retry-backoff", type=int, default=5,
+                   help="seconds before a transiently failed upload is retried, times its receive count")
     p.add_argument("--once", action="store_true", help="exit when the queue is empty (for tests and scripts)")
 
     p = sub.add_parser("link", help="a signed, expiring report URL for a run")

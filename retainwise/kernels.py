@@ -88,13 +88,20 @@ class KernelPool:
         self._watchdog.start()
         return self
 
-    def close(self) -> None:
+    def close(self, timeout: float = 30) -> None:
+        """Shut every kernel down, waiting (up to ``timeout`` s) for those still warming, so none outlives us."""
         self._closed.set()
+        deadline = time.monotonic() + timeout
         while True:
             try:
                 km = self._ready.get_nowait()
             except queue.Empty:
-                break
+                with self._lock:
+                    starting = self._starting
+                if starting == 0 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+                continue
             self._shutdown(km)
 
     def __enter__(self) -> KernelPool:

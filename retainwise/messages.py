@@ -38,7 +38,7 @@ class Work:
     upload_id: str | None = None
 
 
-_SEGMENT = re.compile(r"^[A-Za-z0-9._ -]+$")
+_SEGMENT = re.compile(r"^[A-Za-z0-9._ ()+,-]+$")  # no slashes, quotes or control characters
 
 
 def check_key(key: str, tenant: str | None = None) -> tuple[str, str]:

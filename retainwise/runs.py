@@ -18,6 +18,7 @@ SQLAlchemy errors are translated into :class:`StorageError` here.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -147,9 +148,16 @@ class RunStore:
 
         cfg = Config()
         cfg.set_main_option("script_location", str(Path(__file__).resolve().parent / "migrations"))
-        with self._errors("migrating the run store"), self.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        for attempt in range(3):
+            try:
+                with self._errors("migrating the run store"), self.engine.begin() as conn:
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
+                return
+            except StorageError:  # several processes starting at once race to create the tables
+                if attempt == 2:
+                    raise
+                time.sleep(0.5 + attempt)
 
     @contextmanager
     def _errors(self, doing: str):
@@ -210,6 +218,15 @@ class RunStore:
             s.execute(sa.update(RunRow).where(RunRow.id == run_id, RunRow.status == PROCESSING)
                       .values(lease_until=t + timedelta(seconds=lease_s), updated_at=t))
 
+    def set_etag(self, run_id: str, etag: str) -> None:
+        """Record the upload's ETag once it is known (after the upload), making the run findable by it."""
+        with self._session("recording an upload's ETag") as s:
+            row = s.get(RunRow, run_id)
+            if row is not None and row.upload_etag is None:
+                row.upload_etag = etag
+                row.idempotency_key = idempotency_key(row.tenant, row.upload_key, etag)
+                row.updated_at = now()
+
     def complete(self, run_id: str, *, summary: dict, output_keys: dict) -> Run:
         t = now()
         with self._session("completing a run") as s:
@@ -248,9 +265,11 @@ class RunStore:
             row = None
             if key:
                 row = s.scalars(sa.select(RunRow).where(RunRow.idempotency_key == key)).first()
-            if row is None:  # a submitted run whose ETag was not known yet
-                row = s.scalars(sa.select(RunRow).where(RunRow.tenant == tenant, RunRow.upload_key == upload_key)
-                                .order_by(RunRow.created_at.desc())).first()
+            if row is None:  # a submitted run whose ETag was not known yet (a new version of the key is a new run)
+                query = sa.select(RunRow).where(RunRow.tenant == tenant, RunRow.upload_key == upload_key)
+                if key:
+                    query = query.where(RunRow.upload_etag.is_(None))
+                row = s.scalars(query.order_by(RunRow.created_at.desc())).first()
             return Run.of(row) if row else None
 
     def list_tenant(self, tenant: str, limit: int = 50) -> list[Run]:

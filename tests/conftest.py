@@ -24,3 +24,26 @@ def home(tmp_path, monkeypatch) -> Path:
     for var in ("RETAINWISE_QUEUE_URL", "RETAINWISE_BUCKET", "RETAINWISE_DATABASE_URL", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(var, raising=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory):
+    """moto's server as a real process on 127.0.0.1, shared by the tests that talk to AWS over HTTP."""
+    from retainwise.aws_local import MotoServer
+
+    with MotoServer(log_path=tmp_path_factory.mktemp("moto") / "moto.log") as server:
+        yield server
+
+
+@pytest.fixture
+def stack(moto_server, tmp_path, monkeypatch):
+    """A fresh bucket, queue and dead-letter queue on the moto server, a home and a run store."""
+    from ._stack import Stack
+
+    s = Stack.create(moto_server.url, tmp_path)
+    for key, value in s.settings.to_env().items():
+        monkeypatch.setenv(key, value)
+    try:
+        yield s
+    finally:
+        s.stop_workers()
