@@ -42,8 +42,9 @@ def translate(doing: str, *, missing_is_input: bool = False):
         yield
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
-        if missing_is_input and code in ("NoSuchKey", "404"):
-            raise InputError(f"The upload is gone from storage while {doing}; upload the file again.",
+        # Without s3:ListBucket (infra/ grants none) a missing key answers AccessDenied, not NoSuchKey.
+        if missing_is_input and code in ("NoSuchKey", "404", "AccessDenied", "403"):
+            raise InputError(f"The upload is gone from storage (or not readable) while {doing}; upload the file again.",
                              code="upload_missing") from exc
         err = StorageError(f"Storage refused {doing} ({code}).", code=f"aws_{code or 'error'}")
         if code in PERMANENT:

@@ -147,6 +147,7 @@ class Pipeline:
             "quality": self.validation.quality.to_dict(),
             "model": {"version": self.model.version, "kind": self.model.kind},
             "risk_counts": scoring.risk_counts(self.results["churn_risk"]),
+            "revenue_at_risk": self.revenue_at_risk(),
             "timings_s": dict(self.timings),
             "input": {
                 "name": self.upload.source_name,
@@ -158,6 +159,13 @@ class Pipeline:
             "started_at": self.started_at.isoformat(timespec="seconds"),
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
+
+    def revenue_at_risk(self) -> float | None:
+        """Monthly revenue at risk: the sum of monthly charges x churn probability (None without charges)."""
+        if "monthly_charges" not in self.results.columns:
+            return None
+        value = (self.results["monthly_charges"].astype(float) * self.results["churn_probability"]).sum()
+        return round(float(value), 2)
 
     def top_at_risk(self, n: int = 10) -> pd.DataFrame:
         """The ``n`` customers most likely to leave, with their explanation."""

@@ -25,7 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import entrypoints
-from .aws_local import MotoServer, environment, local_settings, provision
+from .aws_local import MotoServer, environment, free_port, local_settings, provision
 from .errors import ExecutionError
 from .runs import COMPLETED, FAILED, RunStore
 from .settings import Settings, write_env_file
@@ -66,6 +66,10 @@ class Platform:
         settings = replace(self.base, secret=secret, home=home.resolve())
         resources = provision(replace(settings, aws_endpoint_url=self.moto.url))
         self.settings = local_settings(settings, self.moto.url, resources)
+        self.reports_port = None
+        if self.voila:
+            self.reports_port = entrypoints.REPORTS_PORT if _port_free(entrypoints.REPORTS_PORT) else free_port()
+            self.settings = replace(self.settings, report_base_url=f"http://127.0.0.1:{self.reports_port}")
         self.dlq_url = resources.dlq_url
         write_env_file(home, {k: v for k, v in self.settings.to_env().items()
                               if k in ("AWS_ENDPOINT_URL", "RETAINWISE_BUCKET", "RETAINWISE_QUEUE_URL",
@@ -78,7 +82,8 @@ class Platform:
                                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
         if self.voila and importlib.util.find_spec("retainwise.reportserver") is not None:
             log = open(home / "logs" / "reports.log", "ab")  # noqa: SIM115
-            self.procs.append(subprocess.Popen(command(entrypoints.REPORTS), env=env, stdout=log,
+            self.procs.append(subprocess.Popen(command(entrypoints.REPORTS) + ["--port", str(self.reports_port)],
+                                               env=env, stdout=log,
                                                stderr=subprocess.STDOUT, start_new_session=True))
         return self
 
@@ -107,6 +112,17 @@ class Platform:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
 
 
 def wait_for(store: RunStore, run_id: str, timeout: float = 300, poll: float = 0.2):

@@ -16,9 +16,8 @@ def templates_dir() -> Path:
     repo = Path(__file__).resolve().parent.parent / "templates"
     if repo.is_dir():
         return repo
-    from importlib.resources import files
-
-    return Path(str(files("retainwise.templates")))
+    # installed: templates/ ships as retainwise/templates (a namespace package, so no importlib.resources)
+    return Path(__file__).resolve().parent / "templates"
 
 
 def render_static(executed_notebook: Path, out_html: Path, subtitle: str = "") -> Path:

@@ -39,7 +39,7 @@ def scored(tmp_path_factory):
 def test_score_writes_every_output(scored):
     proc, out, _ = scored
     assert proc.returncode == 0, proc.stderr
-    for name in ("results.csv", "summary.json", "report.html", "notebooks/pipeline.ipynb"):
+    for name in ("results.csv", "summary.json", "report.html", "notebooks/pipeline.ipynb", "notebooks/report.ipynb"):
         assert (out / name).is_file(), name
     assert "Most at risk:" in proc.stdout and "Data quality:" in proc.stdout
 
@@ -75,6 +75,10 @@ def test_report_hides_code(scored):
     html = (out / "report.html").read_text()
     assert "Risk distribution" in html or "<img" in html
     assert "from retainwise.pipeline import Pipeline" not in html and "run.predict()" not in html
+    assert "open_page" not in html and "<script" not in html  # no sources, no JavaScript: mailable
+    s = json.loads((out / "summary.json").read_text())
+    assert f'id="rw-rows" data-value="{s["rows_scored"]:,}"' in html  # the report notebook's headline
+    assert f'${s["revenue_at_risk"]:,.0f}' in html and "Download results.csv" in html
 
 
 UNUSABLE = {

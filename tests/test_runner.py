@@ -21,7 +21,7 @@ from .conftest import SAMPLE, TRAINING
 
 pytestmark = [pytest.mark.aws, pytest.mark.slow]
 
-OUTPUTS = {"results.csv", "summary.json", "report.html", "notebooks/pipeline.ipynb"}
+OUTPUTS = {"results.csv", "summary.json", "report.html", "notebooks/pipeline.ipynb", "notebooks/report.ipynb"}
 
 
 def big_upload(tmp_path: Path, rows: int = 10_000) -> Path:
