@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from retainwise.jobs import submit
+from retainwise.messages import parse
 from retainwise.runs import COMPLETED, FAILED, PROCESSING
 from retainwise.storage import results_prefix
 
@@ -133,7 +134,7 @@ def test_transient_fault_is_retried_then_dead_lettered(stack):
     run = stack.wait_status(run_id, statuses=(FAILED,), timeout=180)
     assert run.error.startswith("Gave up after 3 attempts") and "Storage" in run.error
     dead = stack.wait_for(stack.dead_letters, timeout=60, what="a dead letter")
-    assert any(run.upload_key in m["Body"] or run_id in m["Body"] for m in dead)
+    assert any(w.key == run.upload_key for m in dead for w in parse(m["Body"]))
     retries = [e for e in stack.events(worker) if e["event"] == "run_retry"]
     assert len(retries) >= 2 and all(e["run_id"] == run_id for e in retries)
     assert stack.storage.head(run.upload_key) is not None
