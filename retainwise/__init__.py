@@ -40,9 +40,9 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .execute import score_file
-    from .model import load_model
-    from .pipeline import Pipeline
+    from .execute import score_file  # noqa: F401
+    from .model import load_model  # noqa: F401
+    from .pipeline import Pipeline  # noqa: F401
 
 
 def __getattr__(name: str):

@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tenant", default="local", help="business the file belongs to (default: local)")
     p.add_argument("--run-id", default=None, help="run id to record (default: generated)")
     p.add_argument("--quality-level", default="standard", choices=["basic", "standard", "strict"])
+    p.add_argument("--rules-share", type=float, default=0.0,
+                   help="share of customers scored by the rules baseline (A/B test, 0..1; default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
     p = sub.add_parser("train", help="train the model artefact and write its model card")

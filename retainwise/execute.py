@@ -80,6 +80,8 @@ def run_pipeline(
     km=None,
     quality_level: str = "standard",
     mapping_overrides: dict | None = None,
+    rules_share: float = 0.0,
+    home: str | Path | None = None,
     progress: bool = False,
     timeout: int | None = None,
 ) -> RunOutcome:
@@ -97,6 +99,9 @@ def run_pipeline(
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    from .engine import ENGINE_NAME, connect
+    from .kernels import POOL_CLIENT
+
     output_dir = Path(output_dir).resolve()
     executed = output_dir / OUTPUT_NOTEBOOK
     report_executed = output_dir / OUTPUT_REPORT_NOTEBOOK
@@ -108,22 +113,30 @@ def run_pipeline(
         "run_id": run_id,
         "quality_level": quality_level,
         "mapping_overrides": dict(mapping_overrides or {}),
+        "rules_share": float(rules_share),
+        "home": str(Path(home).resolve()) if home else "",
     }
     own_kernel = km is None
     started = time.perf_counter()
+    kc = None
     try:
         if own_kernel:
             km = start_kernel(cwd=output_dir)
+        # One ready client for both notebooks (a pool kernel comes with one, connected while it warmed).
+        kc = getattr(km, POOL_CLIENT, None) or connect(km)
         try:
             pm.execute_notebook(
                 str(notebook_path()), str(executed), parameters=params, km=km, kernel_name=KERNEL_NAME,
-                progress_bar=progress, execution_timeout=timeout, log_output=False,
+                progress_bar=progress, execution_timeout=timeout, log_output=False, engine_name=ENGINE_NAME, kc=kc,
+                request_save_on_cell_execute=False,
             )
             # The customer report, on the same kernel (same run, same tenant): no second kernel start.
             report_started = time.perf_counter()
             pm.execute_notebook(
                 str(notebook_path(REPORT_NOTEBOOK)), str(report_executed), parameters={"results_dir": str(output_dir)},
                 km=km, kernel_name=KERNEL_NAME, progress_bar=False, execution_timeout=timeout, log_output=False,
+                engine_name=ENGINE_NAME, kc=kc,
+                request_save_on_cell_execute=False,
             )
             report_notebook_s = time.perf_counter() - report_started
         finally:
@@ -139,6 +152,8 @@ def run_pipeline(
         ) from exc
     finally:
         if own_kernel and km is not None:
+            if kc is not None:
+                kc.stop_channels()
             km.shutdown_kernel(now=True)
     notebook_s = time.perf_counter() - started
 
@@ -199,9 +214,12 @@ def _ensure_record(executed: Path, reason: str) -> None:
 
 def score_file(
     file: str | Path, out: str | Path, *, tenant: str = "local", run_id: str | None = None,
-    quality_level: str = "standard", progress: bool = True,
+    quality_level: str = "standard", progress: bool = True, rules_share: float = 0.0, home: str | Path | None = None,
 ) -> RunOutcome:
-    """``retainwise score``: run the pipeline notebook on ``file`` with a fresh kernel."""
+    """``retainwise score``: run the pipeline notebook on ``file`` with a fresh kernel.
+
+    ``home`` (RETAINWISE_HOME) is where confirmed column mappings are saved per tenant and reused.
+    """
     import uuid
 
     path = Path(file)
@@ -211,7 +229,7 @@ def score_file(
         raise InputError(f"{file}: no such file. Check the path and try again.", code="no_file")
     return run_pipeline(
         path, out, tenant=tenant, run_id=run_id or uuid.uuid4().hex[:12], quality_level=quality_level,
-        progress=progress,
+        progress=progress, rules_share=rules_share, home=home,
     )
 
 
@@ -221,8 +239,11 @@ def cli_score(args) -> int:
     if not quiet:
         print(f"Scoring {args.file} for tenant '{args.tenant}' (one notebook run: map, validate, predict, explain)…",
               file=sys.stderr)
+    from .settings import Settings
+
     outcome = score_file(args.file, args.out, tenant=args.tenant, run_id=args.run_id,
-                         quality_level=args.quality_level, progress=not quiet)
+                         quality_level=args.quality_level, progress=not quiet, rules_share=args.rules_share,
+                         home=Settings.from_env().home)
     print(format_summary(outcome, args.out, time.perf_counter() - start))
     return 0
 

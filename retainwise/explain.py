@@ -40,11 +40,31 @@ class Explanations:
 
 
 def explain_rows(rows: pd.DataFrame, model) -> Explanations:
-    """Exact SHAP values for ``rows``, grouped to business features."""
+    """Exact SHAP values for ``rows``, grouped to business features.
+
+    ``model`` is a :class:`~retainwise.model.ChurnModel`, or a
+    :class:`~retainwise.model.ModelSet` (the model it chooses for ``rows``).
+    Grouping sums a feature's values into its business feature, so grouped
+    values plus the base still equal the margin.
+    """
+    if hasattr(model, "for_rows"):
+        model = model.for_rows(rows)
     contribs, base = model.contributions(rows)
-    frame = pd.DataFrame(contribs, columns=model.features, index=rows.index)
-    grouped = frame.T.groupby(lambda f: BUSINESS_FEATURE.get(f, f), sort=False).sum().T
-    return Explanations(values=grouped, base=base)
+    names = [BUSINESS_FEATURE.get(f, f) for f in model.features]
+    groups = list(dict.fromkeys(names))
+    if groups != names:  # several model features explain one business feature: sum them (one matrix product)
+        membership = np.zeros((len(names), len(groups)), dtype=contribs.dtype)
+        membership[np.arange(len(names)), [groups.index(n) for n in names]] = 1.0
+        contribs = contribs @ membership
+    return Explanations(values=pd.DataFrame(contribs, columns=groups, index=rows.index), base=base)
+
+
+def rules_explanations(rows: pd.DataFrame) -> Explanations:
+    """The rules baseline's score as column impacts (its score = 0.5 + impacts), for rules-served rows."""
+    from . import rules
+
+    impacts = rules.contributions(rows).fillna(0.0)
+    return Explanations(values=impacts, base=np.full(len(rows), rules.BASE))
 
 
 def _display_value(name: str, value) -> object:

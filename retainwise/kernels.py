@@ -29,11 +29,13 @@ log = logging.getLogger("retainwise.kernels")
 
 #: What a warm kernel has imported before it is handed out: libraries only.
 WARM_UP = (
-    "import numpy, pandas, xgboost, matplotlib\n"
+    "import io, numpy, pandas, xgboost, matplotlib\n"
     "import matplotlib.pyplot\n"
     "from IPython.display import Markdown, display\n"
-    "import retainwise.pipeline, retainwise.plots\n"
-    "del numpy, pandas, xgboost, matplotlib, Markdown, display\n"
+    "import retainwise.pipeline, retainwise.plots, retainwise.reportview\n"
+    # Library initialisation only: the first figure a process renders loads fonts and the Agg backend.
+    "_f = matplotlib.pyplot.figure(); _f.savefig(io.BytesIO(), format='png'); matplotlib.pyplot.close(_f)\n"
+    "del io, numpy, pandas, xgboost, matplotlib, Markdown, display, _f\n"
 )
 
 
@@ -43,17 +45,23 @@ def kernel_pid(km) -> int | None:
     return getattr(provisioner, "pid", None) or getattr(getattr(provisioner, "process", None), "pid", None)
 
 
+#: Attribute of a pool kernel's manager holding its connected, ready client (see retainwise.engine).
+POOL_CLIENT = "retainwise_client"
+
+
 def warm(km, timeout: float = 120) -> None:
-    """Run the warm-up imports in ``km``'s kernel; raises ExecutionError when they fail."""
-    kc = km.client()
-    kc.start_channels()
+    """Run the warm-up imports in ``km``'s kernel and keep the ready client on it; ExecutionError on failure."""
+    from .engine import connect
+
+    kc = connect(km, timeout)
     try:
-        kc.wait_for_ready(timeout=timeout)
         reply = kc.execute_interactive(WARM_UP, timeout=timeout, store_history=False, output_hook=lambda msg: None)
         if reply["content"]["status"] != "ok":
             raise ExecutionError(f"Kernel warm-up failed: {reply['content'].get('evalue', '')}", code="warm_up")
-    finally:
+    except BaseException:
         kc.stop_channels()
+        raise
+    setattr(km, POOL_CLIENT, kc)
 
 
 class KernelPool:
@@ -201,6 +209,9 @@ class KernelPool:
 
     @staticmethod
     def _shutdown(km) -> None:
+        kc = getattr(km, POOL_CLIENT, None)
+        if kc is not None:
+            kc.stop_channels()
         try:
             km.shutdown_kernel(now=True)
         except Exception:  # already dead: nothing to clean beyond its files

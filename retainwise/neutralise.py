@@ -2,22 +2,33 @@
 
 A cell that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
 may be run as a formula when the CSV is opened in a spreadsheet. Such cells get
-a leading single quote, which spreadsheets show as text. Idempotent: a
-neutralised cell starts with ``'`` and is left alone.
+a leading single quote, which spreadsheets show as text. Also covered, because
+spreadsheets act on them too: the same characters after leading spaces
+(``" =1+1"``), a leading line feed, and the full-width forms
+(``＝``, ``＋``, ``－``, ``＠``) some locales turn into formulas.
+
+Complete: no neutralised cell is risky. Idempotent: a neutralised cell starts
+with ``'`` and is left alone, so neutralising twice changes nothing.
 """
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_RISKY = re.compile(r"^[ \u00a0]*[=+\-@\t\r\n\uff1d\uff0b\uff0d\uff20]")
 
 
-def neutralise(value: str) -> str:
-    """``value`` made safe to open in a spreadsheet."""
-    if isinstance(value, str) and value.startswith(TRIGGERS):
-        return "'" + value
-    return value
+def is_risky(value) -> bool:
+    """Whether ``value`` may be read as a formula by a spreadsheet."""
+    return isinstance(value, str) and _RISKY.match(value) is not None
+
+
+def neutralise(value):
+    """``value`` made safe to open in a spreadsheet (non-strings are returned as they are)."""
+    return "'" + value if is_risky(value) else value
 
 
 def neutralise_frame(frame: pd.DataFrame, columns) -> pd.DataFrame:
@@ -26,6 +37,6 @@ def neutralise_frame(frame: pd.DataFrame, columns) -> pd.DataFrame:
     for col in columns:
         if col in out.columns:
             s = out[col].astype("str")
-            risky = s.str.startswith(TRIGGERS, na=False)
+            risky = s.str.contains(_RISKY, na=False)
             out[col] = s.mask(risky, "'" + s)
     return out

@@ -2,7 +2,9 @@
 
 ``results.csv`` has one row per distinct customer with the DESIGN columns in
 order, then ``monthly_charges`` (for revenue at risk in the report; empty when
-the upload had none). Cells that echo customer text are neutralised against
+the upload had none) and the A/B detail: ``ml_probability``,
+``rules_probability`` (empty where the rules cannot score) and
+``scores_disagree``. Cells that echo customer text are neutralised against
 CSV injection before writing.
 """
 
@@ -27,7 +29,8 @@ RESULT_COLUMNS = [
     "model_version",
     "experiment_group",
 ]
-EXTRA_COLUMNS = ["monthly_charges"]
+#: After the DESIGN columns: revenue for the report, then the A/B detail (both scores, strong disagreement 0/1).
+EXTRA_COLUMNS = ["monthly_charges", "ml_probability", "rules_probability", "scores_disagree"]
 #: Columns that may echo text the customer wrote.
 ECHOED = ["customer_id", "explanation", "risk_factors", "protective_factors"]
 

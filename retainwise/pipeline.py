@@ -30,7 +30,9 @@ class Pipeline:
     summary.json go; ``tenant`` the business; ``run_id`` (generated when empty);
     ``quality_level`` basic/standard/strict; ``mapping_overrides`` source column
     -> canonical name, winning over inference; ``home`` RETAINWISE_HOME (saved
-    per-tenant mappings); ``model_dir`` another model artefact directory.
+    per-tenant mappings); ``model_dir`` another model artefact directory;
+    ``rules_share`` the share of customers (by a hash of tenant and customer)
+    scored by the rules baseline instead of the model, for A/B tests.
 
     Stages raise :class:`~retainwise.errors.InputError` for unusable input and
     :class:`~retainwise.errors.ModelError` for a missing or tampered model.
@@ -47,6 +49,7 @@ class Pipeline:
         mapping_overrides: dict[str, str] | None = None,
         home: str | Path | None = None,
         model_dir: str | Path | None = None,
+        rules_share: float = 0.0,
     ) -> None:
         self.input_path = Path(input_path)
         self.output_dir = Path(output_dir)
@@ -56,6 +59,11 @@ class Pipeline:
         self.mapping_overrides = dict(mapping_overrides or {})
         self.home = Path(home) if home else None
         self.model_dir = model_dir
+        if not 0.0 <= float(rules_share) <= 1.0:
+            from .errors import ConfigError
+
+            raise ConfigError(f"rules_share must be between 0 and 1, not {rules_share!r}.")
+        self.rules_share = float(rules_share)
         self.timings: dict[str, float] = {}
         self.started_at = datetime.now(UTC)
 
@@ -90,24 +98,58 @@ class Pipeline:
             self.rows = self.validation.rows
         return self.validation
 
-    def predict(self) -> pd.DataFrame:
-        """Churn probability, risk tier and prediction for every scorable customer."""
+    def predict(self, rules_share: float | None = None) -> pd.DataFrame:
+        """Churn probability, risk tier and prediction for every scorable customer.
+
+        The feature set that suits the file's columns scores it (``self.choice``
+        says which, and how confident); ``rules_share`` (default: the
+        ``rules_share`` attribute, else 0) of the customers are served by the
+        rules baseline instead (A/B, by a hash of tenant and customer); all of
+        them when the model has no column to go on (expected AUC below
+        ``experiment.ML_FLOOR``) and the rules can score them. Also
+        measures drift against the training data and, when the upload carries
+        ``churned``, the realised accuracy. Raises :class:`ModelError` for a
+        missing or tampered model, :class:`ConfigError` for a bad share.
+        """
+        from . import drift, experiment, rules
+
         with self._stage("prediction"):
-            self.model = load_model(self.model_dir)
-            self.scores = scoring.score_rows(self.rows, self.model)
+            share = getattr(self, "rules_share", 0.0) if rules_share is None else rules_share
+            self.models = load_model(self.model_dir)
+            self.choice = self.models.choose(self.rows)
+            self.model = self.choice.model
+            ml = scoring.score_rows(self.rows, self.model)
+            # A file the model knows nothing about (e.g. SaaS usage columns only) is better served by the rules.
+            fallback = self.choice.expected_roc_auc < experiment.ML_FLOOR
+            groups = experiment.assign(self.tenant, self.rows["customer_id"], 1.0 if fallback else share)
+            self.scores = experiment.route(ml, rules.score(self.rows), groups, self.model.threshold)
+            self.experiment = {**experiment.summary(self.scores, share), "fallback_to_rules": bool(fallback)}
+            self.drift = drift.psi_report(self.rows, self.models.card.get("drift_reference", {}))
+            self.realised = None
+            if "churned" in self.rows.columns:
+                self.realised = drift.realised(self.rows["churned"], self.scores["churn_probability"],
+                                               self.model.threshold)
+                if self.realised and self.experiment["groups"]["rules"]:  # the A/B read-out: each arm alone
+                    arm = self.scores["experiment_group"]
+                    self.realised["by_group"] = {
+                        g: drift.realised(self.rows["churned"][arm == g], self.scores["churn_probability"][arm == g],
+                                          self.model.threshold if g == "ml" else 0.5)
+                        for g in experiment.GROUPS}
         return self.scores
 
     def explain(self) -> pd.DataFrame:
         """SHAP explanations per customer; assembles the results table."""
         with self._stage("explanation"):
             self.explanations = explain.explain_rows(self.rows, self.model)
-            factors = explain.factor_columns(
-                self.rows, self.explanations, self.scores["churn_probability"].to_numpy(),
-                self.scores["churn_risk"].to_numpy(),
-            )
+            p, tiers = self.scores["churn_probability"].to_numpy(), self.scores["churn_risk"].to_numpy()
+            factors = explain.factor_columns(self.rows, self.explanations, p, tiers)
+            by_rules = (self.scores["experiment_group"] == "rules").to_numpy()
+            if by_rules.any():  # customers the rules served are explained by the rules
+                some = self.rows.loc[by_rules]
+                factors.loc[by_rules] = explain.factor_columns(
+                    some, explain.rules_explanations(some), p[by_rules], tiers[by_rules]).to_numpy()
             results = pd.concat([self.scores, factors], axis=1)
             results["model_version"] = self.model.version
-            results["experiment_group"] = "ml"
             if "monthly_charges" in self.rows.columns:
                 results["monthly_charges"] = self.rows["monthly_charges"]
             self.results = results.sort_values("churn_probability", ascending=False, kind="stable")
@@ -145,7 +187,10 @@ class Pipeline:
             "mapping_confidence": {k: round(float(v), 3) for k, v in self.mapping.confidence.items()},
             "unmapped": list(self.mapping.unmapped),
             "quality": self.validation.quality.to_dict(),
-            "model": {"version": self.model.version, "kind": self.model.kind},
+            "model": {"version": self.model.version, "kind": self.model.kind, **self.choice.to_dict()},
+            "experiment": self.experiment,
+            "drift": self.drift,
+            **({"realised": self.realised} if self.realised else {}),
             "risk_counts": scoring.risk_counts(self.results["churn_risk"]),
             "revenue_at_risk": self.revenue_at_risk(),
             "timings_s": dict(self.timings),

@@ -6,6 +6,7 @@ the report can be mailed or archived and opens anywhere.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 #: Cells tagged with this are left out of reports (the notebook's developer notes).
@@ -20,13 +21,12 @@ def templates_dir() -> Path:
     return Path(__file__).resolve().parent / "templates"
 
 
-def render_static(executed_notebook: Path, out_html: Path, subtitle: str = "") -> Path:
-    """Render ``executed_notebook`` to ``out_html`` with inputs and prompts hidden. Returns the path."""
-    import nbformat
+@functools.cache
+def _exporter():
+    """One exporter per process: building it (templates, Jinja environment) costs more than rendering."""
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
 
-    nb = nbformat.read(str(executed_notebook), as_version=4)
     exporter = HTMLExporter(
         template_name="static",
         extra_template_basedirs=[str(templates_dir())],
@@ -35,6 +35,15 @@ def render_static(executed_notebook: Path, out_html: Path, subtitle: str = "") -
         exclude_output_prompt=True,
     )
     exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={HIDE_TAG}), enabled=True)
+    return exporter
+
+
+def render_static(executed_notebook: Path, out_html: Path, subtitle: str = "") -> Path:
+    """Render ``executed_notebook`` to ``out_html`` with inputs and prompts hidden. Returns the path."""
+    import nbformat
+
+    nb = nbformat.read(str(executed_notebook), as_version=4)
+    exporter = _exporter()
     params = nb.metadata.get("papermill", {}).get("parameters", {})
     subtitle = subtitle or " · ".join(
         p for p in (params.get("tenant", ""), f"run {params['run_id']}" if params.get("run_id") else "") if p

@@ -28,7 +28,13 @@ def risk_tier(probability: np.ndarray) -> np.ndarray:
 
 
 def score_rows(rows: pd.DataFrame, model) -> pd.DataFrame:
-    """Probability, tier and prediction for each canonical row (same index as ``rows``)."""
+    """Probability, tier and prediction for each canonical row (same index as ``rows``).
+
+    ``model`` is a :class:`~retainwise.model.ChurnModel`, or a
+    :class:`~retainwise.model.ModelSet` (the model it chooses for ``rows``).
+    """
+    if hasattr(model, "for_rows"):
+        model = model.for_rows(rows)
     p = np.clip(model.predict_proba(rows), 0.0, 1.0)
     return pd.DataFrame(
         {
@@ -42,5 +48,6 @@ def score_rows(rows: pd.DataFrame, model) -> pd.DataFrame:
 
 
 def risk_counts(tiers: pd.Series) -> dict[str, int]:
+    """Customers per tier, every tier named."""
     counts = tiers.value_counts()
     return {tier: int(counts.get(tier, 0)) for tier in TIERS}

@@ -81,11 +81,14 @@ class Storage:
 
     def put_outputs(self, directory: Path, prefix: str) -> dict[str, str]:
         """Upload every file under ``directory`` below ``prefix``; returns name -> key."""
-        keys = {}
-        for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-            name = path.relative_to(directory).as_posix()
-            keys[name] = prefix + name
-            self.put_file(path, keys[name])
+        from concurrent.futures import ThreadPoolExecutor
+
+        files = sorted(p for p in directory.rglob("*") if p.is_file())
+        keys = {path.relative_to(directory).as_posix(): prefix + path.relative_to(directory).as_posix()
+                for path in files}
+        # boto3 clients are thread-safe; a run's handful of outputs go up in parallel (latency, not bandwidth)
+        with ThreadPoolExecutor(max_workers=min(8, max(1, len(files)))) as pool:
+            list(pool.map(lambda p: self.put_file(p, keys[p.relative_to(directory).as_posix()]), files))
         return keys
 
     def get_text(self, key: str) -> str:

@@ -218,7 +218,7 @@ class Worker:
             kernel = self.pool.kernel() if self.pool is not None else nullcontext(None)
             with kernel as km:
                 outcome = run_pipeline(source, out, tenant=run.tenant, run_id=run.id, km=km,
-                                       timeout=self.settings.run_timeout_s)
+                                       timeout=self.settings.run_timeout_s, home=self.settings.home)
             keys = self.storage.put_outputs(out, results_prefix(run.tenant, run.id))
             beat.stop()
             self.store.complete(run.id, summary=outcome.summary, output_keys=keys)

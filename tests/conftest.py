@@ -7,6 +7,11 @@ from pathlib import Path
 
 import pytest
 
+# Imported here, at a shallow stack: hypothesis's pytest plugin otherwise imports it lazily while printing
+# the terminal summary, deep inside pluggy, where CPython 3.11.7's ast.parse (assertion rewriting) can fail
+# with "AST constructor recursion depth mismatch" (CPython gh-106905).
+import hypothesis  # noqa: F401
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "retainwise" / "data" / "sample_customers.csv"
 TRAINING = ROOT / "retainwise" / "data" / "telco_churn_train.csv"

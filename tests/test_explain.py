@@ -21,7 +21,57 @@ def explained():
 
 def test_grouped_values_still_add_up_to_the_margin(explained):
     rows, model, expl, _, _ = explained
-    np.testing.assert_allclose(expl.values.sum(axis=1) + expl.base, model.margin(rows), atol=1e-4)
+    np.testing.assert_allclose(expl.values.sum(axis=1) + expl.base, model.margin(rows), atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("columns", [None, ["customer_id", "tenure_months", "monthly_charges", "total_charges",
+                                            "contract"], ["customer_id", "contract", "internet_service"]])
+def test_every_row_adds_up_to_the_margin_whatever_columns_the_file_has(columns):
+    """Done when 3: contributions + base value == margin within 1e-4, every training row, every model."""
+    rows, _ = load_training_rows()
+    rows = rows.drop(columns=["churned"]) if columns is None else rows[columns]
+    model = load_model().for_rows(rows)
+    expl = explain.explain_rows(rows, model)
+    assert len(expl.values) == len(rows)
+    np.testing.assert_allclose(expl.values.sum(axis=1) + expl.base, model.margin(rows), atol=1e-4, rtol=0)
+    p = 1 / (1 + np.exp(-(expl.values.sum(axis=1) + expl.base)))
+    np.testing.assert_allclose(p, scoring.score_rows(rows, model)["churn_probability"], atol=1e-5)
+
+
+def test_matches_shap_tree_explainer(explained):
+    shap = pytest.importorskip("shap")
+    rows, model, expl, _, _ = explained
+    chosen = model.for_rows(rows)
+    import xgboost as xgb
+
+    from retainwise.features import feature_frame
+
+    x = xgb.DMatrix(feature_frame(rows.head(50), chosen.features), enable_categorical=True)
+    reference = shap.TreeExplainer(chosen.booster).shap_values(x)
+    a, _ = chosen._platt
+    np.testing.assert_allclose(expl.values.head(50)[chosen.features].to_numpy(), a * reference, atol=1e-4)
+
+
+def test_grouping_sums_model_features_into_their_business_feature(explained, monkeypatch):
+    rows, model, expl, _, _ = explained
+    from retainwise import features
+
+    grouped = dict(features.BUSINESS_FEATURE, total_charges="monthly_charges")
+    monkeypatch.setattr(explain, "BUSINESS_FEATURE", grouped)
+    merged = explain.explain_rows(rows, model)
+    assert "total_charges" not in merged.values.columns
+    np.testing.assert_allclose(merged.values["monthly_charges"],
+                               expl.values["monthly_charges"] + expl.values["total_charges"], atol=1e-6)
+    np.testing.assert_allclose(merged.values.sum(axis=1) + merged.base, model.margin(rows), atol=1e-4, rtol=0)
+
+
+def test_rules_explanations_add_up_to_the_rules_score():
+    from retainwise import rules
+
+    rows, _ = load_training_rows()
+    rows = rows.head(200)
+    expl = explain.rules_explanations(rows)
+    np.testing.assert_allclose(expl.values.sum(axis=1) + expl.base, rules.score(rows), atol=1e-12)
 
 
 def test_factors_are_ordered_signed_and_at_most_three(explained):
