@@ -175,11 +175,23 @@ def cli_up(args) -> int:
                 print(f"  report   {link}")
             if args.exit_after_sample:
                 return 0 if run.status == COMPLETED else 1
-        print("running; Ctrl-C stops everything", flush=True)
+        print("running; Ctrl-C stops everything. Finished runs are listed here with their report links.",
+              flush=True)
+        store = RunStore.from_settings(s)
+        announced = {r.id for r in store.recent(limit=1000)}
         while not stop.wait(1.0):
             if not platform.alive():
                 print("retainwise up: a process exited; see the logs", file=sys.stderr)
                 return 1
+            for run in store.recent(limit=50):
+                if run.id in announced or run.status not in (COMPLETED, FAILED):
+                    continue
+                announced.add(run.id)
+                if run.status == COMPLETED:
+                    print(f"run {run.id} ({run.tenant}) COMPLETED, {run.rows_scored} customers: {_link(s, run)}",
+                          flush=True)
+                else:
+                    print(f"run {run.id} ({run.tenant}) FAILED: {run.error}", flush=True)
         return 0
     finally:
         print("stopping (runners finish the run in hand) ...", flush=True)

@@ -279,6 +279,12 @@ class RunStore:
                              .order_by(RunRow.created_at.desc()).limit(limit)).all()
             return [Run.of(r) for r in rows]
 
+    def recent(self, limit: int = 50) -> list[Run]:
+        """The most recently updated runs of every tenant (``retainwise up`` announces finished ones)."""
+        with self._session("listing runs") as s:
+            rows = s.scalars(sa.select(RunRow).order_by(RunRow.updated_at.desc()).limit(limit)).all()
+            return [Run.of(r) for r in rows]
+
     def counts(self) -> dict[str, int]:
         with self._session("counting runs") as s:
             result = s.execute(sa.select(RunRow.status, sa.func.count()).group_by(RunRow.status)).all()

@@ -145,3 +145,11 @@ def test_status_dict_is_json_ready(store):
 def test_unreachable_database_is_a_storage_error(tmp_path):
     with pytest.raises(StorageError, match="run store"):
         RunStore.open("postgresql+psycopg://nobody:x@127.0.0.1:1/none")
+
+
+def test_recent_runs_are_newest_updated_first_across_tenants(store):
+    a = store.create(tenant="acme", upload_key="uploads/acme/r1.csv")
+    b = store.create(tenant="other", upload_key="uploads/other/r2.csv")
+    time.sleep(0.01)
+    store.claim(a.id, lease_s=60)  # touches a: now the most recently updated
+    assert [r.id for r in store.recent()][:2] == [a.id, b.id]
