@@ -11,7 +11,10 @@ where they enter our code, so nothing else needs to import them to catch them.
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 class RetainwiseError(Exception):
@@ -36,6 +39,9 @@ class RetainwiseError(Exception):
         count: int | None = None,
         examples: list[Any] | None = None,
     ) -> None:
+        # One line, always: messages quote column names and values from customer files, which may hold
+        # newlines or control characters (found by the property tests).
+        message = _CONTROL.sub(" ", str(message)).strip()
         super().__init__(message)
         self.message = message
         if code is not None:

@@ -19,3 +19,11 @@ def test_structured_fields_travel_with_the_error():
     d = err.to_dict()
     assert d["category"] == "InputError" and d["code"] == "dup" and d["count"] == 3
     assert d["examples"] == ["a", "1"] and d["transient"] is False
+
+
+def test_messages_are_always_one_line():
+    from retainwise.errors import InputError
+
+    err = InputError("No column can be the customer id (columns: a\nb\r\n\tc\x00d).")
+    assert err.message == "No column can be the customer id (columns: a b c d)."
+    assert str(err) == err.message
