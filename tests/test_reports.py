@@ -148,7 +148,7 @@ def test_drill_down_follows_the_chosen_customer(reports, page):
     page.wait_for_selector(".rw-drill-out img", timeout=30_000)  # the contributions chart
 
 
-def test_table_sorts_by_revenue_and_filters_by_tier(reports, page):
+def test_table_sorts_by_revenue_searches_by_id_and_filters_by_tier(reports, page):
     acme, settings = reports["acme"], reports["stack"].settings
     open_report(page, report_url(settings, "acme", acme["id"]), "table.rw-table tbody tr")
     results = acme["results"]
@@ -156,6 +156,13 @@ def test_table_sorts_by_revenue_and_filters_by_tier(reports, page):
     by_revenue = (results["monthly_charges"] * results["churn_probability"]).idxmax()
     expected = results.loc[by_revenue, "customer_id"]
     page.wait_for_selector(f'table.rw-table tbody tr:first-child[data-customer="{expected}"]', timeout=30_000)
+    target = results.sort_values("churn_probability", kind="stable").iloc[len(results) // 2]["customer_id"]
+    page.locator(".widget-text input").first.fill(target[:6])
+    page.wait_for_selector(f'table.rw-table tbody tr[data-customer="{target}"]', timeout=30_000)
+    page.wait_for_function(
+        f"() => [...document.querySelectorAll('table.rw-table tbody tr[data-customer]')]"
+        f".every(r => r.dataset.customer.toLowerCase().includes('{target[:6].lower()}'))", timeout=30_000)
+    page.locator(".widget-text input").first.fill("")
     page.get_by_role("button", name="LOW", exact=True).click()
     page.wait_for_function(
         "() => [...document.querySelectorAll('table.rw-table tbody tr .rw-tier')].every(e => e.textContent === 'LOW')"
