@@ -19,19 +19,12 @@ import time
 from pathlib import Path
 
 import nbformat
-import pandas as pd
 
-ROOT = Path(__file__).resolve().parent.parent
-TRAINING = ROOT / "retainwise" / "data" / "telco_churn_train.csv"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _stack import make_upload  # noqa: E402
+
 IMPORTS = "import pandas, numpy, xgboost, matplotlib.pyplot, retainwise.pipeline, retainwise.plots"
-
-
-def make_upload(rows: int, path: Path) -> Path:
-    data = pd.read_csv(TRAINING, dtype=str, keep_default_na=False).drop(columns=["Churn"])
-    big = data.sample(rows, replace=True, random_state=1).reset_index(drop=True)
-    big["customerID"] = [f"C{i:07d}" for i in range(rows)]
-    big.to_csv(path, index=False)
-    return path
 
 
 def make_trivial(path: Path) -> Path:

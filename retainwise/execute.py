@@ -118,26 +118,23 @@ def run_pipeline(
     }
     own_kernel = km is None
     started = time.perf_counter()
-    kc = None
+    kc = own_kc = None
     try:
         if own_kernel:
             km = start_kernel(cwd=output_dir)
         # One ready client for both notebooks (a pool kernel comes with one, connected while it warmed).
-        kc = getattr(km, POOL_CLIENT, None) or connect(km)
+        kc = getattr(km, POOL_CLIENT, None)
+        if kc is None:
+            kc = own_kc = connect(km)
+        on_kernel = dict(km=km, kc=kc, kernel_name=KERNEL_NAME, engine_name=ENGINE_NAME, execution_timeout=timeout,
+                         log_output=False, request_save_on_cell_execute=False)
         try:
-            pm.execute_notebook(
-                str(notebook_path()), str(executed), parameters=params, km=km, kernel_name=KERNEL_NAME,
-                progress_bar=progress, execution_timeout=timeout, log_output=False, engine_name=ENGINE_NAME, kc=kc,
-                request_save_on_cell_execute=False,
-            )
+            pm.execute_notebook(str(notebook_path()), str(executed), parameters=params, progress_bar=progress,
+                                **on_kernel)
             # The customer report, on the same kernel (same run, same tenant): no second kernel start.
             report_started = time.perf_counter()
-            pm.execute_notebook(
-                str(notebook_path(REPORT_NOTEBOOK)), str(report_executed), parameters={"results_dir": str(output_dir)},
-                km=km, kernel_name=KERNEL_NAME, progress_bar=False, execution_timeout=timeout, log_output=False,
-                engine_name=ENGINE_NAME, kc=kc,
-                request_save_on_cell_execute=False,
-            )
+            pm.execute_notebook(str(notebook_path(REPORT_NOTEBOOK)), str(report_executed),
+                                parameters={"results_dir": str(output_dir)}, progress_bar=False, **on_kernel)
             report_notebook_s = time.perf_counter() - report_started
         finally:
             _stamp(executed, km, pooled=not own_kernel)
@@ -151,9 +148,9 @@ def run_pipeline(
             f"The notebook run did not finish ({type(exc).__name__}: {exc}).", code="kernel_failed"
         ) from exc
     finally:
+        if own_kc is not None:  # a pool's client is the pool's to close
+            own_kc.stop_channels()
         if own_kernel and km is not None:
-            if kc is not None:
-                kc.stop_channels()
             km.shutdown_kernel(now=True)
     notebook_s = time.perf_counter() - started
 

@@ -30,13 +30,14 @@ def submit(path: str | Path, tenant: str, settings: Settings, store: RunStore | 
     storage = Storage(settings)
     key = upload_key(tenant, path.name)
     run_id = uuid.uuid4().hex[:12]
+    upload_id = key.rsplit("/", 1)[-1][:12]  # the key's uuid part
     # Record first: a worker that sees the S3 event before our job message must find this run, not make another.
-    store.create(tenant=tenant, upload_key=key, run_id=run_id, upload_id=key.rsplit("/", 1)[-1][:12])
+    store.create(tenant=tenant, upload_key=key, run_id=run_id, upload_id=upload_id)
     etag = storage.put_file(path, key)
     store.set_etag(run_id, etag)
     Queue(settings).send({
         "prediction_id": run_id,
-        "upload_id": key.rsplit("/", 1)[-1][:12],
+        "upload_id": upload_id,
         "user_id": tenant,
         "s3_file_path": f"s3://{storage.bucket}/{key}",
         "queued_at": datetime.now(UTC).isoformat(timespec="seconds"),

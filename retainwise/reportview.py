@@ -79,9 +79,7 @@ class ReportData:
 
     @property
     def revenue_at_risk(self) -> float | None:
-        if "monthly_charges" not in self.results.columns:
-            return None
-        return float((self.results["monthly_charges"].astype(float) * self.results["churn_probability"]).sum())
+        return self.summary.get("revenue_at_risk")  # computed once, by the pipeline
 
     @property
     def quality_score(self) -> float:

@@ -83,12 +83,11 @@ class Storage:
         """Upload every file under ``directory`` below ``prefix``; returns name -> key."""
         from concurrent.futures import ThreadPoolExecutor
 
-        files = sorted(p for p in directory.rglob("*") if p.is_file())
-        keys = {path.relative_to(directory).as_posix(): prefix + path.relative_to(directory).as_posix()
-                for path in files}
+        names = {p: p.relative_to(directory).as_posix() for p in sorted(directory.rglob("*")) if p.is_file()}
+        keys = {name: prefix + name for name in names.values()}
         # boto3 clients are thread-safe; a run's handful of outputs go up in parallel (latency, not bandwidth)
-        with ThreadPoolExecutor(max_workers=min(8, max(1, len(files)))) as pool:
-            list(pool.map(lambda p: self.put_file(p, keys[p.relative_to(directory).as_posix()]), files))
+        with ThreadPoolExecutor(max_workers=min(8, max(1, len(names)))) as pool:
+            list(pool.map(lambda item: self.put_file(item[0], keys[item[1]]), names.items()))
         return keys
 
     def get_text(self, key: str) -> str:

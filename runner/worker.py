@@ -38,7 +38,7 @@ from pathlib import Path
 
 from retainwise.errors import RetainwiseError, StorageError
 from retainwise.messages import MessageError, Work, parse
-from retainwise.runs import COMPLETED, FAILED, PROCESSING, RunStore
+from retainwise.runs import COMPLETED, FAILED, PROCESSING, RunStore, now
 from retainwise.settings import Settings
 
 from .log import EventLog
@@ -181,7 +181,7 @@ class Worker:
                 self.log("duplicate_ignored", run_id=run.id, status=current.status, message_id=msg.message_id)
                 return True
             if current and current.status == PROCESSING and current.lease_until:
-                wait = max(1, int((current.lease_until - _utcnow()).total_seconds()) + 2)
+                wait = max(1, int((current.lease_until - now()).total_seconds()) + 2)
                 self.log("run_in_progress_elsewhere", run_id=run.id, retry_in_s=wait, message_id=msg.message_id)
                 self._hide(msg, min(wait, 43200))
                 return False
@@ -210,17 +210,16 @@ class Worker:
                  receive_count=msg.receive_count)
         workdir = self.work_root / run.id
         out = workdir / "out"
-        beat = _Heartbeat(self, msg, run.id)
-        beat.start()
         try:
-            source = workdir / "input" / Path(work.key).name
-            self.storage.download(work.key, source)
-            kernel = self.pool.kernel() if self.pool is not None else nullcontext(None)
-            with kernel as km:
-                outcome = run_pipeline(source, out, tenant=run.tenant, run_id=run.id, km=km,
-                                       timeout=self.settings.run_timeout_s, home=self.settings.home)
-            keys = self.storage.put_outputs(out, results_prefix(run.tenant, run.id))
-            beat.stop()
+            # The heartbeat stops before the run is recorded and its message deleted or handed back.
+            with _Heartbeat(self, msg, run.id):
+                source = workdir / "input" / Path(work.key).name
+                self.storage.download(work.key, source)
+                kernel = self.pool.kernel() if self.pool is not None else nullcontext(None)
+                with kernel as km:
+                    outcome = run_pipeline(source, out, tenant=run.tenant, run_id=run.id, km=km,
+                                           timeout=self.settings.run_timeout_s, home=self.settings.home)
+                keys = self.storage.put_outputs(out, results_prefix(run.tenant, run.id))
             self.store.complete(run.id, summary=outcome.summary, output_keys=keys)
             seconds = time.monotonic() - started
             self.log.duration(seconds)
@@ -228,15 +227,12 @@ class Worker:
                      quality=(outcome.summary.get("quality") or {}).get("score"), seconds=round(seconds, 3))
             return True
         except RetainwiseError as exc:
-            beat.stop()
             return self._failed(msg, run, exc, out, time.monotonic() - started)
         except Exception as exc:  # a bug of ours: a retry may not help, but never lose the upload silently
-            beat.stop()
             err = RetainwiseError(f"Unexpected {type(exc).__name__}: {exc}", code="internal")
             err.transient = True
             return self._failed(msg, run, err, out, time.monotonic() - started)
         finally:
-            beat.stop()
             shutil.rmtree(workdir, ignore_errors=True)
 
     def _failed(self, msg, run, exc: RetainwiseError, out: Path, seconds: float) -> bool:
@@ -300,13 +296,13 @@ class _Heartbeat:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{run_id}", daemon=True)
 
-    def start(self) -> None:
+    def __enter__(self) -> _Heartbeat:
         self._thread.start()
+        return self
 
-    def stop(self) -> None:
+    def __exit__(self, *exc) -> None:
         self._stop.set()
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._thread.join(timeout=5)
+        self._thread.join(timeout=5)
 
     def _beat(self) -> None:
         w = self.worker
@@ -319,12 +315,6 @@ class _Heartbeat:
                 w.log("heartbeat", level="debug", run_id=self.run_id)
             except RetainwiseError as exc:
                 w.log("heartbeat_failed", level="warning", run_id=self.run_id, error=exc.message)
-
-
-def _utcnow():
-    from retainwise.runs import now
-
-    return now()
 
 
 def cli_worker(args) -> int:

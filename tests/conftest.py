@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 # Imported here, at a shallow stack: hypothesis's pytest plugin otherwise imports it lazily while printing
 # the terminal summary, deep inside pluggy, where CPython 3.11.7's ast.parse (assertion rewriting) can fail
 # with "AST constructor recursion depth mismatch" (CPython gh-106905).
 import hypothesis  # noqa: F401
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "retainwise" / "data" / "sample_customers.csv"
@@ -41,14 +40,28 @@ def moto_server(tmp_path_factory):
 
 
 @pytest.fixture
-def stack(moto_server, tmp_path, monkeypatch):
-    """A fresh bucket, queue and dead-letter queue on the moto server, a home and a run store."""
+def make_stack(moto_server, tmp_path, monkeypatch):
+    """Makes a stack: a fresh bucket, queue and dead-letter queue on the moto server, a home and a run store,
+    exported to the environment; settings may be overridden. Its runners are stopped after the test."""
     from ._stack import Stack
 
-    s = Stack.create(moto_server.url, tmp_path)
-    for key, value in s.settings.to_env().items():
-        monkeypatch.setenv(key, value)
+    made = []
+
+    def make(**overrides):
+        s = Stack.create(moto_server.url, tmp_path, **overrides)
+        for key, value in s.settings.to_env().items():
+            monkeypatch.setenv(key, value)
+        made.append(s)
+        return s
+
     try:
-        yield s
+        yield make
     finally:
-        s.stop_workers()
+        for s in made:
+            s.stop_workers()
+
+
+@pytest.fixture
+def stack(make_stack):
+    """A stack with the default settings."""
+    return make_stack()

@@ -200,12 +200,6 @@ def test_sigterm_mid_run_finishes_the_run_and_prints_a_summary(stack, tmp_path):
 
 
 @pytest.fixture
-def stack_short(moto_server, tmp_path, monkeypatch):
+def stack_short(make_stack):
     """A stack whose visibility timeout (and lease) is short, so a dead runner's upload returns quickly."""
-    s = Stack.create(moto_server.url, tmp_path, run_timeout_s=15, visibility_timeout_s=20)
-    for key, value in s.settings.to_env().items():
-        monkeypatch.setenv(key, value)
-    try:
-        yield s
-    finally:
-        s.stop_workers()
+    return make_stack(run_timeout_s=15, visibility_timeout_s=20)
