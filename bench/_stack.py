@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from retainwise.jobs import submit
-from retainwise.platform import Platform, wait_for
-from retainwise.runs import COMPLETED, RunStore
+from retainwise.platform.jobs import submit
+from retainwise.platform.runs import COMPLETED, RunStore
+from retainwise.platform.stack import Platform, wait_for
 from retainwise.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,7 +59,7 @@ def submit_and_wait(platform: Platform, path: Path, tenant: str = "bench") -> fl
 def score_seconds(path: Path, out: Path) -> float:
     """Wall time of `retainwise score` on ``path`` as a user runs it (a fresh process)."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "retainwise.cli", "score", str(path), "--out", str(out), "--quiet"],
+    subprocess.run([sys.executable, "-m", "retainwise", "score", str(path), "--out", str(out), "--quiet"],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
 

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def make_rows(n: int):
-    from retainwise.training import load_training_rows
+    from retainwise.science.training import load_training_rows
 
     rows, _ = load_training_rows()
     big = rows.drop(columns=["churned"]).sample(n, replace=True, random_state=1).reset_index(drop=True)
@@ -63,9 +63,9 @@ def main() -> int:
     import shap
     import xgboost as xgb
 
-    from retainwise import explain, scoring
-    from retainwise.features import feature_frame
-    from retainwise.model import load_model
+    from retainwise.science import explain, scoring
+    from retainwise.science.features import feature_frame
+    from retainwise.science.model import load_model
 
     rows = make_rows(args.rows)
     model = load_model(args.model_dir).models["full"]

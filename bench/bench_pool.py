@@ -54,9 +54,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     print(f"import retainwise: {import_seconds('import retainwise'):.3f} s; "
-          f"import retainwise.execute (papermill deferred): {import_seconds('import retainwise.execute'):.3f} s; "
+          f"import retainwise.execution.execute (papermill deferred): {import_seconds('import retainwise.execution.execute'):.3f} s; "
           f"import papermill (as the runner imports it): "
-          f"{import_seconds('import retainwise.execute, papermill'):.3f} s")
+          f"{import_seconds('import retainwise.execution.execute, papermill'):.3f} s")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         upload = make_upload(args.rows, tmp / "upload.csv")

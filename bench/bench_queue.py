@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _stack import latency, make_upload, median, pct, score_seconds, start_stack, wait_ready  # noqa: E402
 
-from retainwise.jobs import submit  # noqa: E402
-from retainwise.runs import RunStore  # noqa: E402
+from retainwise.platform.jobs import submit  # noqa: E402
+from retainwise.platform.runs import RunStore  # noqa: E402
 
 
 def main() -> int:

@@ -29,13 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _stack import make_upload  # noqa: E402
 
-from retainwise.aws_local import MotoServer, free_port, provision  # noqa: E402
-from retainwise.execute import run_pipeline  # noqa: E402
-from retainwise.links import report_url  # noqa: E402
-from retainwise.reportserver import environment  # noqa: E402
-from retainwise.runs import RunStore  # noqa: E402
+from retainwise.execution.execute import run_pipeline  # noqa: E402
+from retainwise.platform.embedded import MotoServer, free_port, provision  # noqa: E402
+from retainwise.platform.links import report_url  # noqa: E402
+from retainwise.platform.runs import RunStore  # noqa: E402
+from retainwise.platform.storage import Storage, results_prefix  # noqa: E402
+from retainwise.reports.server import environment  # noqa: E402
 from retainwise.settings import Settings  # noqa: E402
-from retainwise.storage import Storage, results_prefix  # noqa: E402
 
 
 def wait_port(port: int, timeout: float = 60) -> None:
@@ -99,7 +99,7 @@ def main() -> int:
         env.update(settings.to_env())
         environment()
         env["JUPYTER_PATH"] = os.environ["JUPYTER_PATH"]
-        report_cmd = [sys.executable, "-m", "retainwise.reportserver", "--port", str(report_port)]
+        report_cmd = [sys.executable, "-m", "retainwise.reports.server", "--port", str(report_port)]
         if args.no_preheat:
             report_cmd.append("--no-preheat")
         trivial = trivial_notebook(tmp / "trivial.ipynb")

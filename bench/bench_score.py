@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _stack import make_upload  # noqa: E402
 
-IMPORTS = "import pandas, numpy, xgboost, matplotlib.pyplot, retainwise.pipeline, retainwise.plots"
+IMPORTS = "import pandas, numpy, xgboost, matplotlib.pyplot, retainwise.science.pipeline, retainwise.science.plots"
 
 
 def make_trivial(path: Path) -> Path:
@@ -49,7 +49,7 @@ def main() -> int:
         tmp = Path(tmp)
         upload = make_upload(args.rows, tmp / "upload.csv")
         trivial = make_trivial(tmp / "trivial.ipynb")
-        score_cmd = [sys.executable, "-m", "retainwise.cli", "score", str(upload), "--out", str(tmp / "out"), "--quiet"]
+        score_cmd = [sys.executable, "-m", "retainwise", "score", str(upload), "--out", str(tmp / "out"), "--quiet"]
         ref_cmd = [sys.executable, "-m", "papermill", "--no-progress-bar", str(trivial), str(tmp / "t.ipynb")]
         timed(ref_cmd)  # warm the OS file cache for both
         timed(score_cmd)

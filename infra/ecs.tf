@@ -1,6 +1,6 @@
 # ECS on Fargate: the runner service (queue workers, scaled by autoscaling.tf) and the report
 # service (Voila behind the load balancer). The images' CMD is the command: it is not
-# overridden here, so the containers run exactly retainwise.entrypoints.WORKER / REPORTS.
+# overridden here, so the containers run exactly retainwise.platform.entrypoints.WORKER / REPORTS.
 
 resource "aws_ecs_cluster" "main" {
   name = local.prefix

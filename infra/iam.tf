@@ -80,7 +80,7 @@ resource "aws_iam_role_policy" "runner_task" {
 
 # --- reports (Voila): read results/* only ---
 # No s3:ListBucket: the report finds a run's output keys in the run store
-# (retainwise.reportview), reads them with GetObject, and hands out presigned GETs for them.
+# (retainwise.reports.view), reads them with GetObject, and hands out presigned GETs for them.
 
 data "aws_iam_policy_document" "reports_task" {
   statement {

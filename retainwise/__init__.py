@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from .errors import (
+from retainwise.errors import (
     ConfigError,
     ExecutionError,
     InputError,
@@ -18,14 +18,14 @@ from .errors import (
     RetainwiseError,
     StorageError,
 )
-from .settings import Settings
+from retainwise.settings import Settings
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "Pipeline": "retainwise.pipeline",
-    "score_file": "retainwise.execute",
-    "load_model": "retainwise.model",
+    "Pipeline": "retainwise.science.pipeline",
+    "score_file": "retainwise.execution.execute",
+    "load_model": "retainwise.science.model",
 }
 
 __all__ = [
@@ -40,9 +40,9 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .execute import score_file  # noqa: F401
-    from .model import load_model  # noqa: F401
-    from .pipeline import Pipeline  # noqa: F401
+    from retainwise.execution.execute import score_file  # noqa: F401
+    from retainwise.science.model import load_model  # noqa: F401
+    from retainwise.science.pipeline import Pipeline  # noqa: F401
 
 
 def __getattr__(name: str):

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from .errors import ConfigError
+from retainwise.errors import ConfigError
 
 SETTINGS_FILE = "settings.env"
 

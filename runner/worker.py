@@ -2,7 +2,7 @@
 
 Delivery is at-least-once; the run store makes it exactly-once in effect:
 
-- every message is validated (:mod:`retainwise.messages`); a malformed one or
+- every message is validated (:mod:`retainwise.platform.messages`); a malformed one or
   a key outside ``uploads/<tenant>/`` is logged (``message_rejected``) and
   deleted, never run; the ``s3:TestEvent`` is dropped;
 - the upload (tenant, key, ETag) maps to one run; the run is *claimed*
@@ -37,8 +37,8 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from retainwise.errors import RetainwiseError, StorageError
-from retainwise.messages import MessageError, Work, parse
-from retainwise.runs import COMPLETED, FAILED, PROCESSING, RunStore, now
+from retainwise.platform.messages import MessageError, Work, parse
+from retainwise.platform.runs import COMPLETED, FAILED, PROCESSING, RunStore, now
 from retainwise.settings import Settings
 
 from .log import EventLog
@@ -55,8 +55,8 @@ class Worker:
 
     def __init__(self, settings: Settings, *, concurrency: int = 1, pool_size: int | None = None,
                  poll_wait_s: int = 20, retry_backoff_s: int = RETRY_BACKOFF_S, once: bool = False, log: EventLog | None = None) -> None:
-        from retainwise.queue import Queue
-        from retainwise.storage import Storage
+        from retainwise.platform.queue import Queue
+        from retainwise.platform.storage import Storage
 
         self.settings = settings
         self.concurrency = max(1, concurrency)
@@ -78,7 +78,7 @@ class Worker:
     def run(self) -> dict:
         """Poll until stopped (or, with ``once``, until the queue is empty). Returns the summary."""
         if self.pool_size > 0:
-            from retainwise.kernels import KernelPool
+            from retainwise.execution.kernels import KernelPool
 
             self.pool = KernelPool(self.pool_size, cwd=self.work_root).start()
         self.log("worker_started", concurrency=self.concurrency, pool=self.pool_size, queue=self.queue.url,
@@ -202,8 +202,8 @@ class Worker:
                                  message_id=msg.message_id)
 
     def _execute(self, msg, run, work: Work) -> bool:
-        from retainwise.execute import run_pipeline
-        from retainwise.storage import results_prefix
+        from retainwise.execution.execute import run_pipeline
+        from retainwise.platform.storage import results_prefix
 
         started = time.monotonic()
         self.log("run_started", run_id=run.id, tenant=run.tenant, key=run.upload_key, attempt=run.attempts,
@@ -236,7 +236,7 @@ class Worker:
             shutil.rmtree(workdir, ignore_errors=True)
 
     def _failed(self, msg, run, exc: RetainwiseError, out: Path, seconds: float) -> bool:
-        from retainwise.storage import results_prefix
+        from retainwise.platform.storage import results_prefix
 
         keys = None
         if out.exists():  # keep the executed notebook (and whatever else was written) as the record

@@ -13,11 +13,11 @@ import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from retainwise.aws import client
-from retainwise.aws_local import provision
-from retainwise.runs import COMPLETED, FAILED, RunStore
+from retainwise.platform.aws import client
+from retainwise.platform.embedded import provision
+from retainwise.platform.runs import COMPLETED, FAILED, RunStore
+from retainwise.platform.storage import Storage
 from retainwise.settings import Settings
-from retainwise.storage import Storage
 
 
 @dataclass
@@ -60,7 +60,7 @@ class Stack:
         n = len(self.workers)
         log = open(self.workdir / f"worker-{n}.log", "wb")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
-            [sys.executable, "-m", "retainwise.cli", "worker", "--poll-wait", "1", "--retry-backoff", "1", *args],
+            [sys.executable, "-m", "retainwise", "worker", "--poll-wait", "1", "--retry-backoff", "1", *args],
             env=env or self.env(), stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True,
         )
         proc.log_path = self.workdir / f"worker-{n}.log"

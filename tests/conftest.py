@@ -33,7 +33,7 @@ def home(tmp_path, monkeypatch) -> Path:
 @pytest.fixture(scope="session")
 def moto_server(tmp_path_factory):
     """moto's server as a real process on 127.0.0.1, shared by the tests that talk to AWS over HTTP."""
-    from retainwise.aws_local import MotoServer
+    from retainwise.platform.embedded import MotoServer
 
     with MotoServer(log_path=tmp_path_factory.mktemp("moto") / "moto.log") as server:
         yield server

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from retainwise.neutralise import is_risky
-from retainwise.outputs import ECHOED
-from retainwise.pipeline import Pipeline
+from retainwise.science.neutralise import is_risky
+from retainwise.science.outputs import ECHOED
+from retainwise.science.pipeline import Pipeline
 
 DATA = Path(__file__).resolve().parent / "data"
 EXPECTED = json.loads((DATA / "expected_mappings.json").read_text(encoding="utf-8"))

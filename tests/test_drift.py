@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-from retainwise import drift
-from retainwise.model import load_model
-from retainwise.pipeline import Pipeline
-from retainwise.training import load_training_rows
+from retainwise.science import drift
+from retainwise.science.model import load_model
+from retainwise.science.pipeline import Pipeline
+from retainwise.science.training import load_training_rows
 
 from .conftest import TRAINING
 

@@ -10,7 +10,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from retainwise.outputs import RESULT_COLUMNS
+from retainwise.science.outputs import RESULT_COLUMNS
 
 from .conftest import TRAINING
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.notebook
 
 def score(path, out, *extra):
     return subprocess.run(
-        [sys.executable, "-m", "retainwise.cli", "score", str(path), "--out", str(out), *extra],
+        [sys.executable, "-m", "retainwise", "score", str(path), "--out", str(out), *extra],
         capture_output=True, text=True, timeout=300,
     )
 
@@ -74,7 +74,7 @@ def test_report_hides_code(scored):
     _, out, _ = scored
     html = (out / "report.html").read_text()
     assert "Risk distribution" in html or "<img" in html
-    assert "from retainwise.pipeline import Pipeline" not in html and "run.predict()" not in html
+    assert "from retainwise.science.pipeline import Pipeline" not in html and "run.predict()" not in html
     assert "open_page" not in html and "<script" not in html  # no sources, no JavaScript: mailable
     s = json.loads((out / "summary.json").read_text())
     assert f'id="rw-rows">{s["rows_scored"]:,}<' in html  # the report notebook's headline

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retainwise import experiment
 from retainwise.errors import ConfigError
-from retainwise.pipeline import Pipeline
+from retainwise.science import experiment
+from retainwise.science.pipeline import Pipeline
 
 from .conftest import TRAINING
 

@@ -3,9 +3,9 @@ import json
 import numpy as np
 import pytest
 
-from retainwise import explain, scoring
-from retainwise.model import load_model
-from retainwise.training import load_training_rows
+from retainwise.science import explain, scoring
+from retainwise.science.model import load_model
+from retainwise.science.training import load_training_rows
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def test_matches_shap_tree_explainer(explained):
     chosen = model.for_rows(rows)
     import xgboost as xgb
 
-    from retainwise.features import feature_frame
+    from retainwise.science.features import feature_frame
 
     x = xgb.DMatrix(feature_frame(rows.head(50), chosen.features), enable_categorical=True)
     reference = shap.TreeExplainer(chosen.booster).shap_values(x)
@@ -54,7 +54,7 @@ def test_matches_shap_tree_explainer(explained):
 
 def test_grouping_sums_model_features_into_their_business_feature(explained, monkeypatch):
     rows, model, expl, _, _ = explained
-    from retainwise import features
+    from retainwise.science import features
 
     grouped = dict(features.BUSINESS_FEATURE, total_charges="monthly_charges")
     monkeypatch.setattr(explain, "BUSINESS_FEATURE", grouped)
@@ -66,7 +66,7 @@ def test_grouping_sums_model_features_into_their_business_feature(explained, mon
 
 
 def test_rules_explanations_add_up_to_the_rules_score():
-    from retainwise import rules
+    from retainwise.science import rules
 
     rows, _ = load_training_rows()
     rows = rows.head(200)
@@ -99,7 +99,7 @@ def test_sentence_names_tier_probability_and_top_factor(explained):
     sentence = row["explanation"]
     assert sentence.startswith(scores["churn_risk"].iloc[0].capitalize() + " risk (")
     if top:
-        from retainwise.schema import column
+        from retainwise.science.schema import column
 
         assert column(top[0]["feature"]).label in sentence
 

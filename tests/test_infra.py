@@ -2,7 +2,7 @@
 
 The Terraform is parsed with python-hcl2 and its security properties asserted directly
 (redrive, timeouts, retention, nothing public, least-privilege IAM); checkov scans the whole
-directory; the Dockerfiles are parsed and must run exactly retainwise.entrypoints; the health
+directory; the Dockerfiles are parsed and must run exactly retainwise.platform.entrypoints; the health
 check script they share is executed for real.
 """
 
@@ -25,7 +25,7 @@ from pathlib import Path
 import hcl2
 import pytest
 
-from retainwise import entrypoints
+from retainwise.platform import entrypoints
 from retainwise.settings import Settings
 from runner.log import EventLog
 
@@ -209,7 +209,7 @@ def test_redrive_policy_dead_letters_after_three_receives():
 
 def test_aws_queues_match_the_local_platform_and_the_runner():
     """`retainwise up` builds the same queues locally; the runner gives up on the same receive."""
-    from retainwise import aws_local
+    from retainwise.platform import embedded as aws_local
     from runner import worker
 
     t = tf()
@@ -767,9 +767,9 @@ def _build_context(service: str, dest: Path) -> Path:
 _INSTALLED_CHECK = """
 import json, os, sys
 import retainwise, runner
-from retainwise import entrypoints
-from retainwise.execute import notebook_path
-from retainwise.report import templates_dir
+from retainwise.platform import entrypoints
+from retainwise.execution.execute import notebook_path
+from retainwise.execution.static_report import templates_dir
 model_dir = os.path.join(os.path.dirname(retainwise.__file__), "model")
 print(json.dumps({
     "package": retainwise.__file__,

@@ -10,8 +10,8 @@ import nbformat
 import pandas as pd
 import pytest
 
-from retainwise.execute import run_pipeline
-from retainwise.kernels import KernelPool, kernel_pid
+from retainwise.execution.execute import run_pipeline
+from retainwise.execution.kernels import KernelPool, kernel_pid
 
 from .conftest import SAMPLE
 

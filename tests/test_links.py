@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from retainwise.errors import ConfigError, InputError
-from retainwise.links import LinkError, from_query_string, parse_duration, report_url, sign, verify
+from retainwise.platform.links import LinkError, from_query_string, parse_duration, report_url, sign, verify
 from retainwise.settings import Settings
 
 

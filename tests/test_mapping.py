@@ -8,10 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from retainwise import mapping_store, schema
 from retainwise.errors import InputError
-from retainwise.mapping import header_parts, map_columns
-from retainwise.reading import read_upload
+from retainwise.platform import mapping_store
+from retainwise.science import schema
+from retainwise.science.mapping import header_parts, map_columns
+from retainwise.science.reading import read_upload
 
 DATA = Path(__file__).resolve().parent / "data"
 EXPECTED = json.loads((DATA / "expected_mappings.json").read_text(encoding="utf-8"))
@@ -245,7 +246,7 @@ def test_table_lists_mapped_and_unmapped():
 
 
 def test_pipeline_saves_and_reuses_the_tenant_mapping(tmp_path):
-    from retainwise.pipeline import Pipeline
+    from retainwise.science.pipeline import Pipeline
 
     path = DATA / EXPECTED["saas_minimal"]["file"]
     first = Pipeline(

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from retainwise.messages import MessageError, parse
+from retainwise.platform.messages import MessageError, parse
 
 
 def job(**overrides) -> str:

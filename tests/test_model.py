@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from retainwise.errors import ModelError
-from retainwise.features import CORE_FEATURES, FULL_FEATURES
-from retainwise.model import CARD, MODEL_DIR, ChurnModel, expected_auc, load_model, sha256_file
-from retainwise.training import load_training_rows
+from retainwise.science.features import CORE_FEATURES, FULL_FEATURES
+from retainwise.science.model import CARD, MODEL_DIR, ChurnModel, expected_auc, load_model, sha256_file
+from retainwise.science.training import load_training_rows
 
 
 @pytest.fixture(scope="module")

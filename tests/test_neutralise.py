@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from retainwise.neutralise import is_risky, neutralise, neutralise_frame
+from retainwise.science.neutralise import is_risky, neutralise, neutralise_frame
 
 PAYLOADS = [
     '=HYPERLINK("http://evil","x")',

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retainwise.mapping import ColumnMapping, map_columns
-from retainwise.normalise import normalise_category, parse_numbers, to_canonical, value_fit
+from retainwise.science.mapping import ColumnMapping, map_columns
+from retainwise.science.normalise import normalise_category, parse_numbers, to_canonical, value_fit
 
 
 def s(values) -> pd.Series:
@@ -157,7 +157,7 @@ def test_value_fit():
 
 def test_normalising_works_over_distinct_values(monkeypatch):
     """100,000 rows with 3 distinct values: the converters see 3 values, not 100,000."""
-    import retainwise.normalise as normalise
+    import retainwise.science.normalise as normalise
 
     seen = []
     original = normalise.parse_numbers

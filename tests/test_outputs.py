@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from retainwise.outputs import RESULT_COLUMNS, write_results, write_summary
+from retainwise.science.outputs import RESULT_COLUMNS, write_results, write_summary
 
 
 def _results(ids):

@@ -15,10 +15,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from retainwise import schema
 from retainwise.errors import InputError
-from retainwise.neutralise import TRIGGERS, is_risky, neutralise, neutralise_frame
-from retainwise.pipeline import Pipeline
+from retainwise.science import schema
+from retainwise.science.neutralise import TRIGGERS, is_risky, neutralise, neutralise_frame
+from retainwise.science.pipeline import Pipeline
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -184,7 +184,7 @@ def test_neutralising_a_frame_matches_cell_by_cell(values):
 def test_money_in_any_style_parses_back_exactly(cents, style):
     import pandas as pd
 
-    from retainwise.normalise import parse_numbers
+    from retainwise.science.normalise import parse_numbers
 
     def fmt(c: int) -> str:
         us = f"{c / 100:,.2f}"
@@ -205,7 +205,7 @@ def test_money_in_any_style_parses_back_exactly(cents, style):
 def test_mapping_is_one_to_one_and_accounts_for_every_column(headers):
     import pandas as pd
 
-    from retainwise.mapping import map_columns
+    from retainwise.science.mapping import map_columns
 
     frame = pd.DataFrame({h: ["1", "yes", "monthly"] for h in headers}, dtype="str")
     try:

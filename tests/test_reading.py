@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from retainwise.errors import InputError
-from retainwise.reading import read_upload
+from retainwise.science.reading import read_upload
 
 TEXT = 'customer_id,name,monthly_charges\nA1,José Müller,"1,234.50"\nA2,Zoë Ångström,29.85\n'
 

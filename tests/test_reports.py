@@ -12,10 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from retainwise.execute import run_pipeline
-from retainwise.links import report_url, sign
-from retainwise.runs import RunStore
-from retainwise.storage import Storage, results_prefix
+from retainwise.execution.execute import run_pipeline
+from retainwise.platform.links import report_url, sign
+from retainwise.platform.runs import RunStore
+from retainwise.platform.storage import Storage, results_prefix
 
 from ._stack import Stack
 from .conftest import ROOT, SAMPLE, TRAINING
@@ -62,7 +62,7 @@ def wait_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
 
 @pytest.fixture(scope="module")
 def reports(moto_server, tmp_path_factory):
-    from retainwise.aws_local import free_port
+    from retainwise.platform.embedded import free_port
 
     work = tmp_path_factory.mktemp("reports")
     stack = Stack.create(moto_server.url, work)
@@ -75,7 +75,7 @@ def reports(moto_server, tmp_path_factory):
     env = stack.env()
     env.pop("PYTHONWARNINGS", None)
     log = open(work / "voila.log", "wb")  # noqa: SIM115
-    server = subprocess.Popen([sys.executable, "-m", "retainwise.reportserver", "--port", str(port)],
+    server = subprocess.Popen([sys.executable, "-m", "retainwise.reports.server", "--port", str(port)],
                               env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_port(port, server)

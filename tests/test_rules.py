@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retainwise import rules
+from retainwise.science import rules
 
 
 def saas(**cols):

@@ -12,10 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from retainwise.jobs import submit
-from retainwise.messages import parse
-from retainwise.runs import COMPLETED, FAILED, PROCESSING
-from retainwise.storage import results_prefix
+from retainwise.platform.jobs import submit
+from retainwise.platform.messages import parse
+from retainwise.platform.runs import COMPLETED, FAILED, PROCESSING
+from retainwise.platform.storage import results_prefix
 
 from ._stack import Stack
 from .conftest import SAMPLE, TRAINING
@@ -46,7 +46,7 @@ def output_versions(stack: Stack, run) -> dict[str, int]:
 
 
 def cli(stack: Stack, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "retainwise.cli", *args], env=stack.env(), capture_output=True,
+    return subprocess.run([sys.executable, "-m", "retainwise", *args], env=stack.env(), capture_output=True,
                           text=True, timeout=120)
 
 
@@ -126,7 +126,7 @@ def test_poison_file_fails_once_with_a_readable_reason(stack, tmp_path):
 
 def test_transient_fault_is_retried_then_dead_lettered(stack):
     # Storage unreachable for this runner only (AWS's per-service endpoint variable wins over the settings).
-    from retainwise.aws_local import free_port
+    from retainwise.platform.embedded import free_port
 
     env = stack.env(AWS_ENDPOINT_URL_S3=f"http://127.0.0.1:{free_port()}")
     worker = stack.start_worker(env=env)

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from retainwise.errors import StorageError
-from retainwise.runs import COMPLETED, FAILED, PROCESSING, QUEUED, RunStore
+from retainwise.platform.runs import COMPLETED, FAILED, PROCESSING, QUEUED, RunStore
 
 from .conftest import ROOT
 

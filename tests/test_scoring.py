@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from retainwise import scoring
+from retainwise.science import scoring
 
 
 def test_tier_boundaries_are_inclusive_at_the_lower_edge():
@@ -14,8 +14,8 @@ def test_risk_counts_always_name_every_tier():
 
 
 def test_score_rows_uses_the_model_chosen_for_the_columns():
-    from retainwise.model import load_model
-    from retainwise.training import load_training_rows
+    from retainwise.science.model import load_model
+    from retainwise.science.training import load_training_rows
 
     rows, _ = load_training_rows()
     rows = rows.head(200)[["customer_id", "tenure_months", "monthly_charges", "total_charges", "contract"]]
@@ -29,7 +29,7 @@ def test_score_rows_uses_the_model_chosen_for_the_columns():
 def test_summary_names_the_feature_set_and_lowers_confidence(tmp_path):
     import json
 
-    from retainwise.pipeline import Pipeline
+    from retainwise.science.pipeline import Pipeline
 
     from .conftest import TRAINING
 

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retainwise import training
 from retainwise.errors import InputError
-from retainwise.features import CORE_FEATURES, FEATURE_SETS, FULL_FEATURES, feature_frame
-from retainwise.model import CARD, MODEL_DIR, load_model, sha256_file
+from retainwise.science import training
+from retainwise.science.features import CORE_FEATURES, FEATURE_SETS, FULL_FEATURES, feature_frame
+from retainwise.science.model import CARD, MODEL_DIR, load_model, sha256_file
 
 from .conftest import TRAINING
 
@@ -94,7 +94,7 @@ def test_masked_training_keeps_probabilities_honest_when_a_column_is_missing(dat
     """Training on masked copies is what lets a missing column degrade gracefully, not skew every score."""
     from sklearn.metrics import brier_score_loss
 
-    from retainwise.features import mask_columns
+    from retainwise.science.features import mask_columns
 
     x, y = data
     idx = np.random.default_rng(1).permutation(len(y))
@@ -156,7 +156,7 @@ def test_train_writes_loadable_verified_artefacts(tmp_path):
 @pytest.mark.notebook
 def test_retainwise_train_runs_the_training_notebook(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "retainwise.cli", "train", "--out", str(tmp_path), "--budget", "1", "--seed", "5"],
+        [sys.executable, "-m", "retainwise", "train", "--out", str(tmp_path), "--budget", "1", "--seed", "5"],
         capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -170,7 +170,7 @@ def test_retainwise_train_runs_the_training_notebook(tmp_path):
 
 def test_retainwise_train_rejects_a_missing_file_in_one_line(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "retainwise.cli", "train", "--data", str(tmp_path / "nope.csv"), "--out",
+        [sys.executable, "-m", "retainwise", "train", "--data", str(tmp_path / "nope.csv"), "--out",
          str(tmp_path)], capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 2

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from retainwise.errors import InputError
-from retainwise.mapping import map_columns
-from retainwise.normalise import to_canonical
-from retainwise.reading import read_upload
-from retainwise.validation import LEVELS, validate
+from retainwise.science.mapping import map_columns
+from retainwise.science.normalise import to_canonical
+from retainwise.science.reading import read_upload
+from retainwise.science.validation import LEVELS, validate
 
 DATA = Path(__file__).resolve().parent / "data"
 EXPECTED = json.loads((DATA / "expected_mappings.json").read_text(encoding="utf-8"))

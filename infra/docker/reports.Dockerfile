@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
-# The RetainWise report server: Voila via `python -m retainwise.reportserver`
-# (retainwise.entrypoints.REPORTS), listening on 8866 (REPORTS_PORT).
+# The RetainWise report server: Voila via `python -m retainwise.reports.server`
+# (retainwise.platform.entrypoints.REPORTS), listening on 8866 (REPORTS_PORT).
 # Build from the repository root:  docker build -f infra/docker/reports.Dockerfile -t retainwise-reports .
 # Base pinned to the Python release the test suite runs on (both stages).
 
@@ -41,4 +41,4 @@ EXPOSE 8866
 # Voila answers GET / below 400 once it is serving.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["python", "/opt/retainwise/healthcheck.py", "http"]
-CMD ["python", "-m", "retainwise.reportserver"]
+CMD ["python", "-m", "retainwise.reports.server"]

@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# The RetainWise queue runner: `retainwise worker` (retainwise.entrypoints.WORKER).
+# The RetainWise queue runner: `retainwise worker` (retainwise.platform.entrypoints.WORKER).
 # Build from the repository root:  docker build -f infra/docker/runner.Dockerfile -t retainwise-runner .
 # The base is pinned to the Python release the test suite runs on (both stages); pin its digest
 # too when you publish (infra/README.md "Push images").

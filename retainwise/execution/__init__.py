@@ -1,0 +1,8 @@
+"""Running notebooks: kernels (start on IPC, connect, PID, the warm pool), the Papermill engine,
+the one ``run_notebook`` used by scoring, training and the runner with its one Papermill error
+mapper, and the static (nbconvert) report renderer.
+
+It may import ``retainwise.science`` (a warm kernel imports it); it must never import
+``retainwise.platform``, ``retainwise.reports``, ``retainwise.cli`` or ``runner``: it runs a notebook
+on files it is handed and knows nothing of queues, buckets or tenants' links.
+"""

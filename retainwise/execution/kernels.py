@@ -1,0 +1,242 @@
+"""A pool of pre-started, single-use kernels.
+
+Papermill starts a fresh kernel for every run, and that start plus the heavy
+imports is most of the cost of a normal upload. Reusing one kernel would be
+fast but unsafe (one business's variables visible to the next, one crash kills
+everyone). The pool takes the start-up cost off the critical path without
+giving up isolation:
+
+- kernels are started, and import the heavy *libraries* only, before any
+  upload arrives: no tenant data, secrets or run parameters exist in a kernel
+  before it is handed out;
+- each kernel serves exactly one run and is then shut down, whatever happened;
+- a replacement warms in the background; a kernel that dies while waiting is
+  discarded and replaced, never handed out.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from retainwise.errors import ExecutionError
+
+log = logging.getLogger("retainwise.execution.kernels")
+
+
+KERNEL_NAME = "python3"
+
+
+def start_kernel(cwd: Path | None = None, env: dict | None = None):
+    """Start a python3 kernel on IPC transport and wait until it answers. Returns its KernelManager."""
+    import tempfile
+    import uuid
+
+    from jupyter_client.manager import KernelManager
+
+    # A unique socket prefix per kernel: jupyter_client picks IPC "ports" by probing which socket
+    # files exist, so kernels started at the same moment could otherwise share sockets.
+    sockets = Path(tempfile.gettempdir()) / "retainwise-kernels"
+    sockets.mkdir(mode=0o700, exist_ok=True)
+    km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(sockets / uuid.uuid4().hex[:16]))
+    kwargs = {"cwd": str(cwd or Path.cwd())}
+    if env is not None:
+        kwargs["env"] = env
+    km.start_kernel(**kwargs)
+    return km
+
+#: What a warm kernel has imported before it is handed out: libraries only.
+WARM_UP = (
+    "import io, numpy, pandas, xgboost, matplotlib\n"
+    "import matplotlib.pyplot\n"
+    "from IPython.display import Markdown, display\n"
+    "import retainwise.science.pipeline, retainwise.science.plots, retainwise.reports.view\n"
+    # Library initialisation only: the first figure a process renders loads fonts and the Agg backend.
+    "_f = matplotlib.pyplot.figure(); _f.savefig(io.BytesIO(), format='png'); matplotlib.pyplot.close(_f)\n"
+    "del io, numpy, pandas, xgboost, matplotlib, Markdown, display, _f\n"
+)
+
+
+def kernel_pid(km) -> int | None:
+    """The operating-system process id of ``km``'s kernel, when known."""
+    provisioner = getattr(km, "provisioner", None)
+    return getattr(provisioner, "pid", None) or getattr(getattr(provisioner, "process", None), "pid", None)
+
+
+#: Attribute of a pool kernel's manager holding its connected, ready client (see retainwise.execution.engine).
+POOL_CLIENT = "retainwise_client"
+
+
+def warm(km, timeout: float = 120) -> None:
+    """Run the warm-up imports in ``km``'s kernel and keep the ready client on it; ExecutionError on failure."""
+    from retainwise.execution.engine import connect
+
+    kc = connect(km, timeout)
+    try:
+        reply = kc.execute_interactive(WARM_UP, timeout=timeout, store_history=False, output_hook=lambda msg: None)
+        if reply["content"]["status"] != "ok":
+            raise ExecutionError(f"Kernel warm-up failed: {reply['content'].get('evalue', '')}", code="warm_up")
+    except BaseException:
+        kc.stop_channels()
+        raise
+    setattr(km, POOL_CLIENT, kc)
+
+
+class KernelPool:
+    """``size`` warm kernels, each handed to exactly one run.
+
+    Use ``with pool.kernel() as km: run_pipeline(..., km=km)``. ``close()``
+    shuts every kernel down. Thread-safe: several runner threads may take
+    kernels at once.
+    """
+
+    def __init__(self, size: int = 1, *, cwd: str | Path | None = None, env: dict | None = None,
+                 check_every: float = 1.0) -> None:
+        if size < 1:
+            raise ValueError("a kernel pool needs at least one kernel")
+        self.size = size
+        self.cwd = Path(cwd) if cwd else Path.cwd()
+        self.env = env
+        self._ready: queue.Queue = queue.Queue()
+        self._closed = threading.Event()
+        self._lock = threading.Lock()
+        self._starting = 0
+        self.started = 0  # kernels ever started (for tests and stats)
+        self.replaced = 0  # idle kernels found dead and replaced
+        self.failures = 0  # warm-ups that failed
+        self._check_every = check_every
+        self._watchdog = threading.Thread(target=self._watch, name="kernel-pool-watchdog", daemon=True)
+
+    # -- lifecycle -------------------------------------------------------
+    def start(self) -> KernelPool:
+        for _ in range(self.size):
+            self._refill()
+        self._watchdog.start()
+        return self
+
+    def close(self, timeout: float = 30) -> None:
+        """Shut every kernel down, waiting (up to ``timeout`` s) for those still warming, so none outlives us."""
+        self._closed.set()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                km = self._ready.get_nowait()
+            except queue.Empty:
+                with self._lock:
+                    starting = self._starting
+                if starting == 0 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+                continue
+            self._shutdown(km)
+
+    def __enter__(self) -> KernelPool:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- handing out -----------------------------------------------------
+    def acquire(self, timeout: float | None = 120) -> object:
+        """A warm, live kernel manager for one run (waits while replacements warm)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                km = self._ready.get(timeout=remaining)
+            except queue.Empty:
+                raise ExecutionError("No warm kernel became ready in time.", code="pool_timeout") from None
+            self._refill()  # a replacement starts warming as soon as one leaves the pool
+            if km.is_alive():
+                return km
+            log.warning("discarding a pool kernel that died while idle")
+            self.replaced += 1
+            self._shutdown(km)
+
+    def discard(self, km) -> None:
+        """Shut down a kernel after its one run (never returned to the pool)."""
+        self._shutdown(km)
+
+    @contextmanager
+    def kernel(self, timeout: float | None = 120):
+        km = self.acquire(timeout)
+        try:
+            yield km
+        finally:
+            self.discard(km)
+
+    @property
+    def ready(self) -> int:
+        return self._ready.qsize()
+
+    def wait_ready(self, count: int | None = None, timeout: float = 120) -> None:
+        """Block until ``count`` (default: all) kernels are warm; for tests and benchmarks."""
+        count = self.size if count is None else count
+        deadline = time.monotonic() + timeout
+        while self.ready < count:
+            if time.monotonic() > deadline:
+                raise ExecutionError("The kernel pool did not warm up in time.", code="pool_timeout")
+            time.sleep(0.05)
+
+    # -- internals -------------------------------------------------------
+    def _refill(self) -> None:
+        if self._closed.is_set():
+            return
+        with self._lock:
+            self._starting += 1
+        threading.Thread(target=self._start_one, name="kernel-pool-warm", daemon=True).start()
+
+    def _start_one(self) -> None:
+
+        km = None
+        try:
+            km = start_kernel(cwd=self.cwd, env=self.env)
+            self.started += 1
+            warm(km)
+            if self._closed.is_set():
+                self._shutdown(km)
+            else:
+                self._ready.put(km)
+        except Exception as exc:  # a failed warm-up must not take the pool down; try again, slower each time
+            self.failures += 1
+            log.warning("kernel warm-up failed (%s: %s); retrying", type(exc).__name__, exc)
+            if km is not None:
+                self._shutdown(km)
+            if not self._closed.wait(min(30.0, 0.5 * 2 ** min(self.failures, 6))):
+                self._refill()
+        finally:
+            with self._lock:
+                self._starting -= 1
+
+    def _watch(self) -> None:
+        """Replace kernels that die while they wait, so the pool stays full."""
+        while not self._closed.wait(self._check_every):
+            for _ in range(self._ready.qsize()):
+                try:
+                    km = self._ready.get_nowait()
+                except queue.Empty:
+                    break
+                if km.is_alive():
+                    self._ready.put(km)
+                else:
+                    log.warning("replacing a pool kernel that died while idle")
+                    self.replaced += 1
+                    self._shutdown(km)
+                    self._refill()
+
+    @staticmethod
+    def _shutdown(km) -> None:
+        kc = getattr(km, POOL_CLIENT, None)
+        if kc is not None:
+            kc.stop_channels()
+        try:
+            km.shutdown_kernel(now=True)
+        except Exception:  # already dead: nothing to clean beyond its files
+            try:
+                km.cleanup_resources()
+            except Exception:
+                pass

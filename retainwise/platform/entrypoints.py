@@ -1,0 +1,14 @@
+"""The commands that start RetainWise's long-running processes.
+
+One definition, used by ``retainwise up``, the tests and the container files
+(infra/ tests assert the Dockerfiles run exactly these).
+"""
+
+from __future__ import annotations
+
+#: The queue runner (one process; ``--concurrency`` runs more runs at once).
+WORKER = ["retainwise", "worker"]
+#: The Voila report server (safe configuration lives in retainwise.reports.server).
+REPORTS = ["python", "-m", "retainwise.reports.server"]
+#: Port the report server listens on by default.
+REPORTS_PORT = 8866

@@ -1,0 +1,135 @@
+"""Queue messages: what the runner accepts, validated with pydantic.
+
+Two shapes (DESIGN.md): the explicit job ``{"prediction_id", "upload_id",
+"user_id", "s3_file_path", "queued_at"}`` (``user_id`` is the tenant), or an S3
+``ObjectCreated`` event notification for a key under ``uploads/<tenant>/``.
+AWS's ``s3:TestEvent`` (sent when a notification is configured) is ignored.
+Anything else is rejected with :class:`MessageError` and never run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import unquote_plus
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from retainwise.errors import InputError
+from retainwise.platform.storage import TENANT_RE
+
+
+class MessageError(InputError):
+    """A queue message we will not run: malformed, or naming a key it may not."""
+
+    code = "bad_message"
+
+
+@dataclass(frozen=True)
+class Work:
+    """One upload to score."""
+
+    tenant: str
+    key: str
+    etag: str | None = None
+    run_id: str | None = None
+    upload_id: str | None = None
+
+
+_SEGMENT = re.compile(r"^[A-Za-z0-9._ ()+,-]+$")  # no slashes, quotes or control characters
+
+
+def check_key(key: str, tenant: str | None = None) -> tuple[str, str]:
+    """(tenant, key) if ``key`` lies under ``uploads/<tenant>/`` with no traversal; MessageError otherwise."""
+    parts = key.split("/")
+    if (len(parts) != 3 or parts[0] != "uploads" or "\\" in key or "\x00" in key
+            or any(p in ("", ".", "..") for p in parts)):
+        raise MessageError(f"Key {key!r} is not an upload: expected uploads/<tenant>/<file>.", code="bad_key")
+    if not TENANT_RE.match(parts[1]):
+        raise MessageError(f"Key {key!r} names an invalid tenant.", code="bad_tenant")
+    if tenant is not None and parts[1] != tenant:
+        raise MessageError(f"Key {key!r} does not belong to tenant {tenant!r}.", code="tenant_mismatch")
+    if not _SEGMENT.match(parts[2]):
+        raise MessageError(f"Key {key!r} has an unsafe file name.", code="bad_key")
+    return parts[1], key
+
+
+class JobMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prediction_id: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    upload_id: str = Field(min_length=1, max_length=64)
+    user_id: str
+    s3_file_path: str = Field(min_length=1, max_length=1024)
+    queued_at: datetime
+
+    @field_validator("user_id")
+    @classmethod
+    def _tenant(cls, v: str) -> str:
+        if not TENANT_RE.match(v):
+            raise ValueError("user_id is not a valid tenant name")
+        return v
+
+
+class _S3Object(BaseModel):
+    key: str
+    eTag: str | None = None
+    size: int | None = None
+
+
+class _S3Bucket(BaseModel):
+    name: str
+
+
+class _S3(BaseModel):
+    bucket: _S3Bucket
+    object: _S3Object
+
+
+class _Record(BaseModel):
+    eventSource: str
+    eventName: str
+    s3: _S3
+
+
+class S3Event(BaseModel):
+    Records: list[_Record] = Field(min_length=1)
+
+
+def parse(body: str, bucket: str | None = None) -> list[Work]:
+    """The uploads a message asks us to score ([] for an S3 test event). Raises MessageError."""
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise MessageError("Message body is not JSON.", code="not_json") from exc
+    if not isinstance(data, dict):
+        raise MessageError("Message body is not a JSON object.", code="bad_shape")
+    if data.get("Event") == "s3:TestEvent":
+        return []
+    try:
+        if "Records" in data:
+            event = S3Event.model_validate(data)
+            work = []
+            for rec in event.Records:
+                if rec.eventSource != "aws:s3" or not rec.eventName.startswith("ObjectCreated:"):
+                    raise MessageError(f"Event {rec.eventName!r} from {rec.eventSource!r} is not an upload.",
+                                       code="bad_event")
+                if bucket and rec.s3.bucket.name != bucket:
+                    raise MessageError(f"Event for bucket {rec.s3.bucket.name!r}, not ours.", code="wrong_bucket")
+                tenant, key = check_key(unquote_plus(rec.s3.object.key))
+                work.append(Work(tenant=tenant, key=key, etag=rec.s3.object.eTag))
+            return work
+        job = JobMessage.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "message"
+        raise MessageError(f"Malformed message: {where}: {first['msg']}.", code="invalid") from None
+    path = job.s3_file_path
+    if path.startswith("s3://"):
+        bucket_name, _, path = path.removeprefix("s3://").partition("/")
+        if bucket and bucket_name != bucket:
+            raise MessageError(f"Job names bucket {bucket_name!r}, not ours.", code="wrong_bucket")
+    tenant, key = check_key(path, job.user_id)
+    return [Work(tenant=tenant, key=key, run_id=job.prediction_id, upload_id=job.upload_id)]

@@ -1,0 +1,102 @@
+"""S3: uploads in, run outputs out.
+
+Layout: ``uploads/<tenant>/<uuid>-<safe name>`` for uploads (kept forever by
+us; lifecycle rules in infra/ expire them), ``results/<tenant>/<run_id>/...``
+for each run's outputs.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+from retainwise.errors import InputError
+from retainwise.platform.aws import client, translate
+
+TENANT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_CONTENT_TYPES = {".csv": "text/csv", ".json": "application/json", ".html": "text/html; charset=utf-8",
+                  ".ipynb": "application/x-ipynb+json", ".png": "image/png"}
+
+
+def check_tenant(tenant: str) -> str:
+    """``tenant`` if it is a safe tenant name (lower-case letters, digits, - and _), else InputError."""
+    if not isinstance(tenant, str) or not TENANT_RE.match(tenant):
+        raise InputError(f"Tenant name {tenant!r} is not allowed: use lower-case letters, digits, '-' and '_' "
+                         "(at most 63 characters).", code="bad_tenant")
+    return tenant
+
+
+def safe_name(name: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name).strip("._") or "upload"
+    return stem[:100]
+
+
+def upload_key(tenant: str, filename: str) -> str:
+    return f"uploads/{check_tenant(tenant)}/{uuid.uuid4().hex[:12]}-{safe_name(filename)}"
+
+
+def results_prefix(tenant: str, run_id: str) -> str:
+    return f"results/{check_tenant(tenant)}/{run_id}/"
+
+
+class Storage:
+    """The bucket, through one boto3 client."""
+
+    def __init__(self, settings, bucket: str | None = None) -> None:
+        self.bucket = bucket or settings.bucket
+        if not self.bucket:
+            from retainwise.errors import ConfigError
+
+            raise ConfigError("No bucket configured: set RETAINWISE_BUCKET or start `retainwise up`.")
+        self.s3 = client("s3", settings)
+
+    def put_file(self, path: Path, key: str) -> str:
+        """Upload ``path`` to ``key``; returns the ETag."""
+        with translate(f"uploading {key}"), open(path, "rb") as fh:
+            resp = self.s3.put_object(Bucket=self.bucket, Key=key, Body=fh,
+                                      ContentType=_CONTENT_TYPES.get(Path(key).suffix, "application/octet-stream"))
+        return resp["ETag"]
+
+    def download(self, key: str, path: Path) -> str:
+        """Download ``key`` to ``path``; returns the ETag. A missing upload is an InputError."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with translate(f"downloading {key}", missing_is_input=True):
+            resp = self.s3.get_object(Bucket=self.bucket, Key=key)
+            with open(path, "wb") as fh:
+                for chunk in resp["Body"].iter_chunks(1 << 20):
+                    fh.write(chunk)
+        return resp["ETag"]
+
+    def head(self, key: str) -> dict | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            with translate(f"checking {key}"):
+                return self.s3.head_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:  # a 404 here means "not there", not a failure
+            if isinstance(exc.__cause__, ClientError) and exc.__cause__.response["Error"]["Code"] in ("404", "NoSuchKey"):
+                return None
+            raise
+
+    def put_outputs(self, directory: Path, prefix: str) -> dict[str, str]:
+        """Upload every file under ``directory`` below ``prefix``; returns name -> key."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        names = {p: p.relative_to(directory).as_posix() for p in sorted(directory.rglob("*")) if p.is_file()}
+        keys = {name: prefix + name for name in names.values()}
+        # boto3 clients are thread-safe; a run's handful of outputs go up in parallel (latency, not bandwidth)
+        with ThreadPoolExecutor(max_workers=min(8, max(1, len(names)))) as pool:
+            list(pool.map(lambda item: self.put_file(item[0], keys[item[1]]), names.items()))
+        return keys
+
+    def get_text(self, key: str) -> str:
+        with translate(f"reading {key}"):
+            return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read().decode("utf-8")
+
+    def list(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        with translate(f"listing {prefix}"):
+            for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                keys += [o["Key"] for o in page.get("Contents", [])]
+        return keys

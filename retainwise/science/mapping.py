@@ -1,0 +1,371 @@
+"""Mapping an upload's columns onto the canonical schema.
+
+Stages, strongest first; every mapping carries a confidence in [0, 1]:
+
+========== ========== =====================================================
+method     confidence what matches
+========== ========== =====================================================
+override   1.0        the run's ``mapping_overrides`` (source -> canonical,
+                      or -> None to leave a column out); wins over all
+saved      stored     the tenant's saved mapping (see mapping_store.py)
+exact      1.0        the canonical name itself (``monthly_charges``)
+normalised 0.95       the canonical name once case, spaces, punctuation,
+                      camelCase and units in brackets ("(months)", "($)")
+                      are ignored: ``Monthly Charges ($)``, ``customerID``
+alias      0.9        a known CRM, billing or SaaS name (schema aliases):
+                      ``MRR``, ``Months Active``, ``billing_cycle``
+partial    0.8        an alias plus filler words (``Current MRR Amount``)
+fuzzy      0.6-0.78   a misspelt alias (rapidfuzz ratio >= 84)
+values     0.6        no usable header, but the values are unmistakably
+                      contract terms, payment methods or internet services
+========== ========== =====================================================
+
+Value-based evidence: for every inferred stage the share of the column's
+values that fit the target (numbers for money, yes/no for flags, known
+spellings for categories, distinct values for the id) scales the confidence
+(``base x (0.6 + 0.4 x fit)``); alias, partial and fuzzy matches whose values
+mostly do not fit (< 0.5) are dropped. So a ``Plan`` column holding "Pro" and
+"Basic" is not taken for the contract, and a ``billing_cycle`` of "annual" is.
+
+No two source columns map to one canonical name: the more confident one wins
+(ties: the earlier column) and the other is listed as unmapped. Tenure headers
+that say days, weeks or years ("Tenure (days)", "Years as customer") record
+that unit in ``units`` so normalisation converts to months.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from rapidfuzz import fuzz, process
+
+from retainwise.errors import InputError
+from retainwise.platform import mapping_store
+from retainwise.science import schema
+from retainwise.science.normalise import value_fit
+
+_UNITS = {
+    "day": "days",
+    "days": "days",
+    "d": "days",
+    "week": "weeks",
+    "weeks": "weeks",
+    "wks": "weeks",
+    "wk": "weeks",
+    "year": "years",
+    "years": "years",
+    "yrs": "years",
+    "yr": "years",
+    "y": "years",
+    "month": "months",
+    "months": "months",
+    "mos": "months",
+    "mo": "months",
+    "mths": "months",
+    "m": "months",
+    # the same in French, German, Spanish exports
+    "jours": "days",
+    "tage": "days",
+    "dias": "days",
+    "ans": "years",
+    "annees": "years",
+    "jahre": "years",
+    "anos": "years",
+    "mois": "months",
+    "monate": "months",
+    "meses": "months",
+}
+_CURRENCIES = {"usd", "eur", "gbp", "chf", "cad", "aud", "sek", "nok", "dkk"}
+#: Words that add nothing to what a header means ("Current MRR Amount", "Customer Contract Type").
+FILLER = frozenset(
+    {
+        "current",
+        "latest",
+        "customer",
+        "customers",
+        "client",
+        "account",
+        "acct",
+        "the",
+        "of",
+        "in",
+        "per",
+        "is",
+        "has",
+        "flag",
+        "value",
+        "amount",
+        "status",
+        "cur",
+        "num",
+        "nr",
+        "count",
+        "number",
+        "indicator",
+        "ind",
+        "opted",
+        "code",
+        "field",
+        "info",
+        "type",
+        "yn",
+        "level",
+        "total",
+    }
+)
+#: Header words that say a column is *not* the customer id, however close its spelling ("Customer Name").
+_NOT_ID = frozenset(
+    {"name", "email", "mail", "phone", "owner", "address", "city", "country", "company", "date"}
+)
+FUZZY_CUTOFF = 84
+VALUE_SAMPLE = 2000
+_BASE = {"exact": 1.0, "normalised": 0.95, "alias": 0.9, "partial": 0.8, "values": 0.6}
+#: Categories whose values alone identify the column.
+_DISTINCTIVE = ("contract", "payment_method", "internet_service", "multiple_lines", "gender")
+
+
+def header_parts(name: str) -> tuple[tuple[str, ...], str | None]:
+    """A header as lower-case tokens (accents, camelCase, brackets and unit words removed) and its unit.
+
+    ``"Tenure (Days)"`` -> ``(("tenure",), "days")``; ``"MonthlyCharges ($)"`` -> ``(("monthly", "charges"), None)``.
+    """
+    text = unicodedata.normalize("NFKD", str(name))
+    text = "".join(
+        ch for ch in text if not unicodedata.combining(ch) and ch not in "\ufeff\u200b\u200c\u200d"
+    )
+    text = re.sub(r"__c$", "", text)  # Salesforce custom field suffix
+    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", text)
+    brackets = re.findall(r"[(\[{]([^)\]}]*)[)\]}]", text)
+    text = re.sub(r"[(\[{][^)\]}]*[)\]}]", " ", text)
+    tokens = [t for t in re.split(r"[^a-z0-9]+", text.lower()) if t]
+    unit = None
+    for inner in brackets:
+        for t in re.split(r"[^a-z0-9]+", inner.lower()):
+            unit = unit or _UNITS.get(t)
+    # trailing unit or currency words: "Tenure in days", "Total Charges USD", "Monthly Fee EUR"
+    while len(tokens) > 1 and (tokens[-1] in _UNITS or tokens[-1] in _CURRENCIES):
+        unit = unit or _UNITS.get(tokens[-1])
+        tokens.pop()
+        if len(tokens) > 1 and tokens[-1] == "in":
+            tokens.pop()
+    if unit is None:
+        unit = next((_UNITS[t] for t in tokens if t in _UNITS and len(t) > 2), None)
+    return tuple(tokens), unit
+
+
+def _compact(tokens: tuple[str, ...]) -> str:
+    return "".join(tokens)
+
+
+def _build_tables():
+    lookup: dict[str, tuple[str, str]] = {}
+    token_sets: list[tuple[frozenset[str], int, str]] = []
+    for col in schema.COLUMNS:
+        for alias in col.aliases:
+            tokens, _ = header_parts(alias)
+            lookup.setdefault(_compact(tokens), (col.name, "alias"))
+            token_sets.append((frozenset(tokens), len(tokens), col.name))
+    for col in schema.COLUMNS:
+        tokens, _ = header_parts(col.name)
+        lookup[_compact(tokens)] = (col.name, "normalised")
+        token_sets.append((frozenset(tokens), len(tokens), col.name))
+    # a single filler word ("customer", "account") names nothing on its own
+    token_sets = [t for t in token_sets if not t[0] <= FILLER]
+    return lookup, token_sets, list(lookup)
+
+
+_LOOKUP, _TOKEN_SETS, _CHOICES = _build_tables()
+
+
+@dataclass
+class ColumnMapping:
+    """The mapping of one upload: source column -> canonical name, with confidence and method per source."""
+
+    mapping: dict[str, str] = field(default_factory=dict)
+    confidence: dict[str, float] = field(default_factory=dict)
+    method: dict[str, str] = field(default_factory=dict)
+    unmapped: list[str] = field(default_factory=list)
+    #: source column -> unit its header names (``days``, ``weeks``, ``years``) where it matters (tenure).
+    units: dict[str, str] = field(default_factory=dict)
+    #: things a person should know (ignored overrides, a reused saved mapping).
+    notes: list[str] = field(default_factory=list)
+    saved_to: Path | None = None
+
+    def table(self) -> pd.DataFrame:
+        rows = [(s, c, round(self.confidence[s], 3), self.method[s]) for s, c in self.mapping.items()]
+        rows += [(s, None, 0.0, "unmapped") for s in self.unmapped]
+        return pd.DataFrame(rows, columns=["source", "canonical", "confidence", "method"])
+
+    def to_dict(self) -> dict:
+        return {
+            "mapping": dict(self.mapping),
+            "confidence": dict(self.confidence),
+            "method": dict(self.method),
+            "unmapped": list(self.unmapped),
+            "units": dict(self.units),
+            "notes": list(self.notes),
+        }
+
+
+def _inferred(source: str, values: pd.Series) -> list[tuple[float, str, str]]:
+    """Candidate (confidence, target, method) for one source column from its header and values."""
+    tokens, _ = header_parts(source)
+    found: dict[str, tuple[float, str]] = {}
+
+    def offer(target: str, conf: float, method: str) -> None:
+        if conf > found.get(target, (0.0, ""))[0]:
+            found[target] = (conf, method)
+
+    if source in schema.BY_NAME:
+        offer(source, _BASE["exact"], "exact")
+    key = _compact(tokens)
+    if key in _LOOKUP:
+        target, method = _LOOKUP[key]
+        offer(target, _BASE[method], method)
+    if not found and tokens:
+        have = set(tokens)
+        best = max(((n, t) for s, n, t in _TOKEN_SETS if s <= have and have - s <= FILLER), default=None)
+        if best:
+            offer(best[1], _BASE["partial"], "partial")
+        if len(key) >= 4:
+            for choice, score, _ in process.extract(
+                key, _CHOICES, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=3
+            ):
+                # below partial matches, whatever the score: a typo is weaker evidence than a known word
+                offer(_LOOKUP[choice][0], 0.6 + 0.18 * (score - FUZZY_CUTOFF) / (100 - FUZZY_CUTOFF), "fuzzy")
+    if found.get("customer_id", (0, ""))[1] in ("partial", "fuzzy") and _NOT_ID & set(tokens):
+        del found["customer_id"]
+    sample = values.head(VALUE_SAMPLE)
+    out = []
+    for target, (conf, method) in found.items():
+        if method == "exact":
+            out.append((conf, target, method))
+            continue
+        fit = value_fit(target, sample)
+        if fit is not None:
+            if fit < 0.5 and method in ("alias", "partial", "fuzzy"):
+                continue
+            conf *= 0.6 + 0.4 * fit
+        out.append((conf, target, method))
+    if not out:
+        for target in _DISTINCTIVE:
+            fit = value_fit(target, sample)
+            if fit is not None and fit >= 0.9 and sample.astype("str").str.strip().str.lower().nunique() >= 2:
+                out.append((_BASE["values"] * fit, target, "values"))
+    return out
+
+
+def _check_overrides(frame: pd.DataFrame, overrides: dict) -> tuple[dict[str, str | None], list[str]]:
+    notes, clean, seen = [], {}, {}
+    for source, target in overrides.items():
+        if target in ("", None):
+            target = None
+        elif target not in schema.BY_NAME:
+            raise InputError(
+                f"Mapping override {source!r} -> {target!r}: {target!r} is not a canonical column; "
+                f"use one of {', '.join(schema.NAMES)} (or null to ignore the column).",
+                code="bad_override",
+                column=str(source),
+            )
+        if source not in frame.columns:
+            notes.append(f"override for {source!r} ignored: the file has no such column")
+            continue
+        if target is not None and target in seen:
+            raise InputError(
+                f"Mapping overrides send both {seen[target]!r} and {source!r} to {target!r}: "
+                "keep one of them.",
+                code="bad_override",
+                column=target,
+            )
+        if target is not None:
+            seen[target] = source
+        clean[source] = target
+    return clean, notes
+
+
+def map_columns(
+    frame: pd.DataFrame,
+    *,
+    overrides: dict[str, str | None] | None = None,
+    tenant: str | None = None,
+    home: str | Path | None = None,
+) -> ColumnMapping:
+    """Map ``frame``'s columns onto the canonical schema.
+
+    ``overrides`` (source -> canonical, or -> None to leave a column out) win
+    over everything. With ``home`` and ``tenant`` the result is saved to
+    ``<home>/mappings/<tenant>.json`` and reused for that tenant's next upload
+    with the same columns (see mapping_store.py).
+
+    Raises InputError for an override naming an unknown canonical column or
+    two overrides with one target, and when no column can be the customer id.
+    """
+    columns = [str(c) for c in frame.columns]
+    forced, notes = _check_overrides(frame, dict(overrides or {}))
+    record = mapping_store.load(home, tenant) if home and tenant else None
+    candidates: list[tuple[float, int, str, str, str]] = []  # (confidence, position, source, target, method)
+    position = {c: i for i, c in enumerate(columns)}
+    saved_units: dict[str, str] = {}
+    if record:
+        same = set(record["columns"]) == set(columns)
+        reuse = dict(record["mapping"]) if same else {}
+        for source, target in record["confirmed"].items():
+            if source in position:
+                reuse[source] = target
+        for source, target in reuse.items():
+            if source in forced or source not in position:
+                continue
+            if target is None:
+                forced[source] = None
+                continue
+            conf = 1.0 if source in record["confirmed"] else record["confidence"].get(source, 0.9)
+            candidates.append((conf, position[source], source, target, "saved"))
+            if source in record["units"]:
+                saved_units[source] = record["units"][source]
+        if reuse:
+            notes.append(
+                f"reused the saved mapping of tenant {tenant!r}" + ("" if same else " (confirmed columns)")
+            )
+    for source in columns:
+        if source in forced:
+            continue
+        for conf, target, method in _inferred(source, frame[source]):
+            candidates.append((conf, position[source], source, target, method))
+    result = ColumnMapping(notes=notes)
+    taken: set[str] = set()
+    for source, target in forced.items():
+        if target is not None:
+            result.mapping[source], result.confidence[source], result.method[source] = target, 1.0, "override"
+            taken.add(target)
+    # the saved mapping is placed first (it is what the tenant's last run used), then the rest by confidence
+    for conf, _, source, target, method in sorted(candidates, key=lambda c: (c[4] != "saved", -c[0], c[1])):
+        if source in result.mapping or source in forced or target in taken:
+            continue
+        result.mapping[source], result.confidence[source], result.method[source] = (
+            target,
+            min(conf, 1.0),
+            method,
+        )
+        taken.add(target)
+    result.mapping = dict(sorted(result.mapping.items(), key=lambda kv: position[kv[0]]))
+    result.unmapped = [c for c in columns if c not in result.mapping]
+    for source, target in result.mapping.items():
+        unit = saved_units.get(source) if result.method[source] == "saved" else header_parts(source)[1]
+        if target == "tenure_months" and unit and unit != "months":
+            result.units[source] = unit
+    if "customer_id" not in taken:
+        tried = ", ".join(columns[:8]) + (", ..." if len(columns) > 8 else "")
+        raise InputError(
+            f"No column can be the customer id (columns: {tried}): rename the id column to customer_id "
+            "or pass a mapping override.",
+            code="no_customer_id",
+        )
+    if home and tenant:
+        confirmed = dict(record["confirmed"]) if record else {}
+        confirmed.update(forced)
+        result.saved_to = mapping_store.save(home, tenant, columns, result, confirmed)
+    return result
