@@ -2,8 +2,25 @@
 
 Every error RetainWise raises on purpose is a :class:`RetainwiseError`. The
 category, not the message text, decides what happens next: the runner retries
-``transient`` errors (the queue redelivers the message) and fails the run at
-once on permanent ones; the CLI exits with code 2 on :class:`InputError`.
+a :class:`TransientError` (the queue redelivers the message, over minutes) and
+fails the run at once on anything else; the CLI exits with code 2 on
+:class:`InputError`. Whether an error is worth a retry is a matter of its class,
+never of a flag set on an instance: ``transient`` is read-only and derived from
+the class tree. An unexpected exception (a bug of ours) becomes
+:class:`InternalError`, which is permanent: retrying a bug only delays the
+answer.
+
+    RetainwiseError
+    ├── InputError           permanent: the upload cannot be used (exit 2)
+    │   ├── MessageError     a queue message we will not run
+    │   └── LinkError        a report token that grants nothing
+    ├── ModelError           permanent: the model artefact is unusable
+    ├── ConfigError          permanent: a setting is missing or invalid
+    ├── StorageRefusedError  permanent: S3/SQS said no (missing bucket or queue, access denied)
+    ├── InternalError        permanent: an unexpected exception, i.e. our bug
+    └── TransientError       retry later
+        ├── StorageError     S3, SQS or the run store unavailable
+        └── ExecutionError   a kernel died or a cell timed out
 
 Errors from libraries (botocore, SQLAlchemy, pandas) are translated into these
 where they enter our code, so nothing else needs to import them to catch them.
@@ -25,8 +42,6 @@ class RetainwiseError(Exception):
     callers never parse prose.
     """
 
-    #: Whether retrying the same work later may succeed.
-    transient: bool = False
     #: Short machine-readable code, e.g. ``empty_file``.
     code: str = "error"
 
@@ -49,6 +64,11 @@ class RetainwiseError(Exception):
         self.column = column
         self.count = count
         self.examples = list(examples or [])
+
+    @property
+    def transient(self) -> bool:
+        """Whether retrying the same work later may succeed (a :class:`TransientError`)."""
+        return isinstance(self, TransientError)
 
     def to_dict(self) -> dict[str, Any]:
         """The error as JSON-ready fields (for run records and logs)."""
@@ -84,17 +104,45 @@ class ConfigError(RetainwiseError):
     code = "config"
 
 
-class StorageError(RetainwiseError):
-    """S3, SQS or the run store failed; usually worth a retry."""
+class StorageRefusedError(RetainwiseError):
+    """S3 or SQS refused for a reason a retry will not fix (no such bucket or queue, access denied)."""
 
-    transient = True
+    code = "storage_refused"
+
+
+class InternalError(RetainwiseError):
+    """An unexpected exception: a bug of ours. Permanent, so a bug is reported at once, not retried."""
+
+    code = "internal"
+
+
+class MessageError(InputError):
+    """A queue message we will not run: malformed, or naming a key it may not."""
+
+    code = "bad_message"
+
+
+class LinkError(InputError):
+    """A report token that does not grant access (the reason is logged, never shown in detail)."""
+
+    code = "bad_link"
+
+
+class TransientError(RetainwiseError):
+    """A fault that may pass (an outage, a dead kernel): the same work is retried later."""
+
+    code = "transient"
+
+
+class StorageError(TransientError):
+    """S3, SQS or the run store is unavailable; retried."""
+
     code = "storage"
 
 
-class ExecutionError(RetainwiseError):
+class ExecutionError(TransientError):
     """A notebook run died for a reason that is not the input (kernel death, timeout)."""
 
-    transient = True
     code = "execution"
 
 
@@ -102,5 +150,6 @@ class ExecutionError(RetainwiseError):
 #: (which reaches us only as ``ename``/``evalue`` text) maps back to its category.
 BY_NAME: dict[str, type[RetainwiseError]] = {
     cls.__name__: cls
-    for cls in (RetainwiseError, InputError, ModelError, ConfigError, StorageError, ExecutionError)
+    for cls in (RetainwiseError, InputError, ModelError, ConfigError, StorageRefusedError, InternalError,
+                MessageError, LinkError, TransientError, StorageError, ExecutionError)
 }

@@ -36,7 +36,7 @@ import time
 from contextlib import nullcontext
 from pathlib import Path
 
-from retainwise.errors import RetainwiseError, StorageError
+from retainwise.errors import InternalError, RetainwiseError, StorageError
 from retainwise.platform.messages import MessageError, Work, parse
 from retainwise.platform.runs import COMPLETED, FAILED, PROCESSING, RunStore, now
 from retainwise.settings import Settings
@@ -228,9 +228,8 @@ class Worker:
             return True
         except RetainwiseError as exc:
             return self._failed(msg, run, exc, out, time.monotonic() - started)
-        except Exception as exc:  # a bug of ours: a retry may not help, but never lose the upload silently
-            err = RetainwiseError(f"Unexpected {type(exc).__name__}: {exc}", code="internal")
-            err.transient = True
+        except Exception as exc:  # a bug of ours: permanent, FAILED at once with the error logged
+            err = InternalError(f"Unexpected {type(exc).__name__}: {exc}")
             return self._failed(msg, run, err, out, time.monotonic() - started)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 
-from retainwise.errors import InputError, StorageError
+from retainwise.errors import InputError, StorageError, StorageRefusedError
 
 #: S3/SQS error codes that retrying will not fix.
 PERMANENT = {"NoSuchKey", "NoSuchBucket", "AccessDenied", "InvalidObjectState", "404", "403",
@@ -46,9 +46,8 @@ def translate(doing: str, *, missing_is_input: bool = False):
         if missing_is_input and code in ("NoSuchKey", "404", "AccessDenied", "403"):
             raise InputError(f"The upload is gone from storage (or not readable) while {doing}; upload the file again.",
                              code="upload_missing") from exc
-        err = StorageError(f"Storage refused {doing} ({code}).", code=f"aws_{code or 'error'}")
-        if code in PERMANENT:
-            err.transient = False
-        raise err from exc
+        # The class says whether a retry may help: a missing queue or a denied key will not come back.
+        kind = StorageRefusedError if code in PERMANENT else StorageError
+        raise kind(f"Storage refused {doing} ({code}).", code=f"aws_{code or 'error'}") from exc
     except BotoCoreError as exc:
         raise StorageError(f"Storage unreachable while {doing} ({type(exc).__name__}).", code="aws_unreachable") from exc

@@ -14,17 +14,11 @@ import time
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode
 
-from retainwise.errors import ConfigError, InputError
+from retainwise.errors import ConfigError, InputError, LinkError  # LinkError lives in errors; re-exported here
 
 SALT = "retainwise.execution.static_report-link.v1"
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-class LinkError(InputError):
-    """A report token that does not grant access (the reason is logged, never shown in detail)."""
-
-    code = "bad_link"
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ Two shapes (DESIGN.md): the explicit job ``{"prediction_id", "upload_id",
 "user_id", "s3_file_path", "queued_at"}`` (``user_id`` is the tenant), or an S3
 ``ObjectCreated`` event notification for a key under ``uploads/<tenant>/``.
 AWS's ``s3:TestEvent`` (sent when a notification is configured) is ignored.
-Anything else is rejected with :class:`MessageError` and never run.
+Anything else is rejected with :class:`MessageError` and never run (the class lives in
+:mod:`retainwise.errors`; it is re-exported here for callers that import it from this module).
 """
 
 from __future__ import annotations
@@ -17,14 +18,10 @@ from urllib.parse import unquote_plus
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from retainwise.errors import InputError
+from retainwise.errors import MessageError
 from retainwise.platform.storage import TENANT_RE
 
-
-class MessageError(InputError):
-    """A queue message we will not run: malformed, or naming a key it may not."""
-
-    code = "bad_message"
+__all__ = ["MessageError", "Work", "JobMessage", "S3Event", "check_key", "parse"]
 
 
 @dataclass(frozen=True)
