@@ -1,48 +1,102 @@
-"""One typed settings object, read once from the environment.
+"""One typed settings object, read once from the environment (pydantic-settings).
 
-Every setting has a type, a safe default and help text. ``retainwise up``
-writes the endpoints it creates to ``$RETAINWISE_HOME/settings.env`` so that
-``submit``, ``status`` and ``link`` in another shell find them; real
-environment variables always win over that file.
+Every setting has a type, a safe default and help text (the field description). ``retainwise up``
+writes the endpoints it creates, and the run and visibility timeouts its queue was made with, to
+``$RETAINWISE_HOME/settings.env`` (mode 0600: it holds the secret) so that ``submit``, ``status``,
+``link`` and ``worker`` in another shell use the same stack; real environment variables always win
+over that file.
+
+Constructing :class:`Settings` directly (``Settings(home=...)``) uses only the values given and the
+defaults, never the process environment: :meth:`Settings.from_env` is the one place the environment
+is read. Invalid values raise :class:`ConfigError` naming the variable.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
 from retainwise.errors import ConfigError
 
 SETTINGS_FILE = "settings.env"
+APP_NAME = "retainwise"
+
+# The environment from_env() is reading; empty outside it, so direct construction stays pure.
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("retainwise_environ", default=None)
 
 
-def _setting(env: str, default, help: str):
-    return field(default=default, metadata={"env": env, "help": help})
+def default_home() -> Path:
+    """The user's data directory (platformdirs), so every command finds the same state from any folder."""
+    from platformdirs import user_data_path
+
+    return user_data_path(APP_NAME)
 
 
-@dataclass(frozen=True)
-class Settings:
+def _env(name: str, default: Any = None, help: str = "", **kw) -> Any:
+    return Field(default, validation_alias=name, description=help, **kw)
+
+
+class _Environ(EnvSettingsSource):
+    """pydantic-settings' environment source, reading the mapping from_env() was handed."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {k: v for k, v in (_ENVIRON.get() or {}).items() if v != ""}
+
+
+class Settings(BaseSettings):
     """RetainWise settings (see the README's settings table)."""
 
-    home: Path = _setting("RETAINWISE_HOME", Path(".retainwise"), "Local state: run store, settings, outputs.")
-    aws_endpoint_url: str | None = _setting(
-        "AWS_ENDPOINT_URL", None, "S3/SQS endpoint; unset means real AWS. `retainwise up` sets it."
-    )
-    aws_region: str = _setting("AWS_DEFAULT_REGION", "us-east-1", "AWS region for S3 and SQS.")
-    queue_url: str | None = _setting("RETAINWISE_QUEUE_URL", None, "SQS queue the runner reads.")
-    bucket: str | None = _setting("RETAINWISE_BUCKET", None, "S3 bucket for uploads/ and results/.")
-    database_url: str | None = _setting(
-        "RETAINWISE_DATABASE_URL", None, "Run store URL; default SQLite under RETAINWISE_HOME."
-    )
-    secret: str | None = _setting("RETAINWISE_SECRET", None, "Key signing report links; required in production.")
-    report_base_url: str = _setting(
-        "RETAINWISE_REPORT_URL", "http://127.0.0.1:8866", "Public base URL of the Voila report server."
-    )
-    run_timeout_s: int = _setting("RETAINWISE_RUN_TIMEOUT", 240, "Longest a pipeline run may take (seconds).")
-    visibility_timeout_s: int = _setting(
-        "RETAINWISE_VISIBILITY_TIMEOUT", 300, "SQS visibility timeout; must exceed the run timeout."
-    )
+    model_config = SettingsConfigDict(frozen=True, populate_by_name=True, case_sensitive=True, extra="ignore")
+
+    home: Path = Field(default_factory=default_home, validation_alias="RETAINWISE_HOME",
+                       description="Local state: run store, settings written by `retainwise up`, logs.")
+    aws_endpoint_url: str | None = _env("AWS_ENDPOINT_URL", None,
+                                        "S3/SQS endpoint; unset means real AWS. `retainwise up` sets it.")
+    aws_region: str = _env("AWS_DEFAULT_REGION", "us-east-1", "AWS region for S3 and SQS.")
+    queue_url: str | None = _env("RETAINWISE_QUEUE_URL", None, "SQS queue the runner reads.")
+    bucket: str | None = _env("RETAINWISE_BUCKET", None, "S3 bucket for uploads/ and results/.")
+    database_url: str | None = _env("RETAINWISE_DATABASE_URL", None,
+                                    "Run store URL; default SQLite under RETAINWISE_HOME.")
+    secret: str | None = _env("RETAINWISE_SECRET", None, "Key signing report links; required in production.")
+    report_base_url: str = _env("RETAINWISE_REPORT_URL", "http://127.0.0.1:8866",
+                                "Public base URL of the Voila report server.")
+    report_port: int = _env("RETAINWISE_REPORT_PORT", 8866, "Port the report server listens on.", gt=0, lt=65536)
+    run_timeout_s: int = _env("RETAINWISE_RUN_TIMEOUT", 240, "Longest a pipeline cell may run (seconds).", gt=0)
+    visibility_timeout_s: int = _env("RETAINWISE_VISIBILITY_TIMEOUT", 300,
+                                     "SQS visibility timeout and run lease; must exceed the run timeout.", gt=0)
+    retry_backoff_s: int = _env("RETAINWISE_RETRY_BACKOFF", 30,
+                                "First wait before a transient fault is retried; x4 each attempt.", ge=0)
+    stop_grace_s: int = _env("RETAINWISE_STOP_GRACE", 100,
+                             "How long a stopping runner waits for runs in hand before handing them back.", ge=0)
+    poll_wait_s: int = _env("RETAINWISE_POLL_WAIT", 20, "SQS long-poll seconds.", ge=0, le=20)
+    concurrency: int = _env("RETAINWISE_CONCURRENCY", 1, "Uploads one runner runs at once.", gt=0)
+    pool_size: int | None = _env("RETAINWISE_POOL_SIZE", None,
+                                 "Pre-started kernels per runner (default: the concurrency; 0: none).", ge=0)
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc)) from None
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings):
+        return (init_settings, _Environ(settings_cls))
+
+    @model_validator(mode="after")
+    def _visibility_exceeds_run_timeout(self) -> Settings:
+        # The one place this rule lives: a run longer than the message's invisibility is delivered twice.
+        if self.visibility_timeout_s <= self.run_timeout_s:
+            raise ValueError(f"RETAINWISE_VISIBILITY_TIMEOUT ({self.visibility_timeout_s} s) must exceed "
+                             f"RETAINWISE_RUN_TIMEOUT ({self.run_timeout_s} s), or a slow run is delivered twice")
+        return self
 
     @property
     def sqlite_url(self) -> str:
@@ -53,43 +107,42 @@ class Settings:
         return self.database_url or self.sqlite_url
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read settings from ``environ`` (default ``os.environ``), then the home's settings file.
 
-        Raises :class:`ConfigError` when a value has the wrong type.
+        Raises :class:`ConfigError` when a value is invalid (wrong type, out of range, the
+        visibility timeout not above the run timeout).
         """
         env = dict(os.environ if environ is None else environ)
-        home = Path(env.get("RETAINWISE_HOME") or ".retainwise")
-        for key, value in _read_env_file(home / SETTINGS_FILE).items():
-            env.setdefault(key, value)
-        values = {}
-        for f in fields(cls):
-            raw = env.get(f.metadata["env"])
-            if raw is None or raw == "":
-                continue
-            values[f.name] = _convert(f, raw)
-        return cls(**values)
+        home = Path(env.get("RETAINWISE_HOME") or default_home())
+        merged = {**_read_env_file(home / SETTINGS_FILE), **env}
+        token = _ENVIRON.set(merged)
+        try:
+            return cls()
+        finally:
+            _ENVIRON.reset(token)
 
     def to_env(self) -> dict[str, str]:
         """The settings as environment variables (for child processes)."""
         out = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
+        for name, field in type(self).model_fields.items():
+            value = getattr(self, name)
             if value is not None:
-                out[f.metadata["env"]] = str(value)
+                out[field.validation_alias] = str(value)
         return out
 
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` applied and validated again. Raises ConfigError."""
+        return type(self)(**{**{n: getattr(self, n) for n in type(self).model_fields}, **changes})
 
-def _convert(f, raw: str):
-    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
-    try:
-        if kind.startswith("int"):
-            return int(raw)
-        if kind.startswith("Path"):
-            return Path(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{f.metadata['env']}={raw!r} is not a valid number.") from exc
-    return raw
+
+def _describe(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    field = Settings.model_fields.get(where)
+    name = field.validation_alias if field is not None else where
+    text = first["msg"].removeprefix("Value error, ")
+    return f"{name}: {text}." if name else f"{text}."
 
 
 def _read_env_file(path: Path) -> dict[str, str]:
@@ -105,9 +158,14 @@ def _read_env_file(path: Path) -> dict[str, str]:
 
 
 def write_env_file(home: Path, values: dict[str, str]) -> Path:
-    """Write ``values`` to the home's settings file (used by ``retainwise up``)."""
+    """Write ``values`` to the home's settings file, readable by its owner only (it holds the secret)."""
     home.mkdir(parents=True, exist_ok=True)
     path = home / SETTINGS_FILE
-    body = "".join(f"{k}={v}\n" for k, v in sorted(values.items()))
-    path.write_text("# written by `retainwise up`; real environment variables win\n" + body, encoding="utf-8")
+    body = "# written by `retainwise up`; real environment variables win\n"
+    body += "".join(f"{k}={v}\n" for k, v in sorted(values.items()))
+    # Created 0600 from the start (never world-readable, even for an instant); an older file is narrowed too.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(body)
     return path

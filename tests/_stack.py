@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from retainwise.platform.aws import client
@@ -33,7 +33,7 @@ class Stack:
         base = Settings(home=workdir / "home", aws_endpoint_url=endpoint,
                         **{"run_timeout_s": 20, "visibility_timeout_s": 30, **overrides})
         res = provision(base, bucket=name, queue=name)
-        settings = replace(base, bucket=res.bucket, queue_url=res.queue_url, secret="test-secret")
+        settings = base.replace(bucket=res.bucket, queue_url=res.queue_url, secret="test-secret")
         return cls(settings=settings, dlq_url=res.dlq_url, workdir=workdir)
 
     # -- parts -------------------------------------------------------------------

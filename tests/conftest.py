@@ -19,6 +19,14 @@ TRAINING = ROOT / "retainwise" / "data" / "telco_churn_train.csv"
 os.environ.setdefault("PYTHONWARNINGS", "ignore:::jupyter_client.session")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _retainwise_home(tmp_path_factory):
+    """RETAINWISE_HOME defaults to the user's data directory: no test may write there, so set it."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RETAINWISE_HOME", str(tmp_path_factory.mktemp("retainwise-home")))
+        yield
+
+
 @pytest.fixture
 def home(tmp_path, monkeypatch) -> Path:
     """An isolated RETAINWISE_HOME for one test."""

@@ -67,9 +67,8 @@ def reports(moto_server, tmp_path_factory):
     work = tmp_path_factory.mktemp("reports")
     stack = Stack.create(moto_server.url, work)
     port = free_port()
-    from dataclasses import replace
 
-    stack.settings = replace(stack.settings, report_base_url=f"http://127.0.0.1:{port}")
+    stack.settings = stack.settings.replace(report_base_url=f"http://127.0.0.1:{port}")
     acme = completed_run(stack, "acme", SAMPLE, work)
     rival = completed_run(stack, "rival", rival_upload(work / "rival.csv"), work)
     env = stack.env()

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from retainwise.errors import ConfigError
@@ -97,10 +97,7 @@ class Resources:
 def provision(settings, *, bucket: str = "retainwise", queue: str = "retainwise-jobs") -> Resources:
     """Create the bucket, queue + DLQ and the upload notification (idempotent). Returns their names."""
     s3, sqs = client("s3", settings), client("sqs", settings)
-    visibility = settings.visibility_timeout_s
-    if visibility <= settings.run_timeout_s:
-        raise ConfigError(f"The queue's visibility timeout ({visibility} s) must exceed the run timeout "
-                          f"({settings.run_timeout_s} s), or a slow run would be delivered twice.")
+    visibility = settings.visibility_timeout_s  # above the run timeout: Settings guarantees it
     with translate("creating the local queues and bucket"):
         dlq_url = sqs.create_queue(QueueName=f"{queue}-dlq",
                                    Attributes={"MessageRetentionPeriod": str(DLQ_RETENTION_S)})["QueueUrl"]
@@ -125,7 +122,7 @@ def provision(settings, *, bucket: str = "retainwise", queue: str = "retainwise-
 
 def local_settings(settings, endpoint: str, resources: Resources):
     """``settings`` pointed at the embedded endpoint and its resources."""
-    return replace(settings, aws_endpoint_url=endpoint, bucket=resources.bucket, queue_url=resources.queue_url)
+    return settings.replace(aws_endpoint_url=endpoint, bucket=resources.bucket, queue_url=resources.queue_url)
 
 
 def dlq_url_for(settings) -> str | None:

@@ -21,7 +21,6 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from retainwise.errors import ExecutionError
@@ -63,17 +62,19 @@ class Platform:
         (home / "logs").mkdir(exist_ok=True)
         self.moto = MotoServer(self.port, log_path=home / "logs" / "aws.log").start()
         secret = self.base.secret or secrets.token_urlsafe(32)
-        settings = replace(self.base, secret=secret, home=home.resolve())
-        resources = provision(replace(settings, aws_endpoint_url=self.moto.url))
+        settings = self.base.replace(secret=secret, home=home.resolve())
+        resources = provision(settings.replace(aws_endpoint_url=self.moto.url))
         self.settings = local_settings(settings, self.moto.url, resources)
         self.reports_port = None
         if self.voila:
             self.reports_port = entrypoints.REPORTS_PORT if _port_free(entrypoints.REPORTS_PORT) else free_port()
-            self.settings = replace(self.settings, report_base_url=f"http://127.0.0.1:{self.reports_port}")
+            self.settings = self.settings.replace(report_base_url=f"http://127.0.0.1:{self.reports_port}")
         self.dlq_url = resources.dlq_url
         write_env_file(home, {k: v for k, v in self.settings.to_env().items()
                               if k in ("AWS_ENDPOINT_URL", "RETAINWISE_BUCKET", "RETAINWISE_QUEUE_URL",
-                                       "RETAINWISE_SECRET", "RETAINWISE_REPORT_URL")})
+                                       "RETAINWISE_SECRET", "RETAINWISE_REPORT_URL",
+                                       # a `retainwise worker` started against this stack must match its queue
+                                       "RETAINWISE_RUN_TIMEOUT", "RETAINWISE_VISIBILITY_TIMEOUT")})
         RunStore.from_settings(self.settings)  # migrate once, before the runners race to
         env = environment(self.settings)
         for i in range(self.runners):
