@@ -179,51 +179,68 @@ def test_bad_overrides_are_input_errors(overrides, match):
         map_columns(data, overrides=overrides)
 
 
-def test_confirmed_mapping_is_saved_and_reused_per_tenant(tmp_path):
+def test_confirmed_mapping_is_returned_and_reused(tmp_path):
     data = frame({"Ref": ["a", "b"], "Spend": ["1", "2"], "Term": ["monthly", "annual"], "Notes": ["", ""]})
-    first = map_columns(
-        data, overrides={"Ref": "customer_id", "Spend": "monthly_charges"}, tenant="acme", home=tmp_path
-    )
-    saved = tmp_path / "mappings" / "acme.json"
-    assert first.saved_to == saved and saved.is_file()
-    record = json.loads(saved.read_text())
+    first = map_columns(data, overrides={"Ref": "customer_id", "Spend": "monthly_charges"}, tenant="acme")
+    record = first.record
     assert record["mapping"] == {"Ref": "customer_id", "Spend": "monthly_charges", "Term": "contract"}
     assert record["confirmed"] == {"Ref": "customer_id", "Spend": "monthly_charges"}
+    assert record["columns"] == ["Ref", "Spend", "Term", "Notes"] and record["tenant"] == "acme"
     # next upload, same columns, no overrides: the saved mapping is reused as it was
-    again = map_columns(data, tenant="acme", home=tmp_path)
+    stored = json.loads(json.dumps(record))  # what any store gives back
+    again = map_columns(data, saved=stored)
     assert again.mapping == first.mapping
     assert set(again.method.values()) == {"saved"} and again.confidence["Ref"] == 1.0
     assert any("saved mapping" in n for n in again.notes)
-    # other tenants are not affected
+    # without the record (another tenant) nothing is reused
     with pytest.raises(InputError, match="customer id"):
-        map_columns(data, tenant="other", home=tmp_path)
+        map_columns(data)
     # overrides still win over the saved mapping
-    assert (
-        map_columns(
-            data, overrides={"Notes": "customer_id", "Ref": None}, tenant="acme", home=tmp_path
-        ).mapping["Notes"]
-        == "customer_id"
+    assert map_columns(data, overrides={"Notes": "customer_id", "Ref": None}, saved=stored).mapping["Notes"] == (
+        "customer_id"
     )
 
 
-def test_changed_export_keeps_only_confirmed_entries(tmp_path):
+def test_changed_export_keeps_only_confirmed_entries():
     data = frame({"Ref": ["a", "b"], "Spend": ["1", "2"], "Term": ["monthly", "annual"]})
-    map_columns(data, overrides={"Ref": "customer_id"}, tenant="acme", home=tmp_path)
+    saved = map_columns(data, overrides={"Ref": "customer_id"}).record
     changed = frame({"Ref": ["a", "b"], "Tenure": ["1", "2"], "Term": ["monthly", "annual"]})
-    result = map_columns(changed, tenant="acme", home=tmp_path)
+    result = map_columns(changed, saved=saved)
     assert result.mapping == {"Ref": "customer_id", "Tenure": "tenure_months", "Term": "contract"}
     assert result.method == {"Ref": "saved", "Tenure": "normalised", "Term": "alias"}
+    assert result.record["confirmed"] == {"Ref": "customer_id"}  # accumulated for the next run
 
 
-def test_saved_units_and_unreadable_files(tmp_path):
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "not a dict",
+        {"mapping": "x"},
+        {"mapping": {"id": "customer_id"}, "confidence": {"id": True}, "units": [1], "columns": "id"},
+        {"mapping": {"id": "no_such_column"}},
+    ],
+)
+def test_malformed_saved_records_are_ignored(junk):
     data = frame({"id": ["a", "b"], "Tenure (days)": ["30", "365"]})
-    assert map_columns(data, tenant="t", home=tmp_path).units == {"Tenure (days)": "days"}
-    assert map_columns(data, tenant="t", home=tmp_path).units == {"Tenure (days)": "days"}
+    assert map_columns(data, saved=junk).method == {"id": "alias", "Tenure (days)": "normalised"}
+
+
+def test_saved_units_and_the_file_store(tmp_path):
+    data = frame({"id": ["a", "b"], "Tenure (days)": ["30", "365"]})
+    first = map_columns(data)
+    assert first.units == {"Tenure (days)": "days"}
+    mapping_store.save(tmp_path, "t", first.record)
+    again = map_columns(data, saved=mapping_store.load(tmp_path, "t"))
+    assert again.units == {"Tenure (days)": "days"} and set(again.method.values()) == {"saved"}
     mapping_store.path_for(tmp_path, "t").write_text("{not json")
-    assert map_columns(data, tenant="t", home=tmp_path).method == {
-        "id": "alias",
-        "Tenure (days)": "normalised",
-    }
+    assert mapping_store.load(tmp_path, "t") is None
+
+
+def test_science_does_not_touch_the_store():
+    import retainwise.science.mapping as mapping_module
+
+    assert "mapping_store" not in vars(mapping_module)
+    assert "platform" not in Path(mapping_module.__file__).read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("tenant", ["../../etc/passwd", ".hidden", "a/b", "..", "acme@example.com", ""])
@@ -245,21 +262,16 @@ def test_table_lists_mapped_and_unmapped():
     assert json.dumps(result.to_dict())
 
 
-def test_pipeline_saves_and_reuses_the_tenant_mapping(tmp_path):
+def test_pipeline_takes_the_saved_mapping_and_writes_the_next(tmp_path):
     from retainwise.science.pipeline import Pipeline
 
     path = DATA / EXPECTED["saas_minimal"]["file"]
-    first = Pipeline(
-        path,
-        tmp_path / "out1",
-        tenant="acme",
-        home=tmp_path / "home",
-        mapping_overrides={"total_revenue": None},
-    )
+    first = Pipeline(path, tmp_path / "out1", tenant="acme", mapping_overrides={"total_revenue": None})
     first.read()
     assert "total_revenue" in first.map_columns().unmapped
-    assert (tmp_path / "home" / "mappings" / "acme.json").is_file()
-    second = Pipeline(path, tmp_path / "out2", tenant="acme", home=tmp_path / "home")
+    written = json.loads((tmp_path / "out1" / "mapping.json").read_text(encoding="utf-8"))
+    assert written["confirmed"] == {"total_revenue": None} and written["tenant"] == "acme"
+    second = Pipeline(path, tmp_path / "out2", tenant="acme", saved_mapping=written)
     second.read()
     mapping = second.map_columns()
     assert set(mapping.method.values()) == {"saved"} and "total_revenue" in mapping.unmapped

@@ -7,7 +7,7 @@ method     confidence what matches
 ========== ========== =====================================================
 override   1.0        the run's ``mapping_overrides`` (source -> canonical,
                       or -> None to leave a column out); wins over all
-saved      stored     the tenant's saved mapping (see mapping_store.py)
+saved      stored     the tenant's saved mapping (see mapping_record.py)
 exact      1.0        the canonical name itself (``monthly_charges``)
 normalised 0.95       the canonical name once case, spaces, punctuation,
                       camelCase and units in brackets ("(months)", "($)")
@@ -38,14 +38,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 from rapidfuzz import fuzz, process
 
 from retainwise.errors import InputError
-from retainwise.platform import mapping_store
 from retainwise.science import schema
+from retainwise.science.mapping_record import build_record, clean_record
 from retainwise.science.normalise import value_fit
 
 _UNITS = {
@@ -193,7 +192,8 @@ class ColumnMapping:
     units: dict[str, str] = field(default_factory=dict)
     #: things a person should know (ignored overrides, a reused saved mapping).
     notes: list[str] = field(default_factory=list)
-    saved_to: Path | None = None
+    #: the record to save for the tenant's next upload (mapping_record.build_record).
+    record: dict | None = None
 
     def table(self) -> pd.DataFrame:
         rows = [(s, c, round(self.confidence[s], 3), self.method[s]) for s, c in self.mapping.items()]
@@ -287,85 +287,90 @@ def _check_overrides(frame: pd.DataFrame, overrides: dict) -> tuple[dict[str, st
     return clean, notes
 
 
+def _saved_candidates(record: dict, position: dict[str, int], forced: dict) -> tuple[list, dict, list[str]]:
+    """Candidates from the tenant's saved ``record``: (candidates, units of saved sources, notes)."""
+    same = set(record["columns"]) == set(position)
+    reuse = dict(record["mapping"]) if same else {}
+    for source, target in record["confirmed"].items():
+        if source in position:
+            reuse[source] = target
+    candidates, units = [], {}
+    for source, target in reuse.items():
+        if source in forced or source not in position:
+            continue
+        if target is None:
+            forced[source] = None
+            continue
+        conf = 1.0 if source in record["confirmed"] else record["confidence"].get(source, 0.9)
+        candidates.append((conf, position[source], source, target, "saved"))
+        if source in record["units"]:
+            units[source] = record["units"][source]
+    notes = ["reused the tenant's saved mapping" + ("" if same else " (confirmed columns)")] if reuse else []
+    return candidates, units, notes
+
+
 def map_columns(
     frame: pd.DataFrame,
     *,
     overrides: dict[str, str | None] | None = None,
+    saved: dict | None = None,
     tenant: str | None = None,
-    home: str | Path | None = None,
 ) -> ColumnMapping:
     """Map ``frame``'s columns onto the canonical schema.
 
     ``overrides`` (source -> canonical, or -> None to leave a column out) win
-    over everything. With ``home`` and ``tenant`` the result is saved to
-    ``<home>/mappings/<tenant>.json`` and reused for that tenant's next upload
-    with the same columns (see mapping_store.py).
+    over everything. ``saved`` is the tenant's saved mapping record (see
+    mapping_record.py), reused when the upload has the same columns; the
+    result's ``record`` is the one to save for the tenant's next upload
+    (``tenant`` is only written into it).
 
     Raises InputError for an override naming an unknown canonical column or
     two overrides with one target, and when no column can be the customer id.
     """
     columns = [str(c) for c in frame.columns]
     forced, notes = _check_overrides(frame, dict(overrides or {}))
-    record = mapping_store.load(home, tenant) if home and tenant else None
-    candidates: list[tuple[float, int, str, str, str]] = []  # (confidence, position, source, target, method)
+    record = clean_record(saved) if saved else None
     position = {c: i for i, c in enumerate(columns)}
-    saved_units: dict[str, str] = {}
-    if record:
-        same = set(record["columns"]) == set(columns)
-        reuse = dict(record["mapping"]) if same else {}
-        for source, target in record["confirmed"].items():
-            if source in position:
-                reuse[source] = target
-        for source, target in reuse.items():
-            if source in forced or source not in position:
-                continue
-            if target is None:
-                forced[source] = None
-                continue
-            conf = 1.0 if source in record["confirmed"] else record["confidence"].get(source, 0.9)
-            candidates.append((conf, position[source], source, target, "saved"))
-            if source in record["units"]:
-                saved_units[source] = record["units"][source]
-        if reuse:
-            notes.append(
-                f"reused the saved mapping of tenant {tenant!r}" + ("" if same else " (confirmed columns)")
-            )
+    # (confidence, position, source, target, method)
+    candidates, saved_units, reuse_notes = _saved_candidates(record, position, forced) if record else ([], {}, [])
+    notes += reuse_notes
     for source in columns:
         if source in forced:
             continue
         for conf, target, method in _inferred(source, frame[source]):
             candidates.append((conf, position[source], source, target, method))
-    result = ColumnMapping(notes=notes)
-    taken: set[str] = set()
-    for source, target in forced.items():
-        if target is not None:
-            result.mapping[source], result.confidence[source], result.method[source] = target, 1.0, "override"
-            taken.add(target)
-    # the saved mapping is placed first (it is what the tenant's last run used), then the rest by confidence
-    for conf, _, source, target, method in sorted(candidates, key=lambda c: (c[4] != "saved", -c[0], c[1])):
-        if source in result.mapping or source in forced or target in taken:
-            continue
-        result.mapping[source], result.confidence[source], result.method[source] = (
-            target,
-            min(conf, 1.0),
-            method,
-        )
-        taken.add(target)
-    result.mapping = dict(sorted(result.mapping.items(), key=lambda kv: position[kv[0]]))
-    result.unmapped = [c for c in columns if c not in result.mapping]
+    result = _resolve(forced, candidates, columns, position)
+    result.notes = notes
     for source, target in result.mapping.items():
         unit = saved_units.get(source) if result.method[source] == "saved" else header_parts(source)[1]
         if target == "tenure_months" and unit and unit != "months":
             result.units[source] = unit
-    if "customer_id" not in taken:
+    if "customer_id" not in result.mapping.values():
         tried = ", ".join(columns[:8]) + (", ..." if len(columns) > 8 else "")
         raise InputError(
             f"No column can be the customer id (columns: {tried}): rename the id column to customer_id "
             "or pass a mapping override.",
             code="no_customer_id",
         )
-    if home and tenant:
-        confirmed = dict(record["confirmed"]) if record else {}
-        confirmed.update(forced)
-        result.saved_to = mapping_store.save(home, tenant, columns, result, confirmed)
+    confirmed = dict(record["confirmed"]) if record else {}
+    confirmed.update(forced)
+    result.record = build_record(columns, result, confirmed, tenant)
+    return result
+
+
+def _resolve(forced: dict, candidates: list, columns: list[str], position: dict[str, int]) -> ColumnMapping:
+    """Overrides first, then the saved mapping, then the rest by confidence; one source per target."""
+    result = ColumnMapping()
+    taken: set[str] = set()
+    for source, target in forced.items():
+        if target is not None:
+            result.mapping[source], result.confidence[source], result.method[source] = target, 1.0, "override"
+            taken.add(target)
+    for conf, _, source, target, method in sorted(candidates, key=lambda c: (c[4] != "saved", -c[0], c[1])):
+        if source in result.mapping or source in forced or target in taken:
+            continue
+        result.mapping[source], result.confidence[source], result.method[source] = target, min(conf, 1.0), method
+        taken.add(target)
+    result.mapping = dict(sorted(result.mapping.items(), key=lambda kv: position[kv[0]]))
+    result.unmapped = [c for c in columns if c not in result.mapping]
     return result

@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from retainwise.errors import ModelError
-from retainwise.resources import MODEL_DIR  # noqa: E402
+from retainwise.resources import MODEL_DIR
+from retainwise.science.calibration import sigmoid
 from retainwise.science.features import feature_frame, present_features
 
 ARTEFACT = "churn_model.ubj"  # the full feature set's booster
@@ -119,7 +120,7 @@ class ChurnModel:
 
     def predict_proba(self, rows: pd.DataFrame) -> np.ndarray:
         """Churn probability in [0, 1] for each row of canonical customer data."""
-        return 1.0 / (1.0 + np.exp(-self.margin(rows)))
+        return sigmoid(self.margin(rows))
 
     def contributions(self, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Exact TreeSHAP values (log-odds) per row and feature, and the base value per row.

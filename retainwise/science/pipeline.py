@@ -29,8 +29,9 @@ class Pipeline:
     Parameters: ``input_path`` the upload; ``output_dir`` where results.csv and
     summary.json go; ``tenant`` the business; ``run_id`` (generated when empty);
     ``quality_level`` basic/standard/strict; ``mapping_overrides`` source column
-    -> canonical name, winning over inference; ``home`` RETAINWISE_HOME (saved
-    per-tenant mappings); ``model_dir`` another model artefact directory;
+    -> canonical name, winning over inference; ``saved_mapping`` the tenant's
+    saved mapping record (see mapping_record.py; the one to save next is
+    written as ``<output_dir>/mapping.json``); ``model_dir`` another model artefact directory;
     ``rules_share`` the share of customers (by a hash of tenant and customer)
     scored by the rules baseline instead of the model, for A/B tests.
 
@@ -47,7 +48,7 @@ class Pipeline:
         run_id: str | None = None,
         quality_level: str = "standard",
         mapping_overrides: dict[str, str] | None = None,
-        home: str | Path | None = None,
+        saved_mapping: dict | None = None,
         model_dir: str | Path | None = None,
         rules_share: float = 0.0,
     ) -> None:
@@ -57,7 +58,7 @@ class Pipeline:
         self.run_id = run_id or uuid.uuid4().hex[:12]
         self.quality_level = quality_level
         self.mapping_overrides = dict(mapping_overrides or {})
-        self.home = Path(home) if home else None
+        self.saved_mapping = dict(saved_mapping) if saved_mapping else None
         self.model_dir = model_dir
         if not 0.0 <= float(rules_share) <= 1.0:
             from retainwise.errors import ConfigError
@@ -86,8 +87,10 @@ class Pipeline:
         """Map the upload's columns onto the canonical schema."""
         with self._stage("mapping"):
             self.mapping = map_columns(
-                self.upload.frame, overrides=self.mapping_overrides, tenant=self.tenant, home=self.home
+                self.upload.frame, overrides=self.mapping_overrides, saved=self.saved_mapping, tenant=self.tenant
             )
+            # written now, not with the results: a confirmed mapping is worth keeping even if a later stage fails
+            outputs.write_summary(self.mapping.record, self.output_dir / "mapping.json")
         return self.mapping
 
     def validate(self):
