@@ -103,6 +103,20 @@ def _fail(message: str, code: str) -> InputError:
     return InputError(message, code=code)
 
 
+def check_size(name: str, size: int, max_bytes: int = MAX_BYTES) -> None:
+    """InputError when a file of ``size`` bytes is empty or over ``max_bytes`` (also checked before an upload)."""
+    if size == 0:
+        raise _fail(
+            f"{name} is empty: upload a CSV with a header row and one row per customer.", "empty_file"
+        )
+    if size > max_bytes:
+        raise _fail(
+            f"{name} is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit: split it into "
+            "smaller files.",
+            "too_large",
+        )
+
+
 def read_upload(
     path: str | os.PathLike,
     *,
@@ -121,16 +135,7 @@ def read_upload(
         size = path.stat().st_size
     except FileNotFoundError:
         raise _fail(f"{path}: no such file. Check the path and try again.", "no_file") from None
-    if size == 0:
-        raise _fail(
-            f"{name} is empty: upload a CSV with a header row and one row per customer.", "empty_file"
-        )
-    if size > max_bytes:
-        raise _fail(
-            f"{name} is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit: split it into "
-            "smaller files.",
-            "too_large",
-        )
+    check_size(name, size, max_bytes)
     data = path.read_bytes()
     head = data[:8]
     if head.startswith(b"PK\x03\x04"):
