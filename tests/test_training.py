@@ -102,7 +102,7 @@ def test_masked_training_keeps_probabilities_honest_when_a_column_is_missing(dat
     boosters = {c: training.fit(x.iloc[tr].reset_index(drop=True), y[tr], training.DEFAULT_PARAMS, 400, seed=1,
                                 copies=c) for c in (0, 2)}
     for column in ("tenure_months", "contract"):
-        held_out = training._dmatrix(mask_columns(x.iloc[te], [column]))
+        held_out = training.dmatrix(mask_columns(x.iloc[te], [column]))
         brier = {c: brier_score_loss(y[te], b.predict(held_out)) for c, b in boosters.items()}
         assert brier[2] < brier[0] - 0.005, (column, brier)
 

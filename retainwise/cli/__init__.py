@@ -19,13 +19,25 @@ from retainwise.errors import InputError, RetainwiseError
 # command -> "module:function"
 HANDLERS = {
     "score": "retainwise.execution.execute:cli_score",
-    "train": "retainwise.science.training:cli_train",
+    "train": "retainwise.cli.train:cli_train",
+    "model": "retainwise.cli.train:cli_model",
     "up": "retainwise.platform.stack:cli_up",
     "submit": "retainwise.platform.jobs:cli_submit",
     "status": "retainwise.platform.jobs:cli_status",
     "worker": "runner.worker:cli_worker",
     "link": "retainwise.platform.links:cli_link",
 }
+
+
+def _trials(text: str) -> int:
+    """A search budget: a whole number of trials, 1 or more (refused by the parser otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,11 +54,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of customers scored by the rules baseline (A/B test, 0..1; default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
-    p = sub.add_parser("train", help="train the model artefact and write its model card")
-    p.add_argument("--data", default=None, help="training CSV (default: the bundled telco file)")
-    p.add_argument("--out", default=None, help="artefact directory (default: the package's model/)")
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--budget", type=int, default=None, help="hyperparameter search budget (trials)")
+    p = sub.add_parser("train", help="train a model through notebooks/training.ipynb and gate it against the "
+                                     "committed one")
+    p.add_argument("--data", default=None, help="labelled training CSV (default: the bundled telco file)")
+    p.add_argument("--out", default=None, help="folder for the new artefacts, model card and executed notebook "
+                                               "(required unless --install)")
+    p.add_argument("--install", action="store_true",
+                   help="replace the committed model, only if the promotion gate accepts the new one")
+    p.add_argument("--force", action="store_true", help="with --install: install even if the gate rejects it")
+    p.add_argument("--seed", type=int, default=42, help="seed of folds, search and masking (default 42)")
+    p.add_argument("--budget", type=_trials, default=None, help="search trials per feature set (default 24)")
+
+    p = sub.add_parser("model", help="print the committed model's card")
+    p.add_argument("--json", action="store_true", help="the card as JSON")
 
     p = sub.add_parser("up", help="run the whole platform on this machine")
     p.add_argument("--runners", type=int, default=2, help="runner processes (default 2)")

@@ -37,8 +37,9 @@ def reliability(y, p, bins: int = BINS) -> list[dict]:
     ]
 
 
-def _sigmoid(m):
-    return 1.0 / (1.0 + np.exp(-m))
+def sigmoid(m):
+    """Log-odds to probability."""
+    return 1.0 / (1.0 + np.exp(-np.asarray(m, dtype="float64")))
 
 
 def fit_platt(margin, y) -> tuple[float, float]:
@@ -67,9 +68,9 @@ def check(margin, y, seed: int = 0, folds: int = 5) -> dict:
     iso = np.zeros(len(y))
     for tr, te in StratifiedKFold(folds, shuffle=True, random_state=seed).split(margin, y):
         a, b = fit_platt(margin[tr], y[tr])
-        platt[te] = _sigmoid(a * margin[te] + b)
+        platt[te] = sigmoid(a * margin[te] + b)
         iso[te] = IsotonicRegression(out_of_bounds="clip").fit(margin[tr], y[tr]).predict(margin[te])
-    raw = _sigmoid(margin)
+    raw = sigmoid(margin)
     out = {
         "brier_raw": round(float(brier_score_loss(y, raw)), 5),
         "brier_platt": round(float(brier_score_loss(y, platt)), 5),
@@ -82,14 +83,26 @@ def check(margin, y, seed: int = 0, folds: int = 5) -> dict:
     return out
 
 
-def plot(curves: dict[str, list[dict]], path) -> None:
-    """Reliability diagram of one or more models' out-of-fold probabilities, saved as PNG at ``path``."""
+def cross_fitted_platt(margin, y, seed: int, folds: int = 5) -> np.ndarray:
+    """Platt-scaled probabilities, each fold's map fitted on the other folds' margins (not flattered)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    margin = np.asarray(margin, dtype="float64")
+    p = np.zeros(len(y))
+    for tr, te in StratifiedKFold(folds, shuffle=True, random_state=seed).split(margin, y):
+        a, b = fit_platt(margin[tr], y[tr])
+        p[te] = sigmoid(a * margin[te] + b)
+    return p
+
+
+def figure(curves: dict[str, list[dict]], title: str = "Calibration (5-fold CV; marker size = customers)"):
+    """Reliability diagram of one or more sets of out-of-fold probabilities (a matplotlib Figure)."""
     from matplotlib.figure import Figure  # no pyplot: leaves the caller's backend alone
 
     fig = Figure(figsize=(5, 5))
     ax = fig.subplots()
     ax.plot([0, 1], [0, 1], color="#999", lw=0.8, ls="--", label="perfectly calibrated")
-    for (label, points), colour in zip(curves.items(), ("#3b6ea8", "#d64545", "#3c9d5d"), strict=False):
+    for (label, points), colour in zip(curves.items(), ("#3b6ea8", "#d64545", "#3c9d5d", "#8a5cc2"), strict=False):
         xs, ys = [q["predicted"] for q in points], [q["observed"] for q in points]
         ax.plot(xs, ys, color=colour, lw=1.2, label=label)
         # marker area follows the bin's customer count: a wild point from a dozen customers looks small
@@ -99,8 +112,13 @@ def plot(curves: dict[str, list[dict]], path) -> None:
     ax.set_ylabel("observed churn rate")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    ax.set_title("Calibration (5-fold CV; marker size = customers)")
-    ax.legend(frameon=False, loc="upper left")
+    ax.set_title(title)
+    ax.legend(frameon=False, loc="upper left", fontsize=8)
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
-    fig.savefig(path, dpi=110, metadata={"Software": None})
+    return fig
+
+
+def plot(curves: dict[str, list[dict]], path) -> None:
+    """Reliability diagram of one or more models' out-of-fold probabilities, saved as PNG at ``path``."""
+    figure(curves).savefig(path, dpi=110, metadata={"Software": None})

@@ -1,0 +1,168 @@
+"""``retainwise train`` and ``retainwise model``: train through the notebook, gate, install; show the card.
+
+``train`` executes ``notebooks/training.ipynb`` with Papermill on a fresh
+kernel (the executed notebook is the record of the run), follows the search's
+progress through a file the notebook appends to, and prints the headline
+figures and the promotion gate's verdict. It writes to ``--out`` and never
+touches the committed model unless ``--install`` is given; ``--install``
+refuses a model the gate rejected unless ``--force``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from retainwise.errors import InputError, ModelError
+from retainwise.resources import MODEL_DIR, TRAINING_DATA
+from retainwise.science.model import CARD, load_model
+from retainwise.science.training import card as cards
+from retainwise.science.training.evaluate import REPEATS
+from retainwise.science.training.search import DEFAULT_BUDGET
+
+NOTEBOOK = "training.ipynb"
+
+
+def cli_train(args) -> int:
+    """Train into ``--out`` (or a folder under the home with ``--install``); gate; install when asked.
+
+    Raises :class:`InputError` for an unusable training file or output folder, :class:`ModelError`
+    when ``--install`` meets a rejected model without ``--force``, and whatever running the
+    notebook raises (:class:`ExecutionError` when the kernel dies).
+    """
+    install, force = bool(getattr(args, "install", False)), bool(getattr(args, "force", False))
+    data = Path(args.data).resolve() if args.data else TRAINING_DATA
+    if not data.is_file():
+        raise InputError(f"{data}: no such training file. Pass --data with a labelled CSV.", code="no_file")
+    out = _out_dir(args.out, install)
+    budget = DEFAULT_BUDGET if args.budget is None else int(args.budget)
+    params = {"data_path": str(data), "out_dir": str(out), "champion_dir": str(MODEL_DIR),
+              "seed": int(args.seed), "budget": budget, "repeats": REPEATS}
+    executed = _run_with_progress(params, out)
+    card = json.loads((out / CARD).read_text(encoding="utf-8"))
+    cv, mc, gate = card["cv"], card["missing_columns"], card["gate"]
+    print(f"model {card['version']}: CV ROC AUC {cv['roc_auc']}, Brier {cv['brier']}, ECE {cv['ece']}, "
+          f"accuracy {cv['accuracy']} at {cv['threshold']}; core-only AUC {mc['core_only_roc_auc']}")
+    print(f"gate: {gate['decision']} ({gate['reason']})")
+    print(f"model card: {out / cards.MARKDOWN}; executed notebook: {executed}")
+    if install:
+        install_model(out, MODEL_DIR, force=force)
+        forced = " (forced past the gate)" if gate["decision"] != "promote" else ""
+        print(f"installed {card['version']} into {MODEL_DIR}{forced}")
+    return 0
+
+
+def cli_model(args) -> int:
+    """Print the current (committed) model's card: Markdown, or JSON with ``--json``.
+
+    Raises :class:`ModelError` when the model is missing or its artefacts do not match the card.
+    """
+    card = load_model(MODEL_DIR).card
+    if getattr(args, "json", False):
+        print(json.dumps(card, indent=2))
+    else:
+        print(cards.markdown(card), end="")
+    return 0
+
+
+def _out_dir(out: str | None, install: bool) -> Path:
+    if out:
+        path = Path(out).resolve()
+        if path == MODEL_DIR.resolve():
+            raise InputError(f"--out {out} is the committed model's folder: use --install to replace it.",
+                             code="bad_out")
+        return path
+    if not install:
+        raise InputError("--out DIR is required (or --install to replace the committed model).", code="bad_out")
+    from retainwise.settings import Settings
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Settings.from_env().home.resolve() / "training" / stamp
+
+
+def _run_with_progress(params: dict, out: Path) -> Path:
+    """Run the notebook while printing its search progress (trials done / total, best CV AUC so far)."""
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="retainwise-train-") as tmp:
+        progress = Path(tmp) / "progress.txt"
+        progress.touch()
+        stop = threading.Event()
+        follower = threading.Thread(target=_follow, args=(progress, stop), daemon=True)
+        follower.start()
+        try:
+            return _run_notebook({**params, "progress_path": str(progress)}, out / NOTEBOOK, cwd=out)
+        finally:
+            stop.set()
+            follower.join()
+
+
+def _follow(path: Path, stop: threading.Event) -> None:
+    with open(path, encoding="utf-8") as fh:
+        while True:
+            finished = stop.wait(0.5)
+            for line in fh.readlines():
+                label, done, best = line.split()
+                print(f"training {label}: trial {done}, best CV ROC AUC so far {best}", file=sys.stderr,
+                      flush=True)
+            if finished:
+                return
+
+
+def _run_notebook(params: dict, executed: Path, cwd: Path) -> Path:
+    # execute first: importing it applies its import-time speed-ups before papermill loads jsonschema.
+    from retainwise.execution.execute import notebook_path  # noqa: I001
+    from retainwise.execution.kernels import KERNEL_NAME, start_kernel
+
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    from retainwise.errors import BY_NAME, ExecutionError, RetainwiseError
+
+    km = start_kernel(cwd=cwd)
+    try:
+        pm.execute_notebook(str(notebook_path(NOTEBOOK)), str(executed), parameters=params, km=km,
+                            kernel_name=KERNEL_NAME, progress_bar=False)
+    except PapermillExecutionError as exc:
+        cls = BY_NAME.get(exc.ename)
+        if cls is not None:
+            raise cls(exc.evalue) from None
+        raise RetainwiseError(f"Training failed with {exc.ename}: {exc.evalue} (see {executed}).",
+                              code="training_failed") from None
+    except RetainwiseError:
+        raise
+    except Exception as exc:  # kernel death, zmq failures
+        raise ExecutionError(f"The training notebook did not finish ({type(exc).__name__}: {exc}).",
+                             code="kernel_failed") from exc
+    finally:
+        km.shutdown_kernel(now=True)
+    return executed
+
+
+def install_model(out: Path, model_dir: Path, *, force: bool = False) -> dict:
+    """Install the model trained into ``out`` over the one in ``model_dir``; returns the installed card.
+
+    The artefacts are copied first and the card (naming the replaced champion) last: until it is
+    written the old card's SHA-256s no longer match, so scoring refuses a half-installed model
+    instead of serving it. Raises :class:`ModelError` (one line, with the gate's reason) when the
+    gate rejected the model and ``force`` is not set.
+    """
+    card = json.loads((out / CARD).read_text(encoding="utf-8"))
+    gate = card.get("gate") or {}
+    if gate.get("decision") != "promote" and not force:
+        raise ModelError(f"Not installed: the promotion gate rejected {card['version']}: "
+                         f"{gate.get('reason', 'no verdict in its card')} (--force installs it anyway).",
+                         code="gate_rejected")
+    champion_card = model_dir / CARD
+    champion = json.loads(champion_card.read_text(encoding="utf-8")) if champion_card.is_file() else None
+    model_dir.mkdir(parents=True, exist_ok=True)
+    for spec in card["feature_sets"].values():
+        shutil.copyfile(out / spec["artefact"], model_dir / spec["artefact"])
+    shutil.copyfile(out / card["calibration_plot"], model_dir / card["calibration_plot"])
+    installed = cards.promoted(card, champion, datetime.now(UTC).isoformat(timespec="seconds"))
+    cards.write(installed, model_dir)
+    return installed
