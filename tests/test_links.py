@@ -52,3 +52,24 @@ def test_durations(text, seconds):
 def test_bad_durations_are_input_errors(text):
     with pytest.raises(InputError):
         parse_duration(text)
+
+
+def test_a_portal_token_grants_its_tenant_and_is_no_report_token():
+    from retainwise.platform.links import portal_url, sign_portal, verify_portal
+
+    token = sign_portal("s3cret", "acme", 600)
+    assert verify_portal("s3cret", token).tenant == "acme"
+    with pytest.raises(LinkError):
+        verify("s3cret", token)  # a portal token opens no report
+    with pytest.raises(LinkError):
+        verify_portal("s3cret", sign("s3cret", "acme", "run1", 600))  # and a report token no portal
+    with pytest.raises(LinkError) as info:
+        verify_portal("s3cret", sign_portal("s3cret", "acme", 60, now=0))
+    assert info.value.code == "expired"
+    assert portal_url(Settings(secret="s3cret", report_base_url="http://r.example"), "acme").startswith(
+        "http://r.example/portal?token=")
+
+
+def test_a_duration_with_a_trailing_newline_is_refused():
+    with pytest.raises(InputError):
+        parse_duration("7d\n")

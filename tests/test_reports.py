@@ -2,118 +2,26 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from retainwise.execution.execute import run_pipeline
 from retainwise.platform.links import report_url, sign
-from retainwise.platform.runs import RunStore
-from retainwise.platform.storage import Storage, results_prefix
 
-from ._stack import Stack
-from .conftest import ROOT, SAMPLE, TRAINING
+from . import _report_server as rs
+from ._report_server import ARTIFACTS, make_reports, open_report, rival_upload
+from .conftest import SAMPLE
+
+browser, page = rs.browser, rs.page  # the shared fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.aws, pytest.mark.slow]
-
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = ROOT / "test-artifacts"
-
-
-def completed_run(stack: Stack, tenant: str, upload: Path, workdir: Path) -> dict:
-    """A COMPLETED run with its outputs in S3, made the way the runner makes one."""
-    store, storage = RunStore.from_settings(stack.settings), Storage(stack.settings)
-    key = f"uploads/{tenant}/{upload.name}"
-    storage.put_file(upload, key)
-    run = store.create(tenant=tenant, upload_key=key)
-    store.claim(run.id, lease_s=300)
-    outcome = run_pipeline(upload, workdir / run.id, tenant=tenant, run_id=run.id)
-    keys = storage.put_outputs(workdir / run.id, results_prefix(tenant, run.id))
-    store.complete(run.id, summary=outcome.summary, output_keys=keys)
-    results = pd.read_csv(workdir / run.id / "results.csv", dtype={"customer_id": str})
-    return {"id": run.id, "tenant": tenant, "summary": outcome.summary, "results": results}
-
-
-def rival_upload(path: Path) -> Path:
-    frame = pd.read_csv(TRAINING).drop(columns=["Churn"]).head(120)
-    frame["customerID"] = [f"RIVAL-{i:04d}-X" for i in range(len(frame))]
-    frame.to_csv(path, index=False)
-    return path
-
-
-def wait_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("the report server exited")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("the report server did not start")
 
 
 @pytest.fixture(scope="module")
 def reports(moto_server, tmp_path_factory):
-    from retainwise.platform.embedded import free_port
-
     work = tmp_path_factory.mktemp("reports")
-    stack = Stack.create(moto_server.url, work)
-    port = free_port()
-
-    stack.settings = stack.settings.replace(report_base_url=f"http://127.0.0.1:{port}")
-    acme = completed_run(stack, "acme", SAMPLE, work)
-    rival = completed_run(stack, "rival", rival_upload(work / "rival.csv"), work)
-    env = stack.env()
-    env.pop("PYTHONWARNINGS", None)
-    log = open(work / "voila.log", "wb")  # noqa: SIM115
-    server = subprocess.Popen([sys.executable, "-m", "retainwise.reports.server", "--port", str(port)],
-                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_port(port, server)
-        yield {"stack": stack, "acme": acme, "rival": rival, "port": port, "log": work / "voila.log"}
-    finally:
-        server.terminate()
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (.ci/install.sh does)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                              args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                                    "--disable-background-networking", "--disable-component-update"])
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 1800})
-    pg = context.new_page()
-    yield pg
-    context.close()
-
-
-def open_report(page, url: str, selector: str):
-    page.goto(url, wait_until="domcontentloaded", timeout=60_000)
-    page.wait_for_selector(selector, timeout=90_000)
-    return page
+    yield from make_reports(moto_server, work, {"acme": SAMPLE, "rival": rival_upload(work / "rival.csv")})
 
 
 def test_valid_link_renders_the_runs_numbers(reports, page):

@@ -1,12 +1,23 @@
-"""The report server: Voila serving ``notebooks/report.ipynb``, configured safely.
+"""The report server: Voila serving exactly the notebooks of ``gate.GATES``, configured safely.
 
 ``python -m retainwise.reports.server [--port 8866] [--ip 127.0.0.1]`` (the
 command of ``retainwise.platform.entrypoints.REPORTS``, used by ``retainwise up``, the
 tests and the container). Safety decisions:
 
-- single-notebook mode: only the report notebook can be rendered, no tree;
+- only ``/`` (the report) and ``/portal`` (the portal, when its notebook exists) are
+  served, no tree; every other path is a 404;
+- each request's token is checked in the server process *before* a kernel is
+  taken or started (``gate.admit``); a stranger gets the refusal page (403) and
+  costs nothing;
 - the template (ours, ``templates/voila/templates/retainwise``) and theme
-  cannot be overridden from the URL; sources are stripped; tracebacks hidden;
+  cannot be overridden from the URL (``?template=`` and ``?theme=`` are ignored,
+  so they cannot make Voila bypass the preheated pool and cold-start a kernel);
+  sources are stripped; tracebacks hidden;
+- the page's ``_xsrf`` cookie is set, so the browser's shutdown request on
+  leaving the page is accepted and frees the visitor's kernel at once;
+- ``X-Frame-Options: DENY``, ``Referrer-Policy: no-referrer`` and ``nosniff`` on
+  every response (page, refusal, static assets), by a tornado output transform:
+  standalone Voila never reads ``ServerApp.tornado_settings``;
 - no files are served (``file_denylist`` matches everything): the page embeds its charts,
   and results.csv is downloaded from a short-lived presigned S3 URL;
 - idle kernels are culled after 10 minutes, checked every minute;
@@ -22,15 +33,19 @@ tests and the container). Safety decisions:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import functools
 import os
 import sys
 
-from retainwise.execution.execute import notebook_path
-from retainwise.execution.static_report import templates_dir
 from retainwise.platform.entrypoints import REPORTS_PORT
+from retainwise.resources import notebook as notebook_path
+from retainwise.resources import templates_dir
 
 CULL_IDLE_S = 600
+SECURITY_HEADERS = {"X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
+#: Preheated kernels per notebook: the report is opened from mails, the portal less often.
+POOL_SIZES = {"report.ipynb": 2, "portal.ipynb": 1}
 
 
 @functools.cache
@@ -62,6 +77,97 @@ def _kernel_manager_class():
     return IPCKernelManager
 
 
+@functools.cache
+def _security_headers_class():
+    import tornado.web
+
+    class SecurityHeaders(tornado.web.OutputTransform):
+        """Adds :data:`SECURITY_HEADERS` to every response, whatever handler wrote it."""
+
+        def transform_first_chunk(self, status_code, headers, chunk, finishing):
+            for name, value in SECURITY_HEADERS.items():
+                headers[name] = value
+            return status_code, headers, chunk
+
+    return SecurityHeaders
+
+
+@functools.cache
+def _gated_handler_class():
+    from voila.tornado.handler import TornadoVoilaHandler
+
+    from retainwise.reports.gate import admit
+    from retainwise.settings import Settings
+
+    class GatedVoilaHandler(TornadoVoilaHandler):
+        """Voila's notebook handler behind :func:`retainwise.reports.gate.admit`."""
+
+        def initialize(self, gate, **kwargs):
+            self.gate = gate
+            super().initialize(**kwargs)
+
+        def get_argument(self, name, default=None, strip=True):
+            if name in ("template", "theme"):  # fixed by the server: a URL choosing them would skip the pool
+                return default
+            return super().get_argument(name, default, strip)
+
+        async def get(self, path=None):
+            refusal = await asyncio.to_thread(admit, self.gate, Settings.from_env(), self.request.query)
+            if refusal is not None:
+                self.set_status(403)
+                self.set_header("Content-Type", "text/html; charset=utf-8")
+                self.set_header("Cache-Control", "no-store")
+                self.finish(refusal)
+                return
+            _ = self.xsrf_token  # sets the _xsrf cookie the page's shutdown-on-leave request must carry
+            await super().get(path)
+
+    return GatedVoilaHandler
+
+
+@functools.cache
+def _app_class():
+    from voila.app import Voila
+
+    from retainwise.reports.gate import GATES
+
+    class ReportServer(Voila):
+        """Voila with our routes (one per gate) and security headers on every response."""
+
+        def init_settings(self):
+            settings = super().init_settings()
+            # Application(**settings) passes this to its `transforms` parameter (tornado's default is none).
+            settings["transforms"] = [_security_headers_class()]
+            pools = self.kernel_manager.kernel_pools_config
+            for gate in GATES.values():
+                pools[gate.notebook] = {**pools.get("default", {}), "pool_size": POOL_SIZES.get(gate.notebook, 1)}
+            if self.voila_configuration.preheat_kernel:
+                for gate in self._served():
+                    if gate.notebook != os.path.basename(self.notebook_path):
+                        self.kernel_manager.fill_if_needed(delay=0, notebook_name=gate.notebook)
+            return settings
+
+        def _served(self):
+            return [g for g in GATES.values() if os.path.exists(os.path.join(self.root_dir, g.notebook))]
+
+        def init_handlers(self):
+            from jupyter_server.utils import url_path_join
+
+            catch_all = url_path_join(self.server_url, r"/(.*)")
+            handlers = [h for h in super().init_handlers() if h[0] != catch_all]
+            for route, gate in GATES.items():
+                if gate not in self._served():
+                    continue
+                handlers.append((url_path_join(self.server_url, f"/{route}") + ("/?" if route else ""),
+                                 _gated_handler_class(), {
+                                     "gate": gate, "notebook_path": gate.notebook,
+                                     "template_paths": self.template_paths, "config": self.config,
+                                     "voila_configuration": self.voila_configuration}))
+            return handlers
+
+    return ReportServer
+
+
 def __getattr__(name: str):
     # Voila imports the class by name; built lazily so importing this module stays light.
     if name == "IPCKernelManager":
@@ -71,8 +177,10 @@ def __getattr__(name: str):
 
 def voila_argv(port: int = REPORTS_PORT, ip: str = "127.0.0.1", preheat: bool = True) -> list[str]:
     """Voila's command-line arguments for the safe configuration above."""
+    report = notebook_path("report.ipynb")
     return [
-        str(notebook_path("report.ipynb")),
+        str(report),
+        f"--Voila.root_dir={report.parent}",
         f"--port={port}",
         f"--Voila.ip={ip}",
         "--no-browser",
@@ -89,8 +197,6 @@ def voila_argv(port: int = REPORTS_PORT, ip: str = "127.0.0.1", preheat: bool = 
         "--MappingKernelManager.cull_connected=True",
         # Kernels on IPC sockets: nothing listens on TCP, and ipykernel has no unencrypted-TCP warning to print.
         "--MappingKernelManager.kernel_manager_class=retainwise.reports.server.IPCKernelManager",
-        "--ServerApp.tornado_settings={'headers': {'X-Frame-Options': 'DENY', "
-        "'Referrer-Policy': 'no-referrer', 'X-Content-Type-Options': 'nosniff'}}",
     ]
 
 
@@ -112,9 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-preheat", action="store_true", help="start a kernel per request instead")
     args = parser.parse_args(argv)
     environment()
-    from voila.app import Voila
-
-    Voila.launch_instance(argv=voila_argv(args.port, args.ip, not args.no_preheat))
+    _app_class().launch_instance(argv=voila_argv(args.port, args.ip, not args.no_preheat))
     return 0
 
 

@@ -101,9 +101,12 @@ def load_local(results_dir: str | Path) -> ReportData:
     return ReportData(summary["tenant"], summary["run_id"], summary, results, download_url="results.csv")
 
 
-def load_granted(settings, grant, run_id: str, link_lifetime_s: int) -> ReportData:
-    """The run a verified grant names, from the run store and S3. LinkError when it is not the tenant's."""
-    from retainwise.platform.links import LinkError, report_url
+def load_granted(settings, grant, run_id: str) -> ReportData:
+    """The run a verified grant names, from the run store and S3. LinkError when it is not the tenant's.
+
+    Every link and download minted here expires no later than ``grant`` (a page cannot stretch its link).
+    """
+    from retainwise.platform.links import LinkError, remaining_s, report_url
     from retainwise.platform.runs import COMPLETED, RunStore
     from retainwise.platform.storage import Storage
 
@@ -116,7 +119,7 @@ def load_granted(settings, grant, run_id: str, link_lifetime_s: int) -> ReportDa
     storage = Storage(settings)
     summary = json.loads(storage.get_text(run.output_keys["summary.json"]))
     results = _results_frame(storage.get_text(run.output_keys["results.csv"]))
-    url = storage.s3.generate_presigned_url("get_object", ExpiresIn=3600, Params={
+    url = storage.s3.generate_presigned_url("get_object", ExpiresIn=min(3600, remaining_s(grant)), Params={
         "Bucket": storage.bucket, "Key": run.output_keys["results.csv"],
         "ResponseContentDisposition": f'attachment; filename="churn-{run.id}.csv"'})
     earlier = []
@@ -125,7 +128,7 @@ def load_granted(settings, grant, run_id: str, link_lifetime_s: int) -> ReportDa
                  "rows": other.rows_scored, "quality": other.quality_score, "current": other.id == run.id,
                  "upload": other.upload_key.rsplit("/", 1)[-1]}
         if other.status == COMPLETED and other.id != run.id:
-            entry["url"] = report_url(settings, run.tenant, other.id, link_lifetime_s)
+            entry["url"] = report_url(settings, run.tenant, other.id, remaining_s(grant))
         earlier.append(entry)
     return ReportData(run.tenant, run.id, summary, results, download_url=url, earlier=earlier)
 
@@ -377,7 +380,6 @@ def open_page(results_dir: str = "", *, environ: dict | None = None) -> Page:
 
 def _granted_page(env) -> Page:
     import logging
-    import time
 
     from retainwise.errors import RetainwiseError
     from retainwise.platform.links import LinkError, from_query_string, verify
@@ -387,8 +389,7 @@ def _granted_page(env) -> Page:
     try:
         settings = Settings.from_env()
         grant = verify(settings.secret, token, run_id)  # before any data is touched
-        lifetime = max(60, grant.expires - int(time.time()))
-        return Page(load_granted(settings, grant, grant.run_id, lifetime))
+        return Page(load_granted(settings, grant, grant.run_id))
     except LinkError as exc:
         logging.getLogger("retainwise.execution.static_report").warning("report refused: %s", exc.code)
         return Page(None, refusal=exc.message if exc.code in ("expired", "not_ready") else
