@@ -69,7 +69,3 @@ def test_a_portal_token_grants_its_tenant_and_is_no_report_token():
     assert portal_url(Settings(secret="s3cret", report_base_url="http://r.example"), "acme").startswith(
         "http://r.example/portal?token=")
 
-
-def test_a_duration_with_a_trailing_newline_is_refused():
-    with pytest.raises(InputError):
-        parse_duration("7d\n")
