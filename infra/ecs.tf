@@ -29,6 +29,13 @@ locals {
     reports = ["CMD", "python", "/opt/retainwise/healthcheck.py", "http"]
   }
 
+  # A stopping runner (scale-in, deploy) gets SIGTERM, then SIGKILL after the stop timeout (120 s is
+  # Fargate's maximum, below the 240 s a run may take). The runner waits the stop grace for runs in
+  # hand, then hands their messages back (visibility 0), so an unfinished upload is picked up at once
+  # by another runner instead of waiting out a visibility timeout. 20 s is left for the hand-back.
+  runner_stop_timeout = 120
+  runner_stop_grace   = 100
+
   # Spelled out per service (no merge) so each container's settings read at a glance and
   # tests/test_infra.py can check them against retainwise.settings.Settings.
   service_environment = {
@@ -40,6 +47,7 @@ locals {
       RETAINWISE_HOME               = local.retainwise_home
       RETAINWISE_RUN_TIMEOUT        = tostring(var.run_timeout_seconds)
       RETAINWISE_VISIBILITY_TIMEOUT = tostring(var.queue_visibility_timeout_seconds)
+      RETAINWISE_STOP_GRACE         = tostring(local.runner_stop_grace)
     }
     reports = {
       AWS_DEFAULT_REGION    = local.region
@@ -70,7 +78,7 @@ locals {
     # tini as PID 1 reaps the kernels Papermill starts and forwards SIGTERM to the worker.
     linuxParameters = { initProcessEnabled = true }
     # The Fargate maximum: a scale-in or deploy lets the current run finish or hand its message back.
-    stopTimeout = 120
+    stopTimeout = local.runner_stop_timeout
     logConfiguration = {
       logDriver = "awslogs"
       options = {

@@ -210,13 +210,13 @@ def test_redrive_policy_dead_letters_after_three_receives():
 def test_aws_queues_match_the_local_platform_and_the_runner():
     """`retainwise up` builds the same queues locally; the runner gives up on the same receive."""
     from retainwise.platform import embedded as aws_local
-    from runner import worker
+    from retainwise.platform import runs
 
     t = tf()
     count = int(
         re.search(r"maxReceiveCount\s*=\s*(\d+)", t.resource("aws_sqs_queue", "jobs")["redrive_policy"])[1]
     )
-    assert count == aws_local.MAX_RECEIVE_COUNT == worker.MAX_RECEIVES
+    assert count == aws_local.MAX_RECEIVE_COUNT == runs.MAX_ATTEMPTS
     assert t.resource("aws_sqs_queue", "jobs")["message_retention_seconds"] == aws_local.QUEUE_RETENTION_S
     assert (
         t.resource("aws_sqs_queue", "dead_letter")["message_retention_seconds"] == aws_local.DLQ_RETENTION_S
@@ -240,6 +240,20 @@ def test_visibility_timeout_exceeds_the_runner_run_timeout():
     # A tfvars that breaks the rule is refused at plan time.
     [precondition] = _block(jobs, "lifecycle")["precondition"]
     assert precondition["condition"] == "${var.queue_visibility_timeout_seconds > var.run_timeout_seconds}"
+
+
+def test_a_stopping_runner_hands_back_its_runs_before_it_is_killed():
+    """Issue 13.9: ECS kills a runner `stopTimeout` seconds after SIGTERM; runs may take longer (240 s),
+    so the runner waits its stop grace, then hands unfinished runs back before the kill."""
+    t = tf()
+    stop_timeout, grace = t.locals["runner_stop_timeout"], t.locals["runner_stop_grace"]
+    runner = t.locals["runner_container"]
+    assert runner["stopTimeout"] == "${local.runner_stop_timeout}" and stop_timeout <= 120  # Fargate's maximum
+    assert t.locals["service_environment"]["runner"]["RETAINWISE_STOP_GRACE"] == "${tostring(local.runner_stop_grace)}"
+    assert grace + 15 <= stop_timeout  # time left to hand the messages back and exit
+    assert Settings().stop_grace_s == grace  # a runner without the variable behaves the same
+    # a run that cannot finish within the grace is handed back, never left to a SIGKILL
+    assert t.default("run_timeout_seconds") > grace
 
 
 def test_queue_retention_is_four_days_and_dead_letters_fourteen():
@@ -440,9 +454,7 @@ def test_execution_roles_pull_own_image_read_own_secrets_write_own_logs():
 
 
 def _settings_env_names() -> set[str]:
-    from dataclasses import fields
-
-    return {f.metadata["env"] for f in fields(Settings)}
+    return {f.validation_alias for f in Settings.model_fields.values()}
 
 
 def test_containers_get_the_settings_they_need():
@@ -456,6 +468,7 @@ def test_containers_get_the_settings_they_need():
         "RETAINWISE_HOME",
         "RETAINWISE_RUN_TIMEOUT",
         "RETAINWISE_VISIBILITY_TIMEOUT",
+        "RETAINWISE_STOP_GRACE",
     }
     assert set(env["reports"]) == {
         "AWS_DEFAULT_REGION",

@@ -56,9 +56,25 @@ def test_s3_test_event_is_ignored():
     (s3_event("uploads/acme/x.csv", bucket="elsewhere"), "wrong_bucket"),
     (s3_event("uploads/acme/x.csv", name="ObjectRemoved:Delete"), "bad_event"),
     (json.dumps({"Records": []}), "invalid"),
+    (json.dumps({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",  # no ETag: refused
+                              "s3": {"bucket": {"name": "bucket"}, "object": {"key": "uploads/acme/x.csv"}}}]}),
+     "no_etag"),
+    (job(user_id="acme\n"), "invalid"),
+    (s3_event("uploads/acme%0A/x.csv"), "bad_tenant"),
 ])
 def test_anything_else_is_rejected_with_a_reason(body, code):
     with pytest.raises(MessageError) as info:
         parse(body, bucket="bucket")
     assert info.value.code == code
     assert info.value.message and "\n" not in info.value.message
+
+
+def test_submit_and_the_runner_share_one_job_model():
+    from retainwise.platform.messages import JobMessage
+
+    job_body = JobMessage.for_upload(run_id="r1", upload_id="u1", tenant="acme", bucket="bucket",
+                                     key="uploads/acme/abc-file.csv").body()
+    (work,) = parse(json.dumps(job_body), bucket="bucket")
+    assert (work.tenant, work.key, work.run_id) == ("acme", "uploads/acme/abc-file.csv", "r1")
+    with pytest.raises(ValueError):
+        JobMessage.for_upload(run_id="r1", upload_id="u1", tenant="acme\n", bucket="bucket", key="uploads/acme/x")

@@ -16,6 +16,7 @@ from retainwise.platform.jobs import submit
 from retainwise.platform.messages import parse
 from retainwise.platform.runs import COMPLETED, FAILED, PROCESSING
 from retainwise.platform.storage import results_prefix
+from runner.process import MARKER
 
 from ._stack import Stack
 from .conftest import SAMPLE, TRAINING
@@ -23,6 +24,15 @@ from .conftest import SAMPLE, TRAINING
 pytestmark = [pytest.mark.aws, pytest.mark.slow]
 
 OUTPUTS = {"results.csv", "summary.json", "report.html", "notebooks/pipeline.ipynb", "notebooks/report.ipynb"}
+#: Written by pipelines that return the tenant's mapping record to save.
+OPTIONAL = {"mapping.json"}
+
+
+def outputs_of(names) -> set[str]:
+    """The expected outputs among ``names`` (the optional ones dropped once present)."""
+    names = set(names)
+    assert OUTPUTS <= names <= OUTPUTS | OPTIONAL, names
+    return names - OPTIONAL
 
 
 def big_upload(tmp_path: Path, rows: int = 10_000) -> Path:
@@ -58,9 +68,9 @@ def test_submit_runs_to_completed_with_outputs_in_s3(stack):
     run = stack.wait_status(run_id)
     assert run.status == COMPLETED, run.error
     assert run.rows_scored == 400 and run.attempts == 1 and run.model_version
-    assert set(run.output_keys) == OUTPUTS
+    assert outputs_of(run.output_keys) == OUTPUTS
     assert set(stack.storage.list(results_prefix("acme", run_id))) == {
-        results_prefix("acme", run_id) + name for name in OUTPUTS}
+        results_prefix("acme", run_id) + name for name in set(run.output_keys) | {MARKER}}
     summary = json.loads(stack.storage.get_text(run.output_keys["summary.json"]))
     assert summary["run_id"] == run_id and summary["tenant"] == "acme" and summary["rows_scored"] == 400
 
@@ -85,7 +95,7 @@ def test_bare_s3_upload_is_picked_up(stack):
     run = stack.wait_for(lambda: next(iter(stack.store.list_tenant("shop-7")), None), what="a run for the upload")
     run = stack.wait_status(run.id)
     assert run.status == COMPLETED and run.upload_key == key and run.rows_scored == 400
-    assert set(run.output_keys) == OUTPUTS
+    assert outputs_of(run.output_keys) == OUTPUTS
 
 
 def test_killed_worker_loses_no_upload(stack_short, tmp_path):
@@ -103,7 +113,7 @@ def test_killed_worker_loses_no_upload(stack_short, tmp_path):
     assert run.status == COMPLETED, run.error
     assert run.attempts == 2 and run.rows_scored == 10_000
     versions = output_versions(stack, run)
-    assert set(versions) == {results_prefix("acme", run_id) + n for n in OUTPUTS}
+    assert set(versions) == {results_prefix("acme", run_id) + n for n in set(run.output_keys) | {MARKER}}
     assert all(n == 1 for n in versions.values()), versions  # outputs written once
     stack.wait_for(lambda: stack.queue_depth() == 0, what="queue drained")
     assert stack.dead_letters() == []

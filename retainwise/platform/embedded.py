@@ -27,9 +27,11 @@ from pathlib import Path
 
 from retainwise.errors import ConfigError
 from retainwise.platform.aws import client, translate
+from retainwise.platform.runs import MAX_ATTEMPTS
 
-#: The numbers infra/ uses for the real queues (tests assert both agree).
-MAX_RECEIVE_COUNT = 3
+#: The numbers infra/ uses for the real queues (tests assert both agree). A message is received as
+#: often as a run may be attempted.
+MAX_RECEIVE_COUNT = MAX_ATTEMPTS
 QUEUE_RETENTION_S = 4 * 24 * 3600
 DLQ_RETENTION_S = 14 * 24 * 3600
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import sys
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 from retainwise.errors import InputError
+from retainwise.platform.messages import JobMessage
 from retainwise.platform.runs import RunStore
 from retainwise.platform.storage import Storage, check_tenant, upload_key
 from retainwise.settings import Settings
@@ -35,13 +35,8 @@ def submit(path: str | Path, tenant: str, settings: Settings, store: RunStore | 
     store.create(tenant=tenant, upload_key=key, run_id=run_id, upload_id=upload_id)
     etag = storage.put_file(path, key)
     store.set_etag(run_id, etag)
-    Queue(settings).send({
-        "prediction_id": run_id,
-        "upload_id": upload_id,
-        "user_id": tenant,
-        "s3_file_path": f"s3://{storage.bucket}/{key}",
-        "queued_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    })
+    job = JobMessage.for_upload(run_id=run_id, upload_id=upload_id, tenant=tenant, bucket=storage.bucket, key=key)
+    Queue(settings).send(job.body())
     return run_id
 
 

@@ -11,15 +11,14 @@ Anything else is rejected with :class:`MessageError` and never run (the class li
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import unquote_plus
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from retainwise.errors import MessageError
-from retainwise.platform.storage import TENANT_RE
+from retainwise.platform.tenants import RUN_ID_RE, check_key, is_tenant
 
 __all__ = ["MessageError", "Work", "JobMessage", "S3Event", "check_key", "parse"]
 
@@ -35,39 +34,40 @@ class Work:
     upload_id: str | None = None
 
 
-_SEGMENT = re.compile(r"^[A-Za-z0-9._ ()+,-]+$")  # no slashes, quotes or control characters
-
-
-def check_key(key: str, tenant: str | None = None) -> tuple[str, str]:
-    """(tenant, key) if ``key`` lies under ``uploads/<tenant>/`` with no traversal; MessageError otherwise."""
-    parts = key.split("/")
-    if (len(parts) != 3 or parts[0] != "uploads" or "\\" in key or "\x00" in key
-            or any(p in ("", ".", "..") for p in parts)):
-        raise MessageError(f"Key {key!r} is not an upload: expected uploads/<tenant>/<file>.", code="bad_key")
-    if not TENANT_RE.match(parts[1]):
-        raise MessageError(f"Key {key!r} names an invalid tenant.", code="bad_tenant")
-    if tenant is not None and parts[1] != tenant:
-        raise MessageError(f"Key {key!r} does not belong to tenant {tenant!r}.", code="tenant_mismatch")
-    if not _SEGMENT.match(parts[2]):
-        raise MessageError(f"Key {key!r} has an unsafe file name.", code="bad_key")
-    return parts[1], key
-
-
 class JobMessage(BaseModel):
+    """The explicit job: what ``submit`` sends and the runner accepts (one model for both)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    prediction_id: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    prediction_id: str = Field(min_length=1, max_length=32)
     upload_id: str = Field(min_length=1, max_length=64)
     user_id: str
     s3_file_path: str = Field(min_length=1, max_length=1024)
     queued_at: datetime
 
+    @field_validator("prediction_id")
+    @classmethod
+    def _run_id(cls, v: str) -> str:
+        if RUN_ID_RE.fullmatch(v) is None:
+            raise ValueError("prediction_id may hold only letters, digits, '-' and '_'")
+        return v
+
     @field_validator("user_id")
     @classmethod
     def _tenant(cls, v: str) -> str:
-        if not TENANT_RE.match(v):
+        if not is_tenant(v):
             raise ValueError("user_id is not a valid tenant name")
         return v
+
+    @classmethod
+    def for_upload(cls, *, run_id: str, upload_id: str, tenant: str, bucket: str, key: str) -> JobMessage:
+        """The job for ``tenant``'s upload at ``key`` (validated like a received one)."""
+        return cls(prediction_id=run_id, upload_id=upload_id, user_id=tenant, s3_file_path=f"s3://{bucket}/{key}",
+                   queued_at=datetime.now(UTC).replace(microsecond=0))
+
+    def body(self) -> dict:
+        """The message body as JSON-ready data."""
+        return self.model_dump(mode="json")
 
 
 class _S3Object(BaseModel):
@@ -116,6 +116,8 @@ def parse(body: str, bucket: str | None = None) -> list[Work]:
                 if bucket and rec.s3.bucket.name != bucket:
                     raise MessageError(f"Event for bucket {rec.s3.bucket.name!r}, not ours.", code="wrong_bucket")
                 tenant, key = check_key(unquote_plus(rec.s3.object.key))
+                if not rec.s3.object.eTag:  # without it a finished upload cannot be told from a new version
+                    raise MessageError(f"Event for {key!r} carries no ETag.", code="no_etag")
                 work.append(Work(tenant=tenant, key=key, etag=rec.s3.object.eTag))
             return work
         job = JobMessage.model_validate(data)

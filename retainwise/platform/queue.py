@@ -1,4 +1,12 @@
-"""SQS: the job queue between uploads and runners."""
+"""SQS: the job queue between uploads and runners, and its dead-letter queue.
+
+A message's receive count is what the queue's redrive policy counts. A message that must wait
+longer than its remaining receives allow (a run-store outage of minutes) is sent again as a fresh
+copy with a delay (:meth:`Queue.resend`), so an outage never pushes a live upload into the
+dead-letter queue. :meth:`Queue.dead_letter` parks a message there on purpose (a run that gave up
+on a transient fault); :func:`redrive` brings dead letters back by receive and send (moto has no
+``StartMessageMoveTask``; the same code works on AWS).
+"""
 
 from __future__ import annotations
 
@@ -30,6 +38,7 @@ class Queue:
 
             raise ConfigError("No queue configured: set RETAINWISE_QUEUE_URL or start `retainwise up`.")
         self.sqs = client("sqs", settings)
+        self._dlq_url: str | None = None
 
     def send(self, body: dict) -> str:
         with translate("queueing a job"):
@@ -57,6 +66,33 @@ class Queue:
             self.sqs.change_message_visibility(QueueUrl=self.url, ReceiptHandle=msg.receipt,
                                                VisibilityTimeout=int(seconds))
 
+    def resend(self, msg: Received, delay_s: int) -> None:
+        """Send ``msg``'s body again, delivered after ``delay_s`` (at most 900 s), then delete ``msg``."""
+        with translate("re-queueing a message"):
+            self.sqs.send_message(QueueUrl=self.url, MessageBody=msg.body, DelaySeconds=max(0, min(900, delay_s)))
+        self.delete(msg)
+
+    def dead_letter_url(self) -> str | None:
+        """The dead-letter queue named by this queue's redrive policy (None without one)."""
+        if self._dlq_url is None:
+            with translate("reading the redrive policy"):
+                attrs = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["RedrivePolicy"])
+                policy = attrs["Attributes"].get("RedrivePolicy")
+                if policy:
+                    name = json.loads(policy)["deadLetterTargetArn"].rsplit(":", 1)[-1]
+                    self._dlq_url = self.sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        return self._dlq_url
+
+    def dead_letter(self, msg: Received) -> None:
+        """Move ``msg`` to the dead-letter queue now (or leave it to the redrive policy when there is none)."""
+        dlq = self.dead_letter_url()
+        if dlq is None:
+            self.extend(msg, 0)
+            return
+        with translate("dead-lettering a message"):
+            self.sqs.send_message(QueueUrl=dlq, MessageBody=msg.body)
+        self.delete(msg)
+
     def depth(self) -> dict[str, int]:
         with translate("reading queue depth"):
             attrs = self.sqs.get_queue_attributes(
@@ -65,3 +101,31 @@ class Queue:
             )["Attributes"]
         return {"visible": int(attrs["ApproximateNumberOfMessages"]),
                 "in_flight": int(attrs["ApproximateNumberOfMessagesNotVisible"])}
+
+
+def redrive(queue: Queue, *, limit: int | None = None) -> int:
+    """Move messages from ``queue``'s dead-letter queue back to it; returns how many moved.
+
+    Each is sent to ``queue`` before it is deleted from the dead-letter queue, so a failure midway
+    can duplicate a message (the run store makes that harmless) but never lose one.
+    Raises ConfigError when the queue has no dead-letter queue, StorageError when SQS fails.
+    """
+    dlq = queue.dead_letter_url()
+    if dlq is None:
+        from retainwise.errors import ConfigError
+
+        raise ConfigError(f"Queue {queue.url} has no dead-letter queue (no redrive policy).")
+    moved = 0
+    while limit is None or moved < limit:
+        with translate("reading the dead-letter queue"):
+            resp = queue.sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                             VisibilityTimeout=60)
+        batch = resp.get("Messages", [])
+        if not batch:
+            return moved
+        for m in batch[: None if limit is None else limit - moved]:
+            with translate("redriving a message"):
+                queue.sqs.send_message(QueueUrl=queue.url, MessageBody=m["Body"])
+                queue.sqs.delete_message(QueueUrl=dlq, ReceiptHandle=m["ReceiptHandle"])
+            moved += 1
+    return moved

@@ -33,6 +33,12 @@ from retainwise.errors import StorageError
 
 QUEUED, PROCESSING, COMPLETED, FAILED = "QUEUED", "PROCESSING", "COMPLETED", "FAILED"
 STATUSES = (QUEUED, PROCESSING, COMPLETED, FAILED)
+#: Attempts a run gets before a transient fault (or a runner that keeps dying on it) fails it
+#: (the queue's maxReceiveCount is the same number).
+MAX_ATTEMPTS = 3
+#: Error codes of runs FAILED for a fault that may pass: a redriven message runs them again.
+GAVE_UP, ABANDONED = "gave_up", "abandoned"
+RETRYABLE_FAILURES = (GAVE_UP, ABANDONED)
 
 
 def now() -> datetime:
@@ -197,16 +203,25 @@ class RunStore:
             raise
         return Run.of(row)
 
-    def claim(self, run_id: str, *, lease_s: float, message_id: str | None = None) -> Run | None:
-        """Atomically take a run for processing. None when it is finished or another live worker holds it."""
+    def claim(self, run_id: str, *, lease_s: float, message_id: str | None = None,
+              max_attempts: int = MAX_ATTEMPTS) -> Run | None:
+        """Atomically take a run for processing. None when it is finished, another live worker holds it,
+        or its runner died on it ``max_attempts`` times (see :meth:`fail_abandoned`).
+
+        A run that FAILED because it gave up on a transient fault can be claimed again (a redriven
+        message), with a fresh count of attempts.
+        """
         t = now()
+        given_up = sa.and_(RunRow.status == FAILED, RunRow.error_code.in_(RETRYABLE_FAILURES))
         stmt = (
             sa.update(RunRow)
             .where(RunRow.id == run_id)
-            .where(sa.or_(RunRow.status == QUEUED,
-                          sa.and_(RunRow.status == PROCESSING, RunRow.lease_until < t)))
-            .values(status=PROCESSING, attempts=RunRow.attempts + 1, lease_until=t + timedelta(seconds=lease_s),
-                    started_at=t, updated_at=t, message_id=message_id, error=None, error_code=None)
+            .where(sa.or_(RunRow.status == QUEUED, given_up,
+                          sa.and_(RunRow.status == PROCESSING, RunRow.lease_until < t,
+                                  RunRow.attempts < max_attempts)))
+            .values(status=PROCESSING, attempts=sa.case((given_up, 1), else_=RunRow.attempts + 1),
+                    lease_until=t + timedelta(seconds=lease_s), started_at=t, updated_at=t,
+                    message_id=message_id, error=None, error_code=None, finished_at=None)
         )
         with self._session("claiming a run") as s:
             if s.execute(stmt).rowcount != 1:
@@ -247,6 +262,22 @@ class RunStore:
         with self._session("failing a run") as s:
             s.execute(sa.update(RunRow).where(RunRow.id == run_id).values(**values))
         return self.get(run_id)
+
+    def fail_abandoned(self, *, max_attempts: int = MAX_ATTEMPTS) -> list[str]:
+        """FAIL every run whose runner stopped (lease expired) on its last attempt; returns their ids.
+
+        Nothing else would: the run's message has used its receives and sits in the dead-letter queue.
+        """
+        t = now()
+        where = (RunRow.status == PROCESSING, RunRow.lease_until < t, RunRow.attempts >= max_attempts)
+        with self._session("failing abandoned runs") as s:
+            ids = list(s.scalars(sa.select(RunRow.id).where(*where)).all())
+            if ids:
+                s.execute(sa.update(RunRow).where(RunRow.id.in_(ids), *where).values(
+                    status=FAILED, error_code=ABANDONED, lease_until=None, finished_at=t, updated_at=t,
+                    error=f"The runner stopped while processing this file {max_attempts} times "
+                          "(it may need more memory than a runner has)."))
+        return ids
 
     def release(self, run_id: str, *, error: str, code: str | None = None) -> None:
         """A transient failure: expire the lease so the redelivered message can claim the run again."""

@@ -7,37 +7,18 @@ for each run's outputs.
 
 from __future__ import annotations
 
-import re
-import uuid
+import json
 from pathlib import Path
 
-from retainwise.errors import InputError
 from retainwise.platform.aws import client, translate
 
-TENANT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+# The tenant and key rules live in tenants.py; re-exported for callers that import them from here.
+from retainwise.platform.tenants import TENANT_RE, check_tenant, results_prefix, safe_name, upload_key
+
+__all__ = ["Storage", "TENANT_RE", "check_tenant", "results_prefix", "safe_name", "upload_key"]
+
 _CONTENT_TYPES = {".csv": "text/csv", ".json": "application/json", ".html": "text/html; charset=utf-8",
                   ".ipynb": "application/x-ipynb+json", ".png": "image/png"}
-
-
-def check_tenant(tenant: str) -> str:
-    """``tenant`` if it is a safe tenant name (lower-case letters, digits, - and _), else InputError."""
-    if not isinstance(tenant, str) or not TENANT_RE.match(tenant):
-        raise InputError(f"Tenant name {tenant!r} is not allowed: use lower-case letters, digits, '-' and '_' "
-                         "(at most 63 characters).", code="bad_tenant")
-    return tenant
-
-
-def safe_name(name: str) -> str:
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name).strip("._") or "upload"
-    return stem[:100]
-
-
-def upload_key(tenant: str, filename: str) -> str:
-    return f"uploads/{check_tenant(tenant)}/{uuid.uuid4().hex[:12]}-{safe_name(filename)}"
-
-
-def results_prefix(tenant: str, run_id: str) -> str:
-    return f"results/{check_tenant(tenant)}/{run_id}/"
 
 
 class Storage:
@@ -89,6 +70,19 @@ class Storage:
         with ThreadPoolExecutor(max_workers=min(8, max(1, len(names)))) as pool:
             list(pool.map(lambda item: self.put_file(item[0], keys[item[1]]), names.items()))
         return keys
+
+    def put_json(self, key: str, data: dict) -> str:
+        """Write ``data`` as JSON to ``key``; returns the ETag."""
+        body = json.dumps(data, default=str).encode("utf-8")
+        with translate(f"writing {key}"):
+            return self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")["ETag"]
+
+    def get_json(self, key: str) -> dict | None:
+        """The JSON object at ``key``, or None when there is none. StorageError when storage fails."""
+        if self.head(key) is None:
+            return None
+        data = json.loads(self.get_text(key))
+        return data if isinstance(data, dict) else None
 
     def get_text(self, key: str) -> str:
         with translate(f"reading {key}"):

@@ -1,0 +1,75 @@
+"""The tenant and key rules: which tenant names and S3 keys RetainWise accepts.
+
+One place, used by ``submit``, the runner's message parser, storage and every command that takes a
+tenant. Every check is a full match (``re.fullmatch``): ``$`` would also accept a trailing newline,
+and ``"acme\\n"`` must never become a tenant or a key (``uploads/acme\\n/x.csv``).
+
+Layout: uploads live at ``uploads/<tenant>/<uuid>-<safe name>``, a run's outputs under
+``results/<tenant>/<run_id>/``.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import PurePosixPath
+
+from retainwise.errors import InputError, MessageError
+
+#: Lower-case letters, digits, '-' and '_', starting with a letter or digit, at most 63 characters.
+TENANT_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+#: A run id: what ``submit`` and the run store make (hex), or a job's ``prediction_id``.
+RUN_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
+#: An upload's file name inside the key: no slashes, quotes or control characters.
+_FILE_SEGMENT = re.compile(r"[A-Za-z0-9._ ()+,-]+")
+
+
+def is_tenant(tenant: object) -> bool:
+    """Whether ``tenant`` is an acceptable tenant name."""
+    return isinstance(tenant, str) and TENANT_RE.fullmatch(tenant) is not None
+
+
+def check_tenant(tenant: str) -> str:
+    """``tenant`` if it is a safe tenant name (lower-case letters, digits, - and _), else InputError."""
+    if not is_tenant(tenant):
+        raise InputError(f"Tenant name {tenant!r} is not allowed: use lower-case letters, digits, '-' and '_' "
+                         "(at most 63 characters).", code="bad_tenant")
+    return tenant
+
+
+def check_run_id(run_id: str) -> str:
+    """``run_id`` if it can name a run (and so a results prefix), else InputError."""
+    if not isinstance(run_id, str) or RUN_ID_RE.fullmatch(run_id) is None:
+        raise InputError(f"Run id {run_id!r} is not allowed.", code="bad_run_id")
+    return run_id
+
+
+def safe_name(name: str) -> str:
+    """A file name made safe to be part of a key (the last path part, unsafe characters replaced)."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", PurePosixPath(str(name).replace("\\", "/")).name).strip("._")
+    return (stem or "upload")[:100]
+
+
+def upload_key(tenant: str, filename: str) -> str:
+    """A fresh key for ``tenant``'s upload of ``filename``."""
+    return f"uploads/{check_tenant(tenant)}/{uuid.uuid4().hex[:12]}-{safe_name(filename)}"
+
+
+def results_prefix(tenant: str, run_id: str) -> str:
+    """Where a run's outputs live."""
+    return f"results/{check_tenant(tenant)}/{check_run_id(run_id)}/"
+
+
+def check_key(key: str, tenant: str | None = None) -> tuple[str, str]:
+    """(tenant, key) if ``key`` lies under ``uploads/<tenant>/`` with no traversal; MessageError otherwise."""
+    parts = key.split("/")
+    if (len(parts) != 3 or parts[0] != "uploads" or "\\" in key or "\x00" in key
+            or any(p in ("", ".", "..") for p in parts)):
+        raise MessageError(f"Key {key!r} is not an upload: expected uploads/<tenant>/<file>.", code="bad_key")
+    if not is_tenant(parts[1]):
+        raise MessageError(f"Key {key!r} names an invalid tenant.", code="bad_tenant")
+    if tenant is not None and parts[1] != tenant:
+        raise MessageError(f"Key {key!r} does not belong to tenant {tenant!r}.", code="tenant_mismatch")
+    if _FILE_SEGMENT.fullmatch(parts[2]) is None:
+        raise MessageError(f"Key {key!r} has an unsafe file name.", code="bad_key")
+    return parts[1], key

@@ -1,0 +1,187 @@
+"""Every path one queue message can take, top to bottom: :func:`process`.
+
+parse → resolve the run → claim it → heartbeat → download → run the notebooks → put the outputs
+once (completion marker last) → record COMPLETED; or settle the failure. The returned
+:mod:`~runner.outcome` says what becomes of the message; the poll loop applies it.
+
+- A malformed message, or one naming a key it may not, is rejected and deleted, never run.
+- A run that is finished, or in progress under another message, makes this copy a duplicate:
+  deleted, so a copy never reaches the dead-letter queue.
+- An unusable file, or a bug of ours (:class:`InternalError`), fails the run at once.
+- A transient fault (storage, run store, kernel death, timeout) is retried with a growing backoff;
+  after the run's third attempt it FAILED "Gave up ..." and its message is dead-lettered, where a
+  redrive finds it and runs it again.
+- The outputs of a run are written once: a completion marker written after them is checked before
+  running, so a retry after a failed ``complete`` only records COMPLETED.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import traceback
+from contextlib import contextmanager
+from pathlib import Path
+
+from retainwise.errors import InternalError, MessageError, RetainwiseError, StorageError
+from retainwise.platform.messages import Work, parse
+from retainwise.platform.queue import Received
+from retainwise.platform.runs import ABANDONED, COMPLETED, FAILED, GAVE_UP, PROCESSING, Run, now
+from retainwise.platform.storage import results_prefix
+
+from .context import Context, kernel_environment
+from .heartbeat import Heartbeat
+from .outcome import DeadLetter, Delete, HandBack, Outcome, Retry
+
+#: Written under a run's results prefix after every output: its presence means the outputs are complete.
+MARKER = "_complete.json"
+
+
+def process(msg: Received, ctx: Context) -> Outcome:
+    """What to do with ``msg`` after running the upload(s) it names. Never raises."""
+    try:
+        work = parse(msg.body, bucket=ctx.storage.bucket)
+    except MessageError as exc:
+        ctx.log("message_rejected", level="warning", message_id=msg.message_id, code=exc.code, reason=exc.message,
+                body=msg.body[:300])
+        return Delete("rejected")
+    if not work:
+        ctx.log("test_event_ignored", message_id=msg.message_id)
+        return Delete("test event")
+    outcomes = [run_upload(msg, w, ctx) for w in work]  # S3 sends one record per event; be general anyway
+    return next((o for o in outcomes if not isinstance(o, Delete)), outcomes[0])
+
+
+def run_upload(msg: Received, work: Work, ctx: Context) -> Outcome:
+    """Claim and run one upload; the outcome for its message."""
+    try:
+        run = _resolve(ctx, msg, work)
+        claimed = ctx.store.claim(run.id, lease_s=ctx.settings.visibility_timeout_s, message_id=msg.message_id,
+                                  max_attempts=ctx.max_attempts)
+        if claimed is None:
+            return _not_claimed(ctx, msg, run.id)
+    except MessageError as exc:
+        ctx.log("message_rejected", level="warning", message_id=msg.message_id, code=exc.code, reason=exc.message)
+        return Delete("rejected")
+    except StorageError as exc:  # the run store is down: keep the message alive and come back later
+        ctx.log("store_unavailable", level="warning", message_id=msg.message_id, error=exc.message)
+        return Retry(ctx.backoff(msg.receive_count), exc.message)
+    run, started = claimed, time.monotonic()
+    ctx.hold(msg, run.id)
+    ctx.log("run_started", run_id=run.id, tenant=run.tenant, key=run.upload_key, attempt=run.attempts,
+            receive_count=msg.receive_count)
+    workdir = ctx.work_root / run.id
+    out, prefix, outputs_put = workdir / "out", results_prefix(run.tenant, run.id), False
+    try:
+        with Heartbeat(ctx, msg, run.id):
+            done = ctx.storage.get_json(prefix + MARKER)
+            if done is not None and done.get("etag") == run.upload_etag:
+                ctx.log("outputs_found", run_id=run.id)  # a retry after the outputs were put: record only
+            else:
+                source = workdir / "input" / Path(work.key).name
+                ctx.storage.download(work.key, source)
+                with _kernel(ctx) as km:
+                    result = ctx.pipeline(source, out, tenant=run.tenant, run_id=run.id, km=km,
+                                          timeout=ctx.settings.run_timeout_s, home=ctx.settings.home)
+                if ctx.abandoned.is_set():
+                    return HandBack("stopped before the outputs were put")
+                keys = ctx.storage.put_outputs(out, prefix)
+                outputs_put = True
+                done = {"etag": run.upload_etag, "summary": result.summary, "output_keys": keys}
+                ctx.storage.put_json(prefix + MARKER, done)  # last: the outputs are complete
+        ctx.store.complete(run.id, summary=done["summary"], output_keys=done["output_keys"])
+        seconds = time.monotonic() - started
+        ctx.log.duration(seconds)
+        summary = done["summary"]
+        ctx.log("run_completed", run_id=run.id, tenant=run.tenant, rows=summary.get("rows_scored"),
+                quality=(summary.get("quality") or {}).get("score"), seconds=round(seconds, 3))
+        return Delete("completed")
+    except Exception as exc:
+        if not isinstance(exc, RetainwiseError):  # a bug of ours: permanent, FAILED at once, traceback logged
+            ctx.log("internal_error", level="error", run_id=run.id, traceback=traceback.format_exc())
+            exc = InternalError(f"Unexpected {type(exc).__name__}: {exc}")
+        return _settle(ctx, msg, run, exc, None if outputs_put else out, started)
+    finally:
+        ctx.drop(msg)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _resolve(ctx: Context, msg: Received, work: Work) -> Run:
+    """The run for this upload: the job's run id, or the run of the same (tenant, key, ETag)."""
+    store = ctx.store
+    if work.run_id:
+        run = store.get(work.run_id)
+        if run is None:
+            return store.create(tenant=work.tenant, upload_key=work.key, run_id=work.run_id,
+                                upload_id=work.upload_id, message_id=msg.message_id)
+        if run.tenant != work.tenant or run.upload_key != work.key:
+            raise MessageError(f"Job {work.run_id} does not match its recorded upload.", code="job_mismatch")
+        return run
+    return store.create(tenant=work.tenant, upload_key=work.key, upload_etag=work.etag, message_id=msg.message_id)
+
+
+def _not_claimed(ctx: Context, msg: Received, run_id: str) -> Outcome:
+    """A run this message could not claim: finished, in progress, or abandoned by its runners."""
+    run = ctx.store.get(run_id)
+    if run is None or run.status in (COMPLETED, FAILED):
+        ctx.log("duplicate_ignored", run_id=run_id, status=run and run.status, message_id=msg.message_id)
+        return Delete("duplicate")
+    if run.status == PROCESSING and run.lease_until and run.lease_until > now():
+        if run.message_id != msg.message_id:
+            # The run's own message carries it (and comes back if its runner dies): this copy is spare.
+            ctx.log("copy_dropped", run_id=run_id, message_id=msg.message_id)
+            return Delete("copy of a run in progress")
+        wait = int((run.lease_until - now()).total_seconds()) + 2
+        ctx.log("run_in_progress_elsewhere", run_id=run_id, retry_in_s=wait, message_id=msg.message_id)
+        return Retry(wait, "the run's lease is live")
+    if run.status == PROCESSING and run.attempts >= ctx.max_attempts:
+        for failed in ctx.store.fail_abandoned(max_attempts=ctx.max_attempts):
+            ctx.log("run_failed", level="error", run_id=failed, code=ABANDONED, receive_count=msg.receive_count)
+        return DeadLetter("the runner stopped on every attempt")
+    return Retry(1, "claimed by another runner a moment ago")
+
+
+def _settle(ctx: Context, msg: Received, run: Run, exc: RetainwiseError, out: Path | None,
+            started: float) -> Outcome:
+    """Record a failed attempt: retry a transient fault, or FAIL the run (keeping its executed notebook)."""
+    give_up = exc.transient and run.attempts >= ctx.max_attempts
+    if exc.transient and not give_up:
+        ctx.quietly("store_unavailable", lambda: ctx.store.release(run.id, error=exc.message, code=exc.code),
+                    run_id=run.id)
+        ctx.log("run_retry", level="warning", run_id=run.id, code=exc.code, reason=exc.message,
+                attempt=run.attempts, receive_count=msg.receive_count)
+        return Retry(ctx.backoff(run.attempts), exc.message)
+    keys = None
+    if out is not None and out.exists():  # the executed notebook (and whatever was written) is the record
+        try:
+            keys = ctx.storage.put_outputs(out, results_prefix(run.tenant, run.id))
+        except RetainwiseError as up_exc:
+            ctx.log("record_upload_failed", level="warning", run_id=run.id, error=up_exc.message)
+    reason = f"Gave up after {run.attempts} attempts: {exc.message}" if give_up else exc.message
+    try:
+        ctx.store.fail(run.id, error=reason, code=GAVE_UP if give_up else exc.code, output_keys=keys)
+    except StorageError as db_exc:  # record it when the store is back
+        ctx.log("store_unavailable", level="warning", run_id=run.id, error=db_exc.message)
+        return Retry(ctx.backoff(msg.receive_count), db_exc.message)
+    seconds = time.monotonic() - started
+    ctx.log.duration(seconds)
+    ctx.log("run_failed", level="error", run_id=run.id, tenant=run.tenant, code=exc.code, reason=exc.message,
+            transient=exc.transient, attempt=run.attempts, receive_count=msg.receive_count,
+            seconds=round(seconds, 3))
+    return DeadLetter(reason) if give_up else Delete("failed")
+
+
+@contextmanager
+def _kernel(ctx: Context):
+    """A kernel for one run: from the pool, or started cold; either way without secrets in its environment."""
+    if ctx.pool is not None:
+        with ctx.pool.kernel() as km:
+            yield km
+        return
+    from retainwise.execution.kernels import start_kernel
+
+    km = start_kernel(cwd=ctx.work_root, env=kernel_environment())
+    try:
+        yield km
+    finally:
+        km.shutdown_kernel(now=True)
