@@ -197,7 +197,7 @@ def test_caps_on_bytes_rows_and_columns(tmp_path):
     with pytest.raises(InputError, match="over the .* limit") as err:
         read_upload(path, max_bytes=100)
     assert err.value.code == "too_large"
-    with pytest.raises(InputError, match="50 rows, over the limit of 10") as err:
+    with pytest.raises(InputError, match="more than 10 rows, over the limit") as err:
         read_upload(path, max_rows=10)
     assert err.value.code == "too_many_rows"
     wide = write(

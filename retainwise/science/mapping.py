@@ -46,6 +46,7 @@ from retainwise.errors import InputError
 from retainwise.science import schema
 from retainwise.science.mapping_record import build_record, clean_record
 from retainwise.science.normalise import value_fit
+from retainwise.science.reading import SAMPLE_ROWS
 
 _UNITS = {
     "day": "days",
@@ -121,7 +122,7 @@ _NOT_ID = frozenset(
     {"name", "email", "mail", "phone", "owner", "address", "city", "country", "company", "date"}
 )
 FUZZY_CUTOFF = 84
-VALUE_SAMPLE = 2000
+VALUE_SAMPLE = SAMPLE_ROWS  # the sample an upload stream reads first
 _BASE = {"exact": 1.0, "normalised": 0.95, "alias": 0.9, "partial": 0.8, "values": 0.6}
 #: Categories whose values alone identify the column.
 _DISTINCTIVE = ("contract", "payment_method", "internet_service", "multiple_lines", "gender")

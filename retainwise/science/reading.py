@@ -1,26 +1,27 @@
-"""Reading an upload (CSV or Excel ``.xlsx``) into a frame of text cells.
+"""Reading an upload (CSV or Excel ``.xlsx``) into frames of text cells, chunk by chunk.
 
 Every cell stays text here; normalisation (money, flags, contract terms)
 happens after mapping, when we know what each column means.
 
-- Format: from the file's first bytes, not its name. ``.xlsx`` is read with
-  openpyxl (first sheet that has data); archives (zip, gzip, bz2, xz, 7z, rar)
-  are refused, never decompressed; legacy ``.xls``, PDF and other binaries
-  are refused with what to export instead.
-- Encoding: a byte-order mark decides (UTF-8, UTF-16, UTF-32); UTF-16 without
-  one is recognised by its zero bytes; then strict UTF-8; then
-  charset-normalizer, with Western files read as cp1252 (the superset of
-  Latin-1 that Excel on Windows writes). The encoding used is recorded.
-- Delimiter: ``,`` ``;`` tab or ``|``, whichever splits the sample into the
-  most consistent field counts (quoted fields with delimiters and newlines are
-  parsed as CSV, not as lines). Title lines above the header ("Customer
-  export, 1 May") are skipped: the header is the first row with the modal
-  field count.
-- Caps on bytes, rows and columns; blank rows (also rows of empty cells, as
-  spreadsheets leave at the end) are dropped and counted. Blank or repeated
-  header names are made unique (``column_7``, ``Phone (2)``).
+- Format: from the file's first bytes, not its name. ``.xlsx`` is streamed by
+  ``xlsx.py`` (first visible sheet that has data); archives (zip, gzip, bz2,
+  xz, 7z, rar) are refused, never decompressed; legacy ``.xls``, PDF and other
+  binaries are refused with what to export instead. CSV encoding and dialect:
+  ``csv_format.py``.
+- :func:`open_upload` reads the header and a sample (the first
+  :data:`SAMPLE_ROWS` customer rows: what the column mapping is decided on),
+  then hands out the file in chunks (:meth:`UploadStream.chunks`) whose size
+  depends on the width of the file, so memory depends on the chunk, never on
+  the file. :func:`read_upload` is the same, all at once (small files, tests).
+- Limits, each a clear error: bytes, rows, columns, cells (rows x columns, so
+  a narrow-bodied file under a 500-column header cannot cost gigabytes), and
+  the length of one cell (a spreadsheet cell holds at most 32,767 characters).
+- Blank rows (also rows of empty cells, as spreadsheets leave at the end) are
+  dropped and counted. Blank or repeated header names are made unique
+  (``column_7``, ``Phone (2)``); blank-named columns empty in the sample are
+  left out.
 
-The frame's index is the data row's position in the file (0 = first row under
+A frame's index is the data row's position in the file (0 = first row under
 the header), so a report's "row" examples point at the right record.
 Unusable files end in an :class:`~retainwise.errors.InputError` naming what is
 wrong and what to do.
@@ -28,33 +29,31 @@ wrong and what to do.
 
 from __future__ import annotations
 
-import csv
-import io
-import os
+import itertools
 import re
 import zipfile
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time
 from pathlib import Path
 
 import pandas as pd
 
 from retainwise.errors import InputError
+from retainwise.science import csv_format, xlsx
 
 MAX_BYTES = 200 * 1024 * 1024
 MAX_ROWS = 1_000_000
 MAX_COLUMNS = 500
-DELIMITERS = (",", ";", "\t", "|")
-SNIFF_CHARS = 256 * 1024
-SNIFF_ROWS = 200
-_BOMS = (
-    (b"\xef\xbb\xbf", "utf-8-sig"),
-    (b"\xff\xfe\x00\x00", "utf-32"),
-    (b"\x00\x00\xfe\xff", "utf-32"),
-    (b"\xff\xfe", "utf-16"),
-    (b"\xfe\xff", "utf-16"),
-)
+#: rows x columns: 1,000,000 customers with 50 columns, or 100,000 with 500.
+MAX_CELLS = 50_000_000
+#: The most characters a spreadsheet cell can hold (Excel's limit); longer is not a customer list.
+MAX_CELL_CHARS = 32_767
+#: Rows the column mapping looks at (and the sample a notebook shows).
+SAMPLE_ROWS = 2000
+CHUNK_ROWS = 100_000
+#: Cells per chunk, so a wide file reads in shorter chunks.
+CHUNK_CELLS = 2_500_000
 _ARCHIVES = (
     (b"\x1f\x8b", "gzip"),
     (b"BZh", "bzip2"),
@@ -63,23 +62,6 @@ _ARCHIVES = (
     (b"Rar!", "RAR"),
     (b"\x28\xb5\x2f\xfd", "zstd"),
 )
-_WESTERN = {
-    "cp1252",
-    "latin_1",
-    "iso8859_15",
-    "iso8859_1",
-    "cp1250",
-    "mac_roman",
-    "cp850",
-    "cp437",
-    "iso8859_2",
-    "ascii",
-    "windows-1252",
-}
-# control characters no text export contains (vertical tab and form feed do occur: FileMaker line breaks)
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
-#: Share of control characters above which a file is taken for binary data.
-CONTROL_SHARE = 0.05
 
 
 @dataclass
@@ -103,306 +85,91 @@ def _fail(message: str, code: str) -> InputError:
     return InputError(message, code=code)
 
 
-def check_size(name: str, size: int, max_bytes: int = MAX_BYTES) -> None:
-    """InputError when a file of ``size`` bytes is empty or over ``max_bytes`` (also checked before an upload)."""
-    if size == 0:
-        raise _fail(
-            f"{name} is empty: upload a CSV with a header row and one row per customer.", "empty_file"
-        )
-    if size > max_bytes:
-        raise _fail(
-            f"{name} is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit: split it into "
-            "smaller files.",
-            "too_large",
-        )
+@dataclass
+class Limits:
+    rows: int = MAX_ROWS
+    columns: int = MAX_COLUMNS
+    cells: int = MAX_CELLS
 
 
-def read_upload(
-    path: str | os.PathLike,
-    *,
-    max_bytes: int = MAX_BYTES,
-    max_rows: int = MAX_ROWS,
-    max_columns: int = MAX_COLUMNS,
-) -> Upload:
-    """Read ``path`` (CSV in any common dialect, or .xlsx) as one row per customer.
+class UploadStream:
+    """An upload being read: how it was read, its columns and sample, then its rows chunk by chunk.
 
-    Raises InputError for a missing, empty, oversized, compressed, binary or
-    shapeless file, and for one over ``max_rows`` rows or ``max_columns`` columns.
+    ``frame`` is the sample (the first :data:`SAMPLE_ROWS` customer rows);
+    ``rows_read`` and ``blank_rows`` grow as :meth:`chunks` is consumed.
     """
-    path = Path(path)
-    name = path.name
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise _fail(f"{path}: no such file. Check the path and try again.", "no_file") from None
-    check_size(name, size, max_bytes)
-    data = path.read_bytes()
-    head = data[:8]
-    if head.startswith(b"PK\x03\x04"):
-        header, sheet = _read_xlsx(data, name, max_bytes, max_rows, max_columns)
-        frame, blank = _finish(header, name, max_rows, max_columns)
-        return Upload(frame, "xlsx", None, "xlsx", name, blank_rows=blank, sheet=sheet)
-    _refuse_binary_formats(head, name)
-    text, encoding = _decode(data, name)
-    if not text.strip():
-        raise _fail(
-            f"{name} has no text: upload a CSV with a header row and one row per customer.", "empty_file"
-        )
-    delimiter, skipped, width = _sniff(text)
-    if width > max_columns:
-        raise _fail(
-            f"{name} has {width} columns, over the limit of {max_columns}: remove columns you do not need.",
-            "too_wide",
-        )
-    if skipped:
-        text = text.split("\n", skipped)[-1]
-    cells = _parse(text, delimiter, name)
-    frame, blank = _finish(cells, name, max_rows, max_columns)
-    return Upload(frame, encoding, delimiter, "csv", name, blank_rows=blank, skipped_lines=skipped)
+
+    def __init__(self, name: str, fmt: str, encoding: str, delimiter: str | None, header: list[str],
+                 raw: Iterator[tuple[pd.DataFrame, int]], limits: Limits, skipped: int = 0,
+                 sheet: str | None = None) -> None:
+        self.source_name, self.format, self.encoding, self.delimiter = name, fmt, encoding, delimiter
+        self.skipped_lines, self.sheet, self.limits = skipped, sheet, limits
+        self.rows_read = self.blank_rows = 0
+        _check_cells(pd.DataFrame([header], dtype="str"), name, header_row=True)
+        self._names = _names(header)
+        self._raw = raw
+        self._buffer: list[pd.DataFrame] = []
+        seen = 0
+        for frame, gaps in raw:  # the sample: enough rows for the mapping's value evidence
+            self._buffer.append(self._finish(frame, gaps))
+            seen += len(self._buffer[-1])
+            if seen >= SAMPLE_ROWS:
+                break
+        body = pd.concat(self._buffer) if self._buffer else pd.DataFrame(columns=self._names, dtype="str")
+        unnamed = [n for n, raw_name in zip(self._names, header, strict=True)
+                   if not str(raw_name).strip() and not body[n].str.strip().ne("").any()]
+        self._keep = [n for n in self._names if n not in unnamed]
+        self.frame = body[self._keep].head(SAMPLE_ROWS)
+        if self.frame.empty or not self._keep:
+            raise _fail(f"{name} has a header but no customer rows: add one row per customer below the header.",
+                        "no_rows")
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self._keep)
+
+    def _finish(self, frame: pd.DataFrame, gaps: int) -> pd.DataFrame:
+        """Check one raw chunk, drop (and count) its blank rows, name its columns."""
+        _check_cells(frame, self.source_name)
+        frame.columns = self._names
+        filled = pd.Series(False, index=frame.index)
+        for col in frame.columns:  # strip only the non-empty cells: most cells of a wide file are empty
+            values = frame[col]
+            some = values.ne("")
+            if some.any():
+                filled |= some & values.where(some, "").str.strip().ne("")
+        self.blank_rows += gaps + int((~filled).sum())
+        frame = frame.loc[filled]
+        self.rows_read += len(frame)
+        if self.rows_read > self.limits.rows:
+            raise _fail(f"{self.source_name} has more than {self.limits.rows:,} rows, over the limit: split the "
+                        "file.", "too_many_rows")
+        if self.rows_read * len(self._names) > self.limits.cells:
+            raise _fail(f"{self.source_name} has more than {self.limits.cells:,} cells ({self.rows_read:,} rows x "
+                        f"{len(self._names)} columns), over the limit: remove columns you do not need or split "
+                        "the file.", "too_many_cells")
+        return frame
+
+    def chunks(self) -> Iterator[pd.DataFrame]:
+        """The customer rows chunk by chunk (the sample's rows first); can be iterated once.
+
+        Raises InputError when a limit is passed or the file turns out unreadable further down.
+        """
+        while self._buffer:
+            yield self._buffer.pop(0)[self._keep]
+        for frame, gaps in self._raw:
+            yield self._finish(frame, gaps)[self._keep]
 
 
-def _refuse_binary_formats(head: bytes, name: str) -> None:
-    for magic, kind in _ARCHIVES:
-        if head.startswith(magic):
-            raise _fail(
-                f"{name} is a {kind}-compressed file; uploads are never decompressed: extract it and "
-                "upload the CSV or .xlsx inside.",
-                "compressed",
-            )
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise _fail(
-            f"{name} is an old Excel 97-2003 (.xls) workbook: save it as .xlsx or CSV and upload that.",
-            "xls_unsupported",
-        )
-    if head.startswith(b"%PDF"):
-        raise _fail(f"{name} is a PDF, not a table: export the customer list as CSV or .xlsx.", "not_text")
-
-
-def _decode(data: bytes, name: str) -> tuple[str, str]:
-    binary = _fail(
-        f"{name} looks like binary data, not a CSV: export the customer list as CSV and upload that.",
-        "not_text",
-    )
-    encoding = None
-    for bom, enc in _BOMS:
-        if data.startswith(bom):
-            encoding = enc
-            break
-    sample = data[:65536]
-    if encoding is None and b"\x00" in sample:
-        half = max(len(sample) // 2, 1)
-        even, odd = sample[0::2].count(0), sample[1::2].count(0)
-        if odd > 0.3 * half and even < 0.02 * half:
-            encoding = "utf-16-le"
-        elif even > 0.3 * half and odd < 0.02 * half:
-            encoding = "utf-16-be"
-        else:
-            raise binary
-    if encoding is None:
-        try:
-            text, encoding = data.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            text, encoding = _legacy(data, binary)
-    else:
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            raise _fail(
-                f"{name} starts like {encoding} but is not valid {encoding}: export it again as UTF-8 CSV.",
-                "bad_encoding",
-            ) from None
-    text = text.lstrip("\ufeff")
-    window = text[:65536]
-    if "\x00" in text or len(_CONTROL.findall(window)) > CONTROL_SHARE * max(len(window), 1):
-        raise binary
-    return text, encoding
-
-
-def _legacy(data: bytes, binary: InputError) -> tuple[str, str]:
-    """Decode a file that is not UTF-8: charset-normalizer's guess, Western guesses read as cp1252."""
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data[:262144]).best()
-    guess = best.encoding if best is not None else "cp1252"
-    candidates = ["cp1252", "latin-1"] if guess in _WESTERN else [guess, "cp1252", "latin-1"]
-    for enc in candidates:
-        try:
-            return data.decode(enc), enc
-        except (UnicodeDecodeError, LookupError):
-            continue
-    raise binary  # pragma: no cover - latin-1 decodes any bytes
-
-
-def _sniff(text: str) -> tuple[str, int, int]:
-    """(delimiter, lines above the header, header width) for CSV ``text``."""
-    sample = text[:SNIFF_CHARS]
-    truncated = len(text) > SNIFF_CHARS
-    best, best_score = (",", 0, 1), (-1.0, 0, 0)
-    for delim in DELIMITERS:
-        reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delim)
-        rows: list[
-            tuple[int, int, int]
-        ] = []  # (physical line where the record starts, fields, filled fields)
-        try:
-            start = 0
-            for record in reader:
-                filled = sum(bool(cell.strip()) for cell in record)
-                if filled:
-                    rows.append((start, len(record), filled))
-                start = reader.line_num
-                if len(rows) >= SNIFF_ROWS:
-                    break
-        except csv.Error:
-            continue
-        if truncated and len(rows) > 1 and len(rows) < SNIFF_ROWS:
-            rows.pop()  # the last record may be cut off
-        if not rows:
-            continue
-        widths = Counter(n for _, n, _ in rows)
-        modal = max(widths, key=lambda n: (widths[n], n))
-        if modal < 2:
-            continue
-        # the header: the first row as wide as the table and at least half filled (not "Generated 1 May,,")
-        header_at = next(
-            (i for i, (_, n, k) in enumerate(rows) if n == modal and 2 * k >= n),
-            next(i for i, (_, n, _) in enumerate(rows) if n == modal),
-        )
-        body = rows[header_at + 1 :]
-        consistency = sum(n == modal for _, n, _ in body) / len(body) if body else 1.0
-        score = (round(consistency, 2), len(body), modal)  # prefer reading every row, then more columns
-        if score > best_score:
-            best_score, best = score, (delim, rows[header_at][0], modal)
-    if best_score[0] < 0:  # one column: any delimiter reads it the same
-        return ",", 0, 1
-    return best
-
-
-def _parse(text: str, delimiter: str, name: str) -> list[list[str]]:
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=delimiter,
-            header=None,
-            dtype="str",
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=True,
-            engine="c",
-            quotechar='"',
-        )
-    except pd.errors.EmptyDataError:
-        raise _fail(
-            f"{name} has no text: upload a CSV with a header row and one row per customer.", "empty_file"
-        ) from None
-    except (pd.errors.ParserError, ValueError, OverflowError) as exc:
-        if re.search(r"Expected \d+ fields in line \d+, saw \d+", str(exc)):
-            return _parse_ragged(text, delimiter, name)
-        raise _fail(
-            f"{name} is not a readable CSV ({str(exc).strip().splitlines()[-1][:120]}); export it again "
-            "as CSV.",
-            "unparseable",
-        ) from None
-    frame = frame.fillna("")
-    return [frame.iloc[0].tolist(), frame.iloc[1:]]
-
-
-def _parse_ragged(text: str, delimiter: str, name: str) -> list:
-    """Rows longer than the header are fine when the extra cells are empty (spreadsheets pad rows with
-    delimiters); otherwise the file is ambiguous and refused."""
-    try:
-        records = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if r]
-    except csv.Error as exc:
-        raise _fail(f"{name} is not a readable CSV ({exc}); export it again as CSV.", "unparseable") from None
-    header, width = records[0], len(records[0])
-    line = 1
-    for record in records[1:]:
-        line += 1
-        if len(record) > width and any(c.strip() for c in record[width:]):
-            raise _fail(
-                f"{name}: row {line} has {len(record)} fields but the header has {width}; quote values "
-                "that contain the delimiter and export again.",
-                "ragged",
-            )
-    body = [r[:width] + [""] * (width - len(r)) for r in records[1:]]
-    return [header, pd.DataFrame(body, dtype="str")]
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    if isinstance(value, (datetime, date, time)):
-        return value.isoformat()
-    return str(value)
-
-
-def _read_xlsx(data: bytes, name: str, max_bytes: int, max_rows: int, max_columns: int):
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        members = set(archive.namelist())
-        unpacked = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile:
-        raise _fail(f"{name} is a damaged ZIP or .xlsx file: export it again.", "unparseable") from None
-    if "xl/workbook.xml" not in members:
-        raise _fail(
-            f"{name} is a ZIP archive; uploads are never decompressed: extract it and upload the CSV or "
-            ".xlsx inside.",
-            "compressed",
-        )
-    if unpacked > 4 * max_bytes:
-        raise _fail(
-            f"{name} unpacks to {unpacked / 1e6:.0f} MB, over the limit: split the workbook.", "too_large"
-        )
-    import openpyxl
-
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a broken workbook
-        raise _fail(
-            f"{name} is not a readable .xlsx workbook ({type(exc).__name__}): save it again from Excel or "
-            "export CSV.",
-            "unparseable",
-        ) from None
-    try:
-        for sheet in book.worksheets:
-            if getattr(sheet, "sheet_state", "visible") != "visible":
-                continue
-            rows: list[list[str]] = []
-            gap = 0  # empty rows not yet kept: formatting often stretches a sheet far below its data
-            for row in sheet.iter_rows(values_only=True):
-                cells = [_cell(v) for v in row]
-                while cells and not cells[-1].strip():
-                    cells.pop()  # formatted but empty cells to the right
-                if not cells:
-                    gap += 1
-                    continue
-                if len(cells) > max_columns:
-                    raise _fail(
-                        f"{name} has {len(cells)} columns, over the limit of {max_columns}: remove columns "
-                        "you do not need.",
-                        "too_wide",
-                    )
-                rows.extend([[]] * gap)
-                gap = 0
-                rows.append(cells)
-                if len(rows) > max_rows + 1:
-                    raise _fail(f"{name} has more than {max_rows:,} rows: split the file.", "too_many_rows")
-            while rows and not any(c.strip() for c in rows[-1]):
-                rows.pop()
-            if rows:
-                width = max(len(r) for r in rows)
-                cells = [r + [""] * (width - len(r)) for r in rows]
-                # the header is the first row filled at least half as wide as the table (skips report titles)
-                filled = [sum(bool(c.strip()) for c in r) for r in cells[:SNIFF_ROWS]]
-                first = next(i for i, k in enumerate(filled) if k and k >= max(filled) / 2)
-                cells = cells[first:]
-                return [cells[0], pd.DataFrame(cells[1:], dtype="str")], sheet.title
-    finally:
-        book.close()
-    raise _fail(f"{name} has no data in any sheet: put the customers on the first sheet.", "empty_file")
+def _check_cells(frame: pd.DataFrame, name: str, header_row: bool = False) -> None:
+    for col in frame.columns:
+        lengths = frame[col].str.len()
+        longest = lengths.max()
+        if pd.notna(longest) and longest > MAX_CELL_CHARS:
+            where = "the header" if header_row else f"row {int(lengths.idxmax()) + 2}"
+            raise _fail(f"{name}: {where} has a cell of {int(longest):,} characters, over the limit of "
+                        f"{MAX_CELL_CHARS:,} (a spreadsheet cell's maximum): check the file is a customer list.",
+                        "cell_too_long")
 
 
 def _names(header: list[str]) -> list[str]:
@@ -414,37 +181,130 @@ def _names(header: list[str]) -> list[str]:
     return names
 
 
-def _finish(cells, name: str, max_rows: int, max_columns: int) -> tuple[pd.DataFrame, int]:
-    header, body = cells[0], (cells[1] if len(cells) > 1 else None)
-    if len(header) > max_columns:
-        raise _fail(
-            f"{name} has {len(header)} columns, over the limit of {max_columns}: remove columns you do not "
-            "need.",
-            "too_wide",
-        )
-    names = _names(header)
-    if body is None or body.empty:
-        raise _fail(
-            f"{name} has a header but no customer rows: add one row per customer below the header.", "no_rows"
-        )
-    body = body.astype("str")
-    body.columns = names
-    body.index = pd.RangeIndex(len(body))
-    filled = body.apply(lambda s: s.str.strip().ne("")).any(axis=1)
-    blank = int((~filled).sum())
-    body = body.loc[filled]
-    unnamed_empty = [
-        n
-        for n, raw in zip(names, header, strict=True)
-        if not str(raw).strip() and not body[n].str.strip().ne("").any()
-    ]
-    body = body.drop(columns=unnamed_empty)
-    if body.empty or body.shape[1] == 0:
-        raise _fail(
-            f"{name} has a header but no customer rows: add one row per customer below the header.", "no_rows"
-        )
-    if len(body) > max_rows:
-        raise _fail(
-            f"{name} has {len(body):,} rows, over the limit of {max_rows:,}: split the file.", "too_many_rows"
-        )
-    return body, blank
+def open_upload(path, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS, max_columns: int = MAX_COLUMNS,
+                max_cells: int = MAX_CELLS, chunk_rows: int = CHUNK_ROWS) -> UploadStream:
+    """Open ``path`` (CSV in any common dialect, or .xlsx): header and sample read, rows to come in chunks.
+
+    Raises InputError for a missing, empty, oversized, compressed, binary or
+    shapeless file, and for one over ``max_columns`` columns; the row, cell and
+    cell-length limits are checked as the chunks are read.
+    """
+    path = Path(path)
+    name = path.name
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise _fail(f"{path}: no such file. Check the path and try again.", "no_file") from None
+    if size == 0:
+        raise _fail(f"{name} is empty: upload a CSV with a header row and one row per customer.", "empty_file")
+    if size > max_bytes:
+        raise _fail(f"{name} is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit: split it into "
+                    "smaller files.", "too_large")
+    limits = Limits(max_rows, max_columns, max_cells)
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if head.startswith(b"PK\x03\x04"):
+        return _open_xlsx(path, name, limits, chunk_rows)
+    _refuse_binary_formats(head, name)
+    encoding = csv_format.detect_encoding(path, name)
+    with open(path, encoding=encoding, newline="") as fh:
+        start = fh.read(csv_format.SNIFF_CHARS + 1).lstrip("\ufeff")
+    if not start.strip():
+        raise _fail(f"{name} has no text: upload a CSV with a header row and one row per customer.", "empty_file")
+    delimiter, skipped, width = csv_format.sniff(start)
+    # the header's own width sizes the chunks (the body's modal width may be 1 under a 500-column header)
+    width = max(width, csv_format.header_width(start, delimiter, skipped))
+    _check_width(width, name, max_columns)
+    rows = max(1, min(chunk_rows, CHUNK_CELLS // max(width, 1)))
+    raw = csv_format.frames(path, encoding, delimiter, skipped, rows, name)
+    first = next(raw)
+    header = first.iloc[0].tolist()
+    _check_width(len(header), name, max_columns)
+
+    def body():
+        yield first.iloc[1:].set_axis(pd.RangeIndex(0, len(first) - 1)), 0
+        for frame in raw:
+            yield frame.set_axis(frame.index - 1), 0
+
+    return UploadStream(name, "csv", encoding, delimiter, header, body(), limits, skipped=skipped)
+
+
+def _check_width(width: int, name: str, max_columns: int) -> None:
+    if width > max_columns:
+        raise _fail(f"{name} has {width} columns, over the limit of {max_columns}: remove columns you do not need.",
+                    "too_wide")
+
+
+def read_upload(path, **limits) -> Upload:
+    """Read ``path`` whole (see :func:`open_upload` for the keyword limits and what it raises)."""
+    stream = open_upload(path, **limits)
+    frame = pd.concat(list(stream.chunks()))
+    return Upload(frame, stream.encoding, stream.delimiter, stream.format, stream.source_name,
+                  blank_rows=stream.blank_rows, skipped_lines=stream.skipped_lines, sheet=stream.sheet)
+
+
+def _refuse_binary_formats(head: bytes, name: str) -> None:
+    for magic, kind in _ARCHIVES:
+        if head.startswith(magic):
+            raise _fail(f"{name} is a {kind}-compressed file; uploads are never decompressed: extract it and "
+                        "upload the CSV or .xlsx inside.", "compressed")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise _fail(f"{name} is an old Excel 97-2003 (.xls) workbook: save it as .xlsx or CSV and upload that.",
+                    "xls_unsupported")
+    if head.startswith(b"%PDF"):
+        raise _fail(f"{name} is a PDF, not a table: export the customer list as CSV or .xlsx.", "not_text")
+
+
+def _open_xlsx(path: Path, name: str, limits: Limits, chunk_rows: int) -> UploadStream:
+    try:
+        archive = zipfile.ZipFile(path)
+        members = set(archive.namelist())
+    except zipfile.BadZipFile:
+        raise _fail(f"{name} is a damaged ZIP or .xlsx file: export it again.", "unparseable") from None
+    if "xl/workbook.xml" not in members:
+        raise _fail(f"{name} is a ZIP archive; uploads are never decompressed: extract it and upload the CSV or "
+                    ".xlsx inside.", "compressed")
+    for title, sheet in xlsx.open_sheets(archive, name, limits.cells):
+        rows = sheet.rows()
+        head = []  # the first rows: the header is the first filled at least half as wide as the widest
+        for numbered in rows:
+            head.append(numbered)
+            if len(head) >= csv_format.SNIFF_ROWS:
+                break
+        if not head:
+            continue
+        filled = [sum(bool(c.strip()) for c in cells) for _, cells in head]
+        at = next(i for i, k in enumerate(filled) if k >= max(filled) / 2)
+        header_row, header = head[at]
+        width = max(len(c) for _, c in head[at:])
+        _check_width(width, name, limits.columns)
+        step = max(1, min(chunk_rows, CHUNK_CELLS // width))
+        raw = _sheet_frames(archive, itertools.chain(head[at + 1:], rows), header_row, width, step, name,
+                            limits.columns)
+        return UploadStream(name, "xlsx", "xlsx", None, header + [""] * (width - len(header)), raw, limits,
+                            sheet=title)
+    raise _fail(f"{name} has no data in any sheet: put the customers on the first sheet.", "empty_file")
+
+
+def _sheet_frames(archive, rows, header_row: int, width: int, step: int, name: str, max_columns: int):
+    """(frame, blank rows skipped before it) from numbered sheet rows; a row wider than the table is refused."""
+    batch, index, gaps, last = [], [], 0, header_row
+
+    def flush():
+        return pd.DataFrame(batch, dtype="str", index=pd.Index(index), columns=range(width)), gaps
+
+    with archive:
+        for number, cells in rows:
+            if len(cells) > width:
+                _check_width(len(cells), name, max_columns)
+                raise _fail(f"{name}: row {number} has values beyond the header's {width} columns; put every "
+                            "value under a header and export again.", "ragged")
+            gaps += number - last - 1
+            last = number
+            batch.append(cells + [""] * (width - len(cells)))
+            index.append(number - header_row - 1)
+            if len(batch) == step:
+                yield flush()
+                batch, index, gaps = [], [], 0
+        if batch:
+            yield flush()
