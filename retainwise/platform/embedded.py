@@ -37,9 +37,20 @@ DLQ_RETENTION_S = 14 * 24 * 3600
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (the one probe used everywhere)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def port_free(port: int) -> bool:
+    """Whether ``port`` on 127.0.0.1 can be bound now."""
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
 
 
 class MotoServer:

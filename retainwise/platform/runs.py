@@ -312,6 +312,13 @@ class RunStore:
                              .order_by(RunRow.created_at.desc()).limit(limit)).all()
             return [Run.of(r) for r in rows]
 
+    def with_status(self, status: str, limit: int = 1000) -> list[Run]:
+        """Runs in ``status``, oldest first."""
+        with self._session("listing runs") as s:
+            rows = s.scalars(sa.select(RunRow).where(RunRow.status == status)
+                             .order_by(RunRow.created_at).limit(limit)).all()
+            return [Run.of(r) for r in rows]
+
     def recent(self, limit: int = 50) -> list[Run]:
         """The most recently updated runs of every tenant (``retainwise up`` announces finished ones)."""
         with self._session("listing runs") as s:

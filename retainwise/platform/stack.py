@@ -1,36 +1,52 @@
 """``retainwise up``: the whole platform on one machine, on embedded defaults.
 
-Starts, as real processes: moto's server on 127.0.0.1 as the S3 + SQS
-endpoint (provisioned like ``infra/``: versioned bucket, queue + dead-letter
-queue, upload notifications), the run store (SQLite under ``RETAINWISE_HOME``
-unless ``RETAINWISE_DATABASE_URL`` says otherwise), ``--runners`` runner
-processes, and the Voila report server. The endpoints and a generated
-``RETAINWISE_SECRET`` are written to ``$RETAINWISE_HOME/settings.env`` so that
-``retainwise submit|status|link`` in another shell use the same stack.
+Starts, as real processes: moto's server on 127.0.0.1 as the S3 + SQS endpoint (provisioned like
+``infra/``: versioned bucket, queue + dead-letter queue, upload notifications), the run store
+(SQLite under ``RETAINWISE_HOME`` unless ``RETAINWISE_DATABASE_URL`` says otherwise), ``runners``
+runner processes, and the Voila report server. The endpoints, a generated ``RETAINWISE_SECRET``
+and the run and visibility timeouts are written to ``$RETAINWISE_HOME/settings.env`` (0600) so
+that ``retainwise submit|status|link|worker`` in another shell use the same stack.
 
-Everything stops on Ctrl-C / SIGTERM: runners finish the run in hand first.
+Supervision (:meth:`Platform.check`): a runner or report server that exits is started again; an
+embedded endpoint that exits ends the stack with one clear error, because it held every upload and
+message in memory. At start, runs left QUEUED or PROCESSING by an earlier stack whose uploads are
+gone (the old endpoint's memory) are FAILED with that reason. For a durable stack on one machine,
+point ``AWS_ENDPOINT_URL`` at a real S3/SQS endpoint and ``RETAINWISE_DATABASE_URL`` at PostgreSQL.
+
+Printing and signal handling live in ``retainwise.cli.up``.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import secrets
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from retainwise.errors import ExecutionError
+from retainwise.errors import ConfigError, ExecutionError, RetainwiseError
 from retainwise.platform import entrypoints
-from retainwise.platform.embedded import MotoServer, environment, free_port, local_settings, provision
-from retainwise.platform.runs import COMPLETED, FAILED, RunStore
-
-#: The bundled sample upload (``retainwise up --sample``).
-from retainwise.resources import SAMPLE_UPLOAD as SAMPLE  # noqa: E402
+from retainwise.platform.embedded import (
+    MotoServer,
+    environment,
+    free_port,
+    local_settings,
+    port_free,
+    provision,
+)
+from retainwise.platform.runs import COMPLETED, FAILED, PROCESSING, QUEUED, RunStore
 from retainwise.settings import Settings, write_env_file
+
+#: What `retainwise up` writes for the commands run in another shell.
+SHARED_SETTINGS = ("AWS_ENDPOINT_URL", "RETAINWISE_BUCKET", "RETAINWISE_QUEUE_URL", "RETAINWISE_SECRET",
+                   "RETAINWISE_REPORT_URL",
+                   # a `retainwise worker` started against this stack must match its queue
+                   "RETAINWISE_RUN_TIMEOUT", "RETAINWISE_VISIBILITY_TIMEOUT")
+UPLOAD_GONE = ("The upload is gone: the embedded storage of an earlier `retainwise up` kept it in memory "
+               "and has stopped. Upload the file again.")
 
 
 def command(argv: list[str]) -> list[str]:
@@ -42,68 +58,108 @@ def command(argv: list[str]) -> list[str]:
     return list(argv)
 
 
+@dataclass
+class _Process:
+    """One supervised child: how to start it, and the running process."""
+
+    name: str
+    argv: list[str]
+    log: Path
+    proc: subprocess.Popen | None = None
+    restarts: int = 0
+
+
 class Platform:
-    """The processes of one local stack. ``start()``, then ``stop()`` (or use as a context manager)."""
+    """The processes of one local stack. ``start()``, ``check()`` now and then, then ``stop()``."""
 
     def __init__(self, settings: Settings, *, runners: int = 2, voila: bool = True, port: int | None = None,
-                 worker_args: list[str] | None = None) -> None:
+                 worker_args: list[str] | None = None, endpoint: str | None = None,
+                 names: tuple[str, str] | None = None) -> None:
         self.base = settings
         self.runners = runners
         self.voila = voila
         self.port = port
         self.worker_args = list(worker_args or [])
-        self.procs: list[subprocess.Popen] = []
+        self.endpoint = endpoint  # an endpoint already running (the tests' shared moto server)
+        self.names = names or ("retainwise", "retainwise-jobs")
+        self.children: list[_Process] = []
         self.moto: MotoServer | None = None
         self.settings: Settings | None = None
+        self.reports_port: int | None = None
+        self.dlq_url: str | None = None
+        self.lost: list[str] = []  # runs FAILED at start because their uploads were gone
 
     def start(self) -> Platform:
+        """Start the endpoint, provision it, start the children. Raises ConfigError or StorageError."""
         home = Path(self.base.home)
-        home.mkdir(parents=True, exist_ok=True)
-        (home / "logs").mkdir(exist_ok=True)
-        self.moto = MotoServer(self.port, log_path=home / "logs" / "aws.log").start()
-        secret = self.base.secret or secrets.token_urlsafe(32)
-        settings = self.base.replace(secret=secret, home=home.resolve())
-        resources = provision(settings.replace(aws_endpoint_url=self.moto.url))
-        self.settings = local_settings(settings, self.moto.url, resources)
-        self.reports_port = None
+        (home / "logs").mkdir(parents=True, exist_ok=True)
+        if self.endpoint is None:
+            self.moto = MotoServer(self.port, log_path=home / "logs" / "aws.log").start()
+        url = self.endpoint or self.moto.url
+        settings = self.base.replace(secret=self.base.secret or secrets.token_urlsafe(32), home=home.resolve())
+        resources = provision(settings.replace(aws_endpoint_url=url), bucket=self.names[0], queue=self.names[1])
+        self.settings = local_settings(settings, url, resources)
         if self.voila:
-            self.reports_port = entrypoints.REPORTS_PORT if _port_free(entrypoints.REPORTS_PORT) else free_port()
-            self.settings = self.settings.replace(report_base_url=f"http://127.0.0.1:{self.reports_port}")
+            self.reports_port = self.base.report_port if port_free(self.base.report_port) else free_port()
+            self.settings = self.settings.replace(report_base_url=f"http://127.0.0.1:{self.reports_port}",
+                                                  report_port=self.reports_port)
         self.dlq_url = resources.dlq_url
-        write_env_file(home, {k: v for k, v in self.settings.to_env().items()
-                              if k in ("AWS_ENDPOINT_URL", "RETAINWISE_BUCKET", "RETAINWISE_QUEUE_URL",
-                                       "RETAINWISE_SECRET", "RETAINWISE_REPORT_URL",
-                                       # a `retainwise worker` started against this stack must match its queue
-                                       "RETAINWISE_RUN_TIMEOUT", "RETAINWISE_VISIBILITY_TIMEOUT")})
-        RunStore.from_settings(self.settings)  # migrate once, before the runners race to
-        env = environment(self.settings)
+        write_env_file(home, {k: v for k, v in self.settings.to_env().items() if k in SHARED_SETTINGS})
+        store = RunStore.from_settings(self.settings)  # migrate once, before the runners race to
+        self.lost = fail_lost_uploads(store, self.settings)
         for i in range(self.runners):
-            log = open(home / "logs" / f"runner-{i}.log", "ab")  # noqa: SIM115 - lives as long as the process
-            self.procs.append(subprocess.Popen(command(entrypoints.WORKER) + self.worker_args, env=env,
-                                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
-        if self.voila and importlib.util.find_spec("retainwise.reports.server") is not None:
-            log = open(home / "logs" / "reports.log", "ab")  # noqa: SIM115
-            self.procs.append(subprocess.Popen(command(entrypoints.REPORTS) + ["--port", str(self.reports_port)],
-                                               env=env, stdout=log,
-                                               stderr=subprocess.STDOUT, start_new_session=True))
+            self._add(f"runner-{i}", command(entrypoints.WORKER) + self.worker_args)
+        if self.voila:
+            self._add("reports", command(entrypoints.REPORTS) + ["--port", str(self.reports_port)])
         return self
 
+    def _add(self, name: str, argv: list[str]) -> None:
+        child = _Process(name, argv, Path(self.settings.home) / "logs" / f"{name}.log")
+        self.children.append(child)
+        self._spawn(child)
+
+    def _spawn(self, child: _Process) -> None:
+        log = open(child.log, "ab")  # noqa: SIM115 - the child holds it; closed when it is replaced or stopped
+        child.proc = subprocess.Popen(child.argv, env=environment(self.settings), stdout=log,
+                                      stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()  # the child has its own copy of the descriptor
+
+    def check(self) -> list[str]:
+        """Restart children that exited; returns what was restarted (names).
+
+        Raises :class:`ConfigError` when the embedded endpoint has exited: it held every upload and
+        message in memory, so nothing can continue.
+        """
+        if self.moto is not None and self.moto.proc is not None and self.moto.proc.poll() is not None:
+            raise ConfigError(f"The embedded S3/SQS endpoint stopped (exit code {self.moto.proc.returncode}); "
+                              "it kept uploads and queued jobs in memory, so they are lost. Stopping the stack.",
+                              code="endpoint_died")
+        restarted = []
+        for child in self.children:
+            if child.proc is not None and child.proc.poll() is not None:
+                child.restarts += 1
+                restarted.append(f"{child.name} (exit code {child.proc.returncode})")
+                self._spawn(child)
+        return restarted
+
     def alive(self) -> bool:
-        return all(p.poll() is None for p in self.procs) and self.moto is not None
+        return all(c.proc is not None and c.proc.poll() is None for c in self.children) and (
+            self.endpoint is not None or (self.moto is not None and self.moto.proc.poll() is None))
 
     def stop(self, timeout: float = 120) -> None:
         """SIGTERM every process (runners finish the run in hand), then stop the endpoint."""
-        for p in self.procs:
+        procs = [c.proc for c in self.children if c.proc is not None]
+        for p in procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        for p in self.procs:
+        for p in procs:
             try:
                 p.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
-        self.procs.clear()
+        self.children.clear()
         if self.moto:
             self.moto.stop()
             self.moto = None
@@ -115,85 +171,43 @@ class Platform:
         self.stop()
 
 
-def _port_free(port: int) -> bool:
-    import socket
+def fail_lost_uploads(store: RunStore, settings: Settings) -> list[str]:
+    """FAIL unfinished runs whose upload is no longer in storage; returns their ids."""
+    from retainwise.platform.storage import Storage
 
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
+    storage = Storage(settings)
+    lost = []
+    for status in (QUEUED, PROCESSING):
+        for run in store.with_status(status):
+            if storage.head(run.upload_key) is None:
+                store.fail(run.id, error=UPLOAD_GONE, code="upload_missing")
+                lost.append(run.id)
+    return lost
 
 
-def wait_for(store: RunStore, run_id: str, timeout: float = 300, poll: float = 0.2):
-    """The run once it is COMPLETED or FAILED; ExecutionError after ``timeout`` seconds."""
+def wait_for(store: RunStore, run_id: str, timeout: float = 300, poll: float = 0.2,
+             statuses: tuple[str, ...] = (COMPLETED, FAILED)):
+    """The run once its status is one of ``statuses`` (default: finished); ExecutionError after ``timeout``.
+
+    A run-store error while waiting is ridden out (the store may be failing over) until the timeout.
+    """
     deadline = time.monotonic() + timeout
+    run = None
     while time.monotonic() < deadline:
-        run = store.get(run_id)
-        if run is not None and run.status in (COMPLETED, FAILED):
+        try:
+            run = store.get(run_id)
+        except RetainwiseError:
+            run = None
+        if run is not None and run.status in statuses:
             return run
         time.sleep(poll)
-    raise ExecutionError(f"Run {run_id} did not finish within {timeout:.0f} s.", code="wait_timeout")
-
-
-def _link(settings: Settings, run) -> str | None:
-    if importlib.util.find_spec("retainwise.platform.links") is None:
-        return None
-    from retainwise.platform.links import report_url
-
-    return report_url(settings, run.tenant, run.id)
+    raise ExecutionError(f"Run {run_id} did not reach {'/'.join(statuses)} within {timeout:.0f} s "
+                         f"(last seen: {run.status if run else 'unknown'}).", code="wait_timeout")
 
 
 def cli_up(args) -> int:
-    from retainwise.platform.jobs import format_status, submit
+    """Where the ``up`` handler used to live: forwards to ``retainwise.cli.up`` (looked up by name, since the
+    platform may not import the CLI). Delete once the command table routes ``up`` there."""
+    import importlib
 
-    platform = Platform(Settings.from_env(), runners=args.runners, voila=not args.no_voila, port=args.port)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    platform.start()
-    s = platform.settings
-    print(f"retainwise up: S3 + SQS endpoint  {s.aws_endpoint_url}  (moto, 127.0.0.1)")
-    print(f"               bucket            s3://{s.bucket}")
-    print(f"               queue             {s.queue_url}")
-    print(f"               run store         {s.effective_database_url}")
-    print(f"               runners           {args.runners} (logs in {Path(s.home) / 'logs'})")
-    if not args.no_voila:
-        print(f"               reports           {s.report_base_url}")
-    print(f"               settings          {Path(s.home) / 'settings.env'} (submit/status/link use it)")
-    try:
-        if args.sample or args.exit_after_sample:
-            store = RunStore.from_settings(s)
-            run_id = submit(SAMPLE, "sample", s, store)
-            print(f"submitted the bundled sample as run {run_id}; waiting for it ...", flush=True)
-            run = wait_for(store, run_id, timeout=s.run_timeout_s + 120)
-            data = run.to_dict()
-            data["outputs"] = {n: f"s3://{s.bucket}/{k}" for n, k in run.output_keys.items()}
-            print(format_status(data))
-            link = _link(s, run)
-            if link:
-                print(f"  report   {link}")
-            if args.exit_after_sample:
-                return 0 if run.status == COMPLETED else 1
-        print("running; Ctrl-C stops everything. Finished runs are listed here with their report links.",
-              flush=True)
-        store = RunStore.from_settings(s)
-        announced = {r.id for r in store.recent(limit=1000)}
-        while not stop.wait(1.0):
-            if not platform.alive():
-                print("retainwise up: a process exited; see the logs", file=sys.stderr)
-                return 1
-            for run in store.recent(limit=50):
-                if run.id in announced or run.status not in (COMPLETED, FAILED):
-                    continue
-                announced.add(run.id)
-                if run.status == COMPLETED:
-                    print(f"run {run.id} ({run.tenant}) COMPLETED, {run.rows_scored} customers: {_link(s, run)}",
-                          flush=True)
-                else:
-                    print(f"run {run.id} ({run.tenant}) FAILED: {run.error}", flush=True)
-        return 0
-    finally:
-        print("stopping (runners finish the run in hand) ...", flush=True)
-        platform.stop()
+    return importlib.import_module("retainwise.cli.up").cli_up(args)
