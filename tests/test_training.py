@@ -152,22 +152,6 @@ def test_train_writes_loadable_verified_artefacts(tmp_path):
     assert card["cv"]["roc_auc"] > 0.84 and set(card["drift_reference"]) == set(FULL_FEATURES)
 
 
-@pytest.mark.slow
-@pytest.mark.notebook
-def test_retainwise_train_runs_the_training_notebook(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "-m", "retainwise", "train", "--out", str(tmp_path), "--budget", "1", "--seed", "5"],
-        capture_output=True, text=True, timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "CV ROC AUC" in proc.stdout
-    import nbformat
-
-    executed = nbformat.read(str(tmp_path / "training.ipynb"), as_version=4)
-    assert executed.metadata["papermill"]["parameters"]["budget"] == 1
-    assert load_model(tmp_path).card["seed"] == 5
-
-
 def test_retainwise_train_rejects_a_missing_file_in_one_line(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "retainwise", "train", "--data", str(tmp_path / "nope.csv"), "--out",

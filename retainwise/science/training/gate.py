@@ -10,7 +10,10 @@ it would be judged on customers it has seen.
 Promote only if ROC AUC is not worse beyond noise (the paired fold
 differences' mean minus one standard deviation is at least -AUC_NOISE) and
 Brier is not worse (mean paired difference at most BRIER_NOISE, i.e. equal
-at the card's three decimals).
+at the card's three decimals), and the candidate beats chance clearly (mean
+fold ROC AUC at least MIN_AUC): compared on a file whose labels are noise,
+the champion's recipe is no better than chance either, and "not worse" would
+let a useless model through.
 """
 
 from __future__ import annotations
@@ -27,8 +30,10 @@ from retainwise.science.training.cv import cross_validate, searched
 
 AUC_NOISE = 0.002
 BRIER_NOISE = 0.0005
+MIN_AUC = 0.6  # below this scoring falls back to the rules baseline anyway
 RULE = (f"promote only if ROC AUC is not worse beyond noise (mean - std of the paired per-fold differences "
-        f">= -{AUC_NOISE}) and Brier is not worse (mean paired difference <= {BRIER_NOISE})")
+        f">= -{AUC_NOISE}), Brier is not worse (mean paired difference <= {BRIER_NOISE}) and the candidate's "
+        f"mean fold ROC AUC is at least {MIN_AUC}")
 
 
 def read_champion(directory: str | Path | None) -> dict | None:
@@ -78,17 +83,21 @@ def verdict(table: pd.DataFrame, champion_version: str) -> dict:
     d_auc, d_brier = table["Δ ROC AUC"].to_numpy(), table["Δ Brier"].to_numpy()
     auc_mean, auc_std = float(d_auc.mean()), float(d_auc.std())
     brier_mean = float(d_brier.mean())
+    candidate_auc = float(table["candidate ROC AUC"].mean())
     auc_ok = auc_mean - auc_std >= -AUC_NOISE
     brier_ok = brier_mean <= BRIER_NOISE
     figures = (f"ROC AUC {auc_mean:+.4f} ± {auc_std:.4f}, Brier {brier_mean:+.4f} per fold vs "
                f"{champion_version}")
-    if auc_ok and brier_ok:
+    if candidate_auc < MIN_AUC:
+        reason = f"no better than chance: mean fold ROC AUC {candidate_auc:.4f} < {MIN_AUC} ({figures})"
+    elif auc_ok and brier_ok:
         reason = f"not worse than the champion: {figures}"
     else:
         worse = " and ".join(w for w, ok in (("ROC AUC", auc_ok), ("Brier", brier_ok)) if not ok)
         reason = f"{worse} worse than the champion beyond noise: {figures}"
+    promote = auc_ok and brier_ok and candidate_auc >= MIN_AUC
     return {
-        "decision": "promote" if auc_ok and brier_ok else "reject",
+        "decision": "promote" if promote else "reject",
         "reason": reason,
         "rule": RULE,
         "champion": champion_version,
