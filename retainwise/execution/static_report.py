@@ -33,8 +33,31 @@ def _exporter():
     return exporter
 
 
+def report_title(summary: dict) -> str:
+    """``Churn report — <tenant> — <date>`` (the date the run finished, e.g. ``27 Nov 2026``)."""
+    from datetime import datetime
+
+    try:
+        when = datetime.fromisoformat(str(summary.get("finished_at"))).strftime("%-d %b %Y")
+    except ValueError:
+        when = ""
+    return " — ".join(p for p in ("Churn report", str(summary.get("tenant") or ""), when) if p)
+
+
+def _summary_of(nb) -> dict:
+    import json
+
+    results_dir = nb.metadata.get("papermill", {}).get("parameters", {}).get("results_dir")
+    path = Path(results_dir or "/nonexistent") / "summary.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
 def render_static(executed_notebook: Path, out_html: Path, subtitle: str = "") -> Path:
-    """Render ``executed_notebook`` to ``out_html`` with inputs and prompts hidden. Returns the path."""
+    """Render ``executed_notebook`` to ``out_html`` with inputs and prompts hidden. Returns the path.
+
+    The title (page and header) is :func:`report_title` of the run's summary; the template escapes it and
+    the subtitle, which carry the tenant's name. Raises OSError when a file cannot be read or written.
+    """
     import nbformat
 
     nb = nbformat.read(str(executed_notebook), as_version=4)
@@ -43,7 +66,9 @@ def render_static(executed_notebook: Path, out_html: Path, subtitle: str = "") -
     subtitle = subtitle or " · ".join(
         p for p in (params.get("tenant", ""), f"run {params['run_id']}" if params.get("run_id") else "") if p
     )
-    body, _ = exporter.from_notebook_node(nb, resources={"retainwise": {"subtitle": subtitle}})
+    title = report_title(_summary_of(nb))
+    nb.metadata["title"] = title  # nbconvert's <title>, escaped by its template
+    body, _ = exporter.from_notebook_node(nb, resources={"retainwise": {"subtitle": subtitle, "title": title}})
     out_html.parent.mkdir(parents=True, exist_ok=True)
     out_html.write_text(body, encoding="utf-8")
     return out_html

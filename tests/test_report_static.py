@@ -1,0 +1,64 @@
+"""The static report (report.html) and the executed notebooks rendered by nbconvert, in Chromium:
+no text from a user runs as script (issue 13, item 14), and the report is readable (issue 16)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from . import _report_server as rs
+from .conftest import SAMPLE
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+browser, page = rs.browser, rs.page  # the shared fixtures
+
+PAYLOAD = '<img src=x onerror="window.__xss=(window.__xss||0)+1">'
+SCRIPT = "<script>window.__xss=(window.__xss||0)+1</script>"
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory) -> Path:
+    """``retainwise score`` of a file whose tenant, file name, header and values carry HTML."""
+    work = tmp_path_factory.mktemp("hostile")
+    frame = pd.read_csv(SAMPLE).head(80)
+    frame = frame.rename(columns={frame.columns[-1]: PAYLOAD})
+    frame[SCRIPT] = "x"
+    frame.iloc[0, 0] = SCRIPT
+    upload = work / "evil<b>name.csv"
+    frame.to_csv(upload, index=False)
+    out = work / "out"
+    done = subprocess.run([sys.executable, "-m", "retainwise", "score", str(upload), "--out", str(out),
+                           "--tenant", PAYLOAD], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return out
+
+
+def _nbconvert(notebook: Path) -> Path:
+    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", str(notebook),
+                    "--output-dir", str(notebook.parent / "html")], check=True, capture_output=True, timeout=120)
+    return notebook.parent / "html" / notebook.with_suffix(".html").name
+
+
+def _runs_no_script(page, html: Path) -> None:
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(html.as_uri(), wait_until="load", timeout=60_000)
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.__xss || 0") == 0, html.name
+    assert dialogs == []
+
+
+def test_static_report_runs_no_user_text_as_script(hostile_run, page):
+    _runs_no_script(page, hostile_run / "report.html")
+    assert PAYLOAD in page.inner_text("body")  # shown, as text
+    assert page.title().startswith(f"Churn report — {PAYLOAD} — ")
+
+
+@pytest.mark.parametrize("name", ["pipeline.ipynb", "report.ipynb"])
+def test_executed_notebooks_in_nbconvert_run_no_user_text_as_script(hostile_run, page, name):
+    _runs_no_script(page, _nbconvert(hostile_run / "notebooks" / name))
