@@ -85,7 +85,8 @@ def run_upload(msg: Received, work: Work, ctx: Context) -> Outcome:
                                           timeout=ctx.settings.run_timeout_s, home=ctx.settings.home)
                 if ctx.abandoned.is_set():
                     return HandBack("stopped before the outputs were put")
-                keys = ctx.storage.put_outputs(out, prefix)
+                # Conditional writes: a retry after a partial put never makes a second version of a key.
+                keys = ctx.storage.put_outputs(out, prefix, create_only=True)
                 outputs_put = True
                 done = {"etag": run.upload_etag, "summary": result.summary, "output_keys": keys}
                 ctx.storage.put_json(prefix + MARKER, done)  # last: the outputs are complete
@@ -144,6 +145,8 @@ def _not_claimed(ctx: Context, msg: Received, run_id: str) -> Outcome:
 def _settle(ctx: Context, msg: Received, run: Run, exc: RetainwiseError, out: Path | None,
             started: float) -> Outcome:
     """Record a failed attempt: retry a transient fault, or FAIL the run (keeping its executed notebook)."""
+    if ctx.abandoned.is_set():  # the runner stopped and handed this run back: its kernel was shut down under it
+        return HandBack("runner stopped")
     give_up = exc.transient and run.attempts >= ctx.max_attempts
     if exc.transient and not give_up:
         ctx.quietly("store_unavailable", lambda: ctx.store.release(run.id, error=exc.message, code=exc.code),
@@ -152,9 +155,11 @@ def _settle(ctx: Context, msg: Received, run: Run, exc: RetainwiseError, out: Pa
                 attempt=run.attempts, receive_count=msg.receive_count)
         return Retry(ctx.backoff(run.attempts), exc.message)
     keys = None
-    if out is not None and out.exists():  # the executed notebook (and whatever was written) is the record
+    # The executed notebook (and whatever was written) is the record of a permanent failure. Not of a
+    # give-up: a redrive runs it again, and the outputs of that run must be the ones kept.
+    if out is not None and out.exists() and not give_up:
         try:
-            keys = ctx.storage.put_outputs(out, results_prefix(run.tenant, run.id))
+            keys = ctx.storage.put_outputs(out, results_prefix(run.tenant, run.id), create_only=True)
         except RetainwiseError as up_exc:
             ctx.log("record_upload_failed", level="warning", run_id=run.id, error=up_exc.message)
     reason = f"Gave up after {run.attempts} attempts: {exc.message}" if give_up else exc.message

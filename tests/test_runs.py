@@ -46,7 +46,7 @@ def store(request, tmp_path):
 
 def test_migrations_create_the_runs_table(store):
     tables = sa.inspect(store.engine).get_table_names()
-    assert "runs" in tables and "alembic_version" in tables
+    assert {"runs", "mappings", "alembic_version"} <= set(tables)
     store.migrate()  # a second migration is a no-op
 
 
@@ -153,3 +153,37 @@ def test_recent_runs_are_newest_updated_first_across_tenants(store):
     time.sleep(0.01)
     store.claim(a.id, lease_s=60)  # touches a: now the most recently updated
     assert [r.id for r in store.recent()][:2] == [a.id, b.id]
+
+
+def test_saved_mappings_are_shared_through_the_store(store):
+    assert store.load_mapping("acme") is None
+    record = {"columns": ["Ref", "MRR"], "mapping": {"Ref": "customer_id", "MRR": "monthly_charges"},
+              "confirmed": {"Ref": "customer_id"}}
+    store.save_mapping("acme", record)
+    other_runner = RunStore(store.engine)  # another process reading the same database
+    assert other_runner.load_mapping("acme") == record
+    store.save_mapping("acme", {**record, "columns": ["Ref"]})
+    assert other_runner.load_mapping("acme")["columns"] == ["Ref"]
+    assert other_runner.load_mapping("other") is None
+
+
+def test_runs_are_listed_by_status(store):
+    a = store.create(tenant="acme", upload_key="uploads/acme/s1.csv")
+    b = store.create(tenant="acme", upload_key="uploads/acme/s2.csv")
+    store.claim(b.id, lease_s=60)
+    assert [r.id for r in store.with_status(QUEUED)] == [a.id]
+    assert [r.id for r in store.with_status(PROCESSING)] == [b.id]
+
+
+def test_a_run_given_up_on_can_be_claimed_again_with_fresh_attempts(store):
+    from retainwise.platform.runs import GAVE_UP
+
+    run = store.create(tenant="acme", upload_key="uploads/acme/gu.csv")
+    for _ in range(3):
+        store.claim(run.id, lease_s=0)
+    assert store.claim(run.id, lease_s=60) is None  # attempts spent
+    store.fail(run.id, error="Gave up after 3 attempts: storage", code=GAVE_UP)
+    again = store.claim(run.id, lease_s=60)  # a redriven message
+    assert again.status == PROCESSING and again.attempts == 1 and again.finished_at is None
+    store.fail(run.id, error="The file is empty.", code="empty_file")
+    assert store.claim(run.id, lease_s=60) is None  # a permanent failure stays failed

@@ -185,3 +185,14 @@ def test_the_heartbeat_keeps_the_lease_while_storage_is_down(stack, ctx):
     with Heartbeat(ctx, msg, run_id):
         done.wait(4)
     assert stack.store.claim(run_id, lease_s=3) is None  # the lease was still extended
+
+
+def test_conditional_writes_never_make_a_second_version(stack, tmp_path):
+    path = tmp_path / "results.csv"
+    path.write_text("a\n1\n")
+    key = "results/acme/r1/results.csv"
+    assert stack.storage.put_file(path, key, create_only=True) is not None
+    path.write_text("a\n2\n")  # a retry's (different) output for the same key
+    assert stack.storage.put_file(path, key, create_only=True) is None
+    resp = stack.storage.s3.list_object_versions(Bucket=stack.settings.bucket, Prefix=key)
+    assert len(resp["Versions"]) == 1 and stack.storage.get_text(key) == "a\n1\n"

@@ -76,6 +76,16 @@ class RunRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
 
 
+class MappingRow(Base):
+    """A tenant's saved column mapping (the record the pipeline returns as ``mapping.json``)."""
+
+    __tablename__ = "mappings"
+
+    tenant: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    record: Mapped[str] = mapped_column(sa.Text)  # JSON
+    saved_at: Mapped[datetime] = mapped_column(sa.DateTime)
+
+
 @dataclass(frozen=True)
 class Run:
     """A run as callers see it (a plain snapshot, detached from the database)."""
@@ -285,6 +295,32 @@ class RunStore:
         with self._session("releasing a run") as s:
             s.execute(sa.update(RunRow).where(RunRow.id == run_id, RunRow.status == PROCESSING)
                       .values(lease_until=t, error=error, error_code=code, updated_at=t))
+
+    def save_mapping(self, tenant: str, record: dict) -> None:
+        """Save ``tenant``'s mapping record, replacing the previous one (every runner sees it).
+
+        Raises StorageError, also when another runner inserted the tenant's first record at the same
+        moment (callers treat a mapping that was not saved as advisory, never as a failed run).
+        """
+        t, body = now(), json.dumps(record, ensure_ascii=False)
+        with self._session("saving a mapping") as s:
+            row = s.get(MappingRow, tenant)
+            if row is None:
+                s.add(MappingRow(tenant=tenant, record=body, saved_at=t))
+            else:
+                row.record, row.saved_at = body, t
+
+    def load_mapping(self, tenant: str) -> dict | None:
+        """``tenant``'s saved mapping record, or None."""
+        with self._session("reading a mapping") as s:
+            row = s.get(MappingRow, tenant)
+            if row is None:
+                return None
+        try:
+            record = json.loads(row.record)
+        except ValueError:
+            return None
+        return record if isinstance(record, dict) else None
 
     # -- reads ------------------------------------------------------------
     def get(self, run_id: str) -> Run | None:

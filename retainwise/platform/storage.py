@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from retainwise.errors import StorageError, StorageRefusedError
 from retainwise.platform.aws import client, translate
 
 # The tenant and key rules live in tenants.py; re-exported for callers that import them from here.
@@ -32,11 +33,25 @@ class Storage:
             raise ConfigError("No bucket configured: set RETAINWISE_BUCKET or start `retainwise up`.")
         self.s3 = client("s3", settings)
 
-    def put_file(self, path: Path, key: str) -> str:
-        """Upload ``path`` to ``key``; returns the ETag."""
-        with translate(f"uploading {key}"), open(path, "rb") as fh:
-            resp = self.s3.put_object(Bucket=self.bucket, Key=key, Body=fh,
-                                      ContentType=_CONTENT_TYPES.get(Path(key).suffix, "application/octet-stream"))
+    def put_file(self, path: Path, key: str, *, create_only: bool = False) -> str | None:
+        """Upload ``path`` to ``key``; returns the ETag.
+
+        With ``create_only`` an existing object is never replaced (a conditional write,
+        ``If-None-Match: *``): None is returned when ``key`` was already written.
+        """
+        from botocore.exceptions import ClientError
+
+        extra = {"IfNoneMatch": "*"} if create_only else {}
+        try:
+            with translate(f"uploading {key}"), open(path, "rb") as fh:
+                resp = self.s3.put_object(Bucket=self.bucket, Key=key, Body=fh, **extra,
+                                          ContentType=_CONTENT_TYPES.get(Path(key).suffix, "application/octet-stream"))
+        except StorageError as exc:
+            cause = exc.__cause__
+            if create_only and isinstance(cause, ClientError) and cause.response["Error"]["Code"] in (
+                    "PreconditionFailed", "412", "ConditionalRequestConflict"):
+                return None  # written by an earlier attempt of the same run: never a second version
+            raise
         return resp["ETag"]
 
     def download(self, key: str, path: Path) -> str:
@@ -55,20 +70,23 @@ class Storage:
         try:
             with translate(f"checking {key}"):
                 return self.s3.head_object(Bucket=self.bucket, Key=key)
-        except Exception as exc:  # a 404 here means "not there", not a failure
+        except (StorageError, StorageRefusedError) as exc:  # a 404 here means "not there", not a failure
             if isinstance(exc.__cause__, ClientError) and exc.__cause__.response["Error"]["Code"] in ("404", "NoSuchKey"):
                 return None
             raise
 
-    def put_outputs(self, directory: Path, prefix: str) -> dict[str, str]:
-        """Upload every file under ``directory`` below ``prefix``; returns name -> key."""
+    def put_outputs(self, directory: Path, prefix: str, *, create_only: bool = False) -> dict[str, str]:
+        """Upload every file under ``directory`` below ``prefix``; returns name -> key.
+
+        ``create_only``: keys an earlier attempt already wrote are left as they are (see :meth:`put_file`).
+        """
         from concurrent.futures import ThreadPoolExecutor
 
         names = {p: p.relative_to(directory).as_posix() for p in sorted(directory.rglob("*")) if p.is_file()}
         keys = {name: prefix + name for name in names.values()}
         # boto3 clients are thread-safe; a run's handful of outputs go up in parallel (latency, not bandwidth)
         with ThreadPoolExecutor(max_workers=min(8, max(1, len(names)))) as pool:
-            list(pool.map(lambda item: self.put_file(item[0], keys[item[1]]), names.items()))
+            list(pool.map(lambda item: self.put_file(item[0], keys[item[1]], create_only=create_only), names.items()))
         return keys
 
     def put_json(self, key: str, data: dict) -> str:
