@@ -109,3 +109,47 @@ def test_unusable_input_exits_2_with_one_clear_line(tmp_path, case):
 def test_missing_file_is_an_input_error(tmp_path):
     proc = score(tmp_path / "nope.csv", tmp_path / "out", "--quiet")
     assert proc.returncode == 2 and "no such file" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _tiny_notebook(path, code):
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python",
+                                                           "display_name": "Python 3"}})
+    nb.cells = [nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}), nbformat.v4.new_code_cell(code)]
+    nbformat.write(nb, str(path))
+    return path
+
+
+@pytest.mark.parametrize(("code", "expected", "code_name"), [
+    ("from retainwise.errors import InputError\nraise InputError('no rows in the file')", "InputError", "bad_input"),
+    ("raise ValueError('a bug of ours')", "InternalError", "tiny_failed"),
+])
+def test_run_notebook_maps_kernel_errors_to_our_categories(tmp_path, code, expected, code_name):
+    from retainwise.errors import RetainwiseError
+    from retainwise.execution.notebook import run_notebook
+
+    source = _tiny_notebook(tmp_path / "tiny.ipynb", code)
+    with pytest.raises(RetainwiseError) as info:
+        run_notebook(source, tmp_path / "out" / "tiny.ipynb", {"x": 2})
+    assert type(info.value).__name__ == expected and info.value.code == code_name
+    assert not info.value.transient  # neither a bad file nor a bug is worth a retry
+    record = nbformat.read(str(tmp_path / "out" / "tiny.ipynb"), as_version=4)
+    assert record.metadata["retainwise"]["kernel_pid"] > 0 and not record.metadata["retainwise"]["kernel_pooled"]
+
+
+def test_run_notebook_injects_parameters_and_returns_the_record(tmp_path):
+    from retainwise.execution.notebook import run_notebook
+
+    source = _tiny_notebook(tmp_path / "tiny.ipynb", "print(x * 21)")
+    executed = run_notebook(source, tmp_path / "tiny-out.ipynb", {"x": 2})
+    outputs = nbformat.read(str(executed), as_version=4).cells[-1].outputs
+    assert executed == tmp_path / "tiny-out.ipynb" and outputs[0]["text"].strip() == "42"
+
+
+def test_a_dead_kernel_is_a_transient_execution_error(tmp_path):
+    from retainwise.errors import ExecutionError
+    from retainwise.execution.notebook import run_notebook
+
+    source = _tiny_notebook(tmp_path / "tiny.ipynb", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
+    with pytest.raises(ExecutionError) as info:
+        run_notebook(source, tmp_path / "dead.ipynb", {})
+    assert info.value.transient and (tmp_path / "dead.ipynb").is_file()

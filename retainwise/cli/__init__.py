@@ -18,7 +18,7 @@ from retainwise.errors import InputError, RetainwiseError
 
 # command -> "module:function"
 HANDLERS = {
-    "score": "retainwise.execution.execute:cli_score",
+    "score": "retainwise.cli.score:cli_score",
     "train": "retainwise.cli.train:cli_train",
     "model": "retainwise.cli.train:cli_model",
     "up": "retainwise.platform.stack:cli_up",

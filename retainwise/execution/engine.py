@@ -39,8 +39,40 @@ class ConnectedClientEngine(NBClientEngine):
         client = PapermillNotebookClient(nb_man, **final_kwargs)
         if kc is not None:
             kc.allow_stdin = False
+            _notice_death(kc, kwargs.get("km"))
             client.kc = kc  # nbclient then skips connecting and waiting; it never closes a client it did not make
         return client.execute()
+
+
+def _notice_death(kc, km) -> None:
+    """Make ``kc``'s waits notice a dead kernel, as nbclient's own asynchronous client does.
+
+    nbclient awaits ``get_msg`` and polls the kernel's life in a parallel task; our client is a
+    blocking one (the pool warms it with ``execute_interactive``), so without a cell timeout a wait
+    for a kernel that died would block the event loop, and that poll, forever. Waits are cut into
+    one-second slices, checking between them that the kernel lives.
+    """
+    import queue
+    import time
+
+    from nbclient.exceptions import DeadKernelError
+
+    if km is None or getattr(kc, "_retainwise_watched", False):
+        return
+    for channel in (kc.shell_channel, kc.iopub_channel):
+        def get_msg(timeout=None, _get=channel.get_msg):
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                step = 1.0 if deadline is None else min(1.0, max(0.0, deadline - time.monotonic()))
+                try:
+                    return _get(timeout=step)
+                except queue.Empty:
+                    if not km.is_alive():
+                        raise DeadKernelError("Kernel died") from None
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise
+        channel.get_msg = get_msg
+    kc._retainwise_watched = True
 
 
 def connect(km, timeout: float = 60):

@@ -31,23 +31,35 @@ log = logging.getLogger("retainwise.execution.kernels")
 KERNEL_NAME = "python3"
 
 
-def start_kernel(cwd: Path | None = None, env: dict | None = None):
-    """Start a python3 kernel on IPC transport and wait until it answers. Returns its KernelManager."""
+def ipc_socket_prefix(owner: str = "kernels") -> str:
+    """A fresh, private IPC socket prefix for one kernel, under ``<tmp>/retainwise-<owner>`` (mode 0700).
+
+    jupyter_client picks IPC "ports" by probing which socket files exist, so kernels started at the
+    same moment (a pool warming, two report visitors) could otherwise share sockets: each kernel gets
+    a prefix of its own. Raises OSError when the folder cannot be made.
+    """
     import tempfile
     import uuid
 
+    sockets = Path(tempfile.gettempdir()) / f"retainwise-{owner}"
+    sockets.mkdir(mode=0o700, exist_ok=True)
+    return str(sockets / uuid.uuid4().hex[:16])
+
+
+def start_kernel(cwd: Path | None = None, env: dict | None = None):
+    """Start a python3 kernel on IPC transport and return its KernelManager.
+
+    Raises what jupyter_client raises when the kernel cannot start.
+    """
     from jupyter_client.manager import KernelManager
 
-    # A unique socket prefix per kernel: jupyter_client picks IPC "ports" by probing which socket
-    # files exist, so kernels started at the same moment could otherwise share sockets.
-    sockets = Path(tempfile.gettempdir()) / "retainwise-kernels"
-    sockets.mkdir(mode=0o700, exist_ok=True)
-    km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(sockets / uuid.uuid4().hex[:16]))
+    km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=ipc_socket_prefix())
     kwargs = {"cwd": str(cwd or Path.cwd())}
     if env is not None:
         kwargs["env"] = env
     km.start_kernel(**kwargs)
     return km
+
 
 #: What a warm kernel has imported before it is handed out: libraries only.
 WARM_UP = (

@@ -1,0 +1,57 @@
+"""``retainwise score``: run the pipeline notebook on a local file and print what it found."""
+
+from __future__ import annotations
+
+import csv
+import sys
+import time
+from pathlib import Path
+
+from retainwise.execution.execute import RunOutcome, score_file
+from retainwise.platform import mapping_store
+from retainwise.settings import Settings
+
+
+def cli_score(args) -> int:
+    """Score ``args.file`` into ``args.out``; print the summary. Raises what :func:`score_file` raises."""
+    start = time.perf_counter()
+    if not args.quiet:
+        print(f"Scoring {args.file} for tenant '{args.tenant}' (one notebook run: map, validate, predict, explain)…",
+              file=sys.stderr)
+    home = Settings.from_env().home
+    outcome = score_file(args.file, args.out, tenant=args.tenant, run_id=args.run_id,
+                         quality_level=args.quality_level, progress=not args.quiet, rules_share=args.rules_share,
+                         saved_mapping=mapping_store.load(home, args.tenant))
+    _save_mapping(home, args.tenant, Path(args.out) / "mapping.json")
+    print(format_summary(outcome, args.out, time.perf_counter() - start))
+    return 0
+
+
+def _save_mapping(home: Path, tenant: str, written: Path) -> None:
+    """Keep the mapping this run used for the tenant's next upload (the pipeline wrote it to ``written``)."""
+    import json
+
+    if written.is_file():
+        mapping_store.save(home, tenant, json.loads(written.read_text(encoding="utf-8")))
+
+
+def format_summary(outcome: RunOutcome, out: str | Path, seconds: float) -> str:
+    """The short text summary ``retainwise score`` prints. Raises OSError when results.csv is unreadable."""
+    s = outcome.summary
+    q = s["quality"]
+    rc = s["risk_counts"]
+    lines = [
+        f"Scored {s['rows_scored']:,} customers from {s.get('input', {}).get('name', '')} "
+        f"({s['rows_rejected']:,} rows rejected) in {seconds:.1f} s — run {s['run_id']}",
+        f"Data quality: {q['score']:.0f}/100 ({q['level']} checks, {len(q['issues'])} issues)",
+        f"Risk: HIGH {rc['HIGH']:,} · MEDIUM {rc['MEDIUM']:,} · LOW {rc['LOW']:,}   (model {s['model']['version']})",
+        "Most at risk:",
+    ]
+    with open(outcome.outputs["results.csv"], newline="", encoding="utf-8") as fh:
+        for i, row in enumerate(csv.DictReader(fh)):
+            if i == 5:
+                break
+            lines.append(f"  {row['customer_id']:<14} {float(row['churn_probability']):6.1%}  {row['churn_risk']:<6} "
+                         f"{row['explanation']}")
+    lines.append(f"Outputs in {out}: {', '.join(outcome.outputs)}")
+    return "\n".join(lines)

@@ -1,0 +1,144 @@
+"""One way to run a notebook with Papermill, and one translation of what went wrong in it.
+
+Scoring (the pipeline and report notebooks), training and the runner all run
+notebooks through :func:`run_notebook`. Errors raised inside the kernel reach
+us as Papermill's ``PapermillExecutionError`` carrying only the exception's
+name and text; :func:`kernel_error` turns them back into RetainWise's
+categories here (the edge), so callers decide on retries from the class alone.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+from retainwise.errors import BY_NAME, ExecutionError, InternalError, RetainwiseError
+from retainwise.execution.kernels import KERNEL_NAME, POOL_CLIENT, kernel_pid, start_kernel
+
+# Jupyter's path-migration notice is noise for our users; opt in to the new paths.
+os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+# papermill -> nbformat -> jsonschema tries `import rfc3987_syntax`, which builds a lark grammar at import
+# time (~0.8 s of a 1.1 s `import papermill`) only to check "iri" formats that notebook schemas never use.
+# Marking it absent makes jsonschema skip that checker. Only in processes that run notebooks for us.
+sys.modules.setdefault("rfc3987_syntax", None)
+
+
+def notebook_path(name: str) -> Path:
+    """Where a shipped notebook lives (the repository's notebooks/, or the installed copy)."""
+    from retainwise.resources import notebook
+
+    return notebook(name)
+
+
+@contextmanager
+def kernel_session(km=None, kc=None, *, cwd: str | Path | None = None, env: dict | None = None):
+    """Yield ``(km, kc)``: the kernel and a ready client, started and closed here when not given.
+
+    A pool kernel comes with the client it connected while warming; a client made here is closed
+    here, a pool's or a caller's never. Raises :class:`ExecutionError` when a kernel cannot be
+    started or reached.
+    """
+    from retainwise.execution.engine import connect
+
+    own_km = own_kc = None
+    try:
+        try:
+            if km is None:
+                km = own_km = start_kernel(cwd=Path(cwd or Path.cwd()).resolve(), env=env)
+            kc = kc or getattr(km, POOL_CLIENT, None)
+            if kc is None:
+                kc = own_kc = connect(km)
+        except Exception as exc:  # no kernel, no zmq: worth a retry
+            raise ExecutionError(f"No kernel could be started ({type(exc).__name__}: {exc}).",
+                                 code="kernel_failed") from exc
+        yield km, kc
+    finally:
+        if own_kc is not None:
+            own_kc.stop_channels()
+        if own_km is not None:
+            own_km.shutdown_kernel(now=True)
+
+
+def run_notebook(notebook: str | Path, executed: str | Path, parameters: dict, *, km=None, kc=None,
+                 cwd: str | Path | None = None, timeout: int | None = None, env: dict | None = None,
+                 progress: bool = False) -> Path:
+    """Execute ``notebook`` with ``parameters`` injected; the executed copy goes to ``executed`` (returned).
+
+    ``notebook`` is a shipped notebook's name (``"pipeline.ipynb"``) or a path. ``km`` is an already
+    started KernelManager (a pool's, or one shared by several notebooks of a run); with ``None`` a
+    kernel is started in ``cwd`` (default: the executed notebook's folder) with ``env`` and shut down
+    here. ``kc`` is a ready client of ``km`` (default: the pool's client, else one made and closed
+    here). ``timeout`` caps each cell (seconds). The executed notebook is always left at
+    ``executed``, failures included, stamped with the kernel's PID.
+
+    Raises the RetainWise error raised in the kernel (:class:`InputError`, :class:`ModelError`, ...);
+    :class:`InternalError` (permanent) for any other exception in a cell; :class:`ExecutionError`
+    (transient) when the kernel dies, times out or cannot be reached.
+    """
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    from retainwise.execution.engine import ENGINE_NAME
+
+    source = Path(notebook) if Path(notebook).name != str(notebook) else notebook_path(str(notebook))
+    executed = Path(executed)
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with kernel_session(km, kc, cwd=cwd or executed.parent, env=env) as (km, kc):
+            try:
+                pm.execute_notebook(str(source), str(executed), parameters=parameters, progress_bar=progress,
+                                    km=km, kc=kc, kernel_name=KERNEL_NAME, engine_name=ENGINE_NAME,
+                                    execution_timeout=timeout, log_output=False,
+                                    request_save_on_cell_execute=False)
+            finally:
+                _stamp(executed, km)
+    except PapermillExecutionError as exc:
+        raise kernel_error(exc, source.stem) from None
+    except RetainwiseError:
+        _ensure_record(source, executed, "No kernel could be started.")
+        raise
+    except Exception as exc:  # kernel death, timeouts, zmq failures: worth a retry
+        _ensure_record(source, executed, f"{type(exc).__name__}: {exc}")
+        raise ExecutionError(f"The {source.stem} notebook did not finish ({type(exc).__name__}: {exc}).",
+                             code="kernel_failed") from exc
+    return executed
+
+
+def kernel_error(exc, notebook: str = "pipeline") -> RetainwiseError:
+    """The RetainWise error of the right category for ``exc``, a Papermill error raised in a kernel.
+
+    Raises nothing. An exception that is not one of ours means our own code failed on this input: a
+    bug, and a retry fails the same way, so it is an :class:`InternalError` (permanent, code
+    ``<notebook>_failed``).
+    """
+    cls = BY_NAME.get(exc.ename)
+    if cls is not None:
+        return cls(exc.evalue)
+    return InternalError(f"The {notebook} notebook failed in cell {exc.exec_count} with {exc.ename}: "
+                           f"{exc.evalue}", code=f"{notebook}_failed")
+
+
+def _stamp(executed: Path, km) -> None:
+    """Record which kernel process ran this notebook (isolation is auditable per run)."""
+    if not executed.exists():
+        return
+    import nbformat
+
+    nb = nbformat.read(str(executed), as_version=4)
+    # A pool kernel carries the client it connected while warming; a cold one does not.
+    nb.metadata["retainwise"] = {"kernel_pid": kernel_pid(km), "kernel_pooled": hasattr(km, POOL_CLIENT)}
+    nbformat.write(nb, str(executed))
+
+
+def _ensure_record(source: Path, executed: Path, reason: str) -> None:
+    """Leave an executed-notebook record even when Papermill could not write one."""
+    if executed.exists():
+        return
+    import nbformat
+
+    nb = nbformat.read(str(source), as_version=4)
+    # The reason may quote a customer's text: shown as code, with no backtick to break out of it.
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"# Run failed\n\n`{reason.replace('`', chr(39))}`"))
+    nbformat.write(nb, str(executed))
