@@ -22,6 +22,8 @@ TENANT_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 RUN_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 #: An upload's file name inside the key: no slashes, quotes or control characters.
 _FILE_SEGMENT = re.compile(r"[A-Za-z0-9._ ()+,-]+")
+#: The unique prefix ``upload_key`` puts before the file's name.
+_UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{12}-(?=.)")
 
 
 def is_tenant(tenant: object) -> bool:
@@ -53,6 +55,15 @@ def safe_name(name: str) -> str:
 def upload_key(tenant: str, filename: str) -> str:
     """A fresh key for ``tenant``'s upload of ``filename``."""
     return f"uploads/{check_tenant(tenant)}/{uuid.uuid4().hex[:12]}-{safe_name(filename)}"
+
+
+def upload_name(key: str) -> str:
+    """The uploaded file's own name in an upload key: ``uploads/acme/0123456789ab-junk.csv`` -> ``junk.csv``.
+
+    What a person is shown (messages, run lists), never the key's internal prefix. Raises nothing.
+    """
+    base = str(key or "").rsplit("/", 1)[-1]
+    return _UPLOAD_PREFIX.sub("", base, count=1) or base
 
 
 def results_prefix(tenant: str, run_id: str) -> str:
