@@ -32,10 +32,12 @@ def kernel_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
     return {k: v for k, v in env.items() if k not in _SECRET_NAMES and not k.startswith(_SECRET_PREFIXES)}
 
 
-def run_notebooks(source: Path, out: Path, **params):
+def run_notebooks(source: Path, out: Path, *, saved_mapping: dict | None = None, **params):
     """The pipeline and report notebooks on ``source`` (``retainwise.execution``, imported when first run)."""
     from retainwise.execution.execute import run_pipeline
 
+    if saved_mapping is not None:
+        params["saved_mapping"] = saved_mapping
     return run_pipeline(source, out, **params)
 
 

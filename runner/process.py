@@ -17,6 +17,7 @@ once (completion marker last) → record COMPLETED; or settle the failure. The r
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 import traceback
@@ -24,6 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from retainwise.errors import InternalError, MessageError, RetainwiseError, StorageError
+from retainwise.platform import mapping_store
 from retainwise.platform.messages import Work, parse
 from retainwise.platform.queue import Received
 from retainwise.platform.runs import ABANDONED, COMPLETED, FAILED, GAVE_UP, PROCESSING, Run, now
@@ -80,9 +82,10 @@ def run_upload(msg: Received, work: Work, ctx: Context) -> Outcome:
             else:
                 source = workdir / "input" / Path(work.key).name
                 ctx.storage.download(work.key, source)
+                saved = mapping_store.load(ctx.store, run.tenant)  # shared by every runner
                 with _kernel(ctx) as km:
-                    result = ctx.pipeline(source, out, tenant=run.tenant, run_id=run.id, km=km,
-                                          timeout=ctx.settings.run_timeout_s, home=ctx.settings.home)
+                    result = ctx.pipeline(source, out, tenant=run.tenant, run_id=run.id, km=km, saved_mapping=saved,
+                                          timeout=ctx.settings.run_timeout_s)
                 if ctx.abandoned.is_set():
                     return HandBack("stopped before the outputs were put")
                 # Conditional writes: a retry after a partial put never makes a second version of a key.
@@ -91,6 +94,7 @@ def run_upload(msg: Received, work: Work, ctx: Context) -> Outcome:
                 done = {"etag": run.upload_etag, "summary": result.summary, "output_keys": keys}
                 ctx.storage.put_json(prefix + MARKER, done)  # last: the outputs are complete
         ctx.store.complete(run.id, summary=done["summary"], output_keys=done["output_keys"])
+        _save_mapping(ctx, run, out / "mapping.json")
         seconds = time.monotonic() - started
         ctx.log.duration(seconds)
         summary = done["summary"]
@@ -174,6 +178,16 @@ def _settle(ctx: Context, msg: Received, run: Run, exc: RetainwiseError, out: Pa
             transient=exc.transient, attempt=run.attempts, receive_count=msg.receive_count,
             seconds=round(seconds, 3))
     return DeadLetter(reason) if give_up else Delete("failed")
+
+
+def _save_mapping(ctx: Context, run: Run, path: Path) -> None:
+    """After COMPLETED: the mapping the run used becomes the tenant's saved one (advisory: never fails the run)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except ValueError:
+        record = None
+    if isinstance(record, dict):
+        ctx.quietly("mapping_not_saved", lambda: mapping_store.save(ctx.store, run.tenant, record), run_id=run.id)
 
 
 @contextmanager

@@ -17,7 +17,7 @@ import pytest
 from retainwise.errors import ExecutionError, StorageError
 from retainwise.platform.jobs import submit
 from retainwise.platform.queue import redrive
-from retainwise.platform.runs import ABANDONED, COMPLETED, FAILED, GAVE_UP, PROCESSING
+from retainwise.platform.runs import ABANDONED, COMPLETED, FAILED, GAVE_UP, PROCESSING, RunStore
 from retainwise.platform.storage import results_prefix
 from runner.context import Context, kernel_environment
 from runner.log import EventLog
@@ -38,6 +38,7 @@ class Pipeline:
 
     def __call__(self, source: Path, out: Path, **params):
         self.calls += 1
+        self.params = params
         if self.fail is not None and self.calls <= self.times:
             raise self.fail
         (out / "notebooks").mkdir(parents=True, exist_ok=True)
@@ -45,6 +46,8 @@ class Pipeline:
         (out / "notebooks" / "pipeline.ipynb").write_text("{}")
         summary = {"rows_in": 1, "rows_scored": 1, "quality": {"score": 90.0}, "model": {"version": "stand-in"}}
         (out / "summary.json").write_text(json.dumps(summary))
+        record = {"columns": ["Ref"], "mapping": {"Ref": "customer_id"}, "confirmed": {"Ref": "customer_id"}}
+        (out / "mapping.json").write_text(json.dumps(record))
         return SimpleNamespace(summary=summary)
 
 
@@ -94,24 +97,20 @@ def test_a_bug_fails_the_run_at_once_with_the_error_logged(stack, ctx):
     assert crash and "Traceback" in crash[0]["traceback"]
 
 
-class CompleteFailsOnce:
+class CompleteFailsOnce(RunStore):
     """The run store, unavailable for the first ``complete`` (right after the outputs are put)."""
 
-    def __init__(self, store) -> None:
-        self._store, self.failed = store, False
-
-    def __getattr__(self, name):
-        return getattr(self._store, name)
+    failed = False
 
     def complete(self, run_id, **kw):
         if not self.failed:
             self.failed = True
             raise StorageError("The run store failed while completing a run: OperationalError.", code="database")
-        return self._store.complete(run_id, **kw)
+        return super().complete(run_id, **kw)
 
 
 def test_outputs_are_written_once_when_the_store_fails_after_they_are_put(stack, ctx):
-    ctx.store = CompleteFailsOnce(ctx.store)
+    ctx.store = CompleteFailsOnce(ctx.store.engine)
     run_id = submit(SAMPLE, "acme", stack.settings)
     msg = receive_job(ctx, run_id)
     first = process(msg, ctx)
@@ -196,3 +195,17 @@ def test_conditional_writes_never_make_a_second_version(stack, tmp_path):
     assert stack.storage.put_file(path, key, create_only=True) is None
     resp = stack.storage.s3.list_object_versions(Bucket=stack.settings.bucket, Prefix=key)
     assert len(resp["Versions"]) == 1 and stack.storage.get_text(key) == "a\n1\n"
+
+
+def test_the_mapping_a_run_used_is_saved_in_the_store_for_every_runner(stack, ctx):
+    from retainwise.platform import mapping_store
+
+    first = submit(SAMPLE, "acme", stack.settings)
+    assert isinstance(process(receive_job(ctx, first), ctx), Delete)
+    assert ctx.pipeline.params.get("saved_mapping") is None  # nothing saved yet
+    shared = mapping_store.load(stack.store, "acme")  # another runner's view: the same database
+    assert shared["mapping"] == {"Ref": "customer_id"} and shared["confirmed"] == {"Ref": "customer_id"}
+    second = submit(SAMPLE, "acme", stack.settings)
+    assert isinstance(process(receive_job(ctx, second), ctx), Delete)
+    assert ctx.pipeline.params["saved_mapping"]["mapping"] == {"Ref": "customer_id"}
+    assert mapping_store.load(stack.store, "other") is None

@@ -1,8 +1,11 @@
-"""Saved per-tenant column mappings: ``<home>/mappings/<tenant>.json``.
+"""Saved per-tenant column mappings: in the run store (shared by every runner), or, for
+``retainwise score`` on one machine, in ``<home>/mappings/<tenant>.json``.
 
 What a record holds and when it is reused: ``retainwise.science.mapping_record``.
 The pipeline takes the loaded record as its ``saved_mapping`` parameter and
-writes the one to save as ``<output_dir>/mapping.json``.
+writes the one to save as ``<output_dir>/mapping.json``. :func:`load` and
+:func:`save` take either a :class:`~retainwise.platform.runs.RunStore` (the
+runner: a mapping saved by one runner is used by all) or a home directory.
 
 - A missing or unreadable file is treated as no saved mapping (it is
   rewritten on the next save); files are replaced atomically.
@@ -19,6 +22,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
+from retainwise.platform.runs import RunStore
 from retainwise.science.mapping_record import clean_record
 
 
@@ -29,16 +33,28 @@ def path_for(home: str | os.PathLike, tenant: str) -> Path:
     return Path(home) / "mappings" / f"{name}.json"
 
 
-def load(home: str | os.PathLike, tenant: str) -> dict | None:
-    """The saved mapping record for ``tenant``, or None when there is none (or it is unreadable)."""
+def load(home: str | os.PathLike | RunStore, tenant: str) -> dict | None:
+    """The saved mapping record for ``tenant``, or None when there is none (or it is unreadable).
+
+    From a run store, raises StorageError when the store fails.
+    """
+    if isinstance(home, RunStore):
+        record = home.load_mapping(tenant)
+        return clean_record(record) if record is not None else None
     try:
         return clean_record(json.loads(path_for(home, tenant).read_text(encoding="utf-8")))
     except (OSError, ValueError):
         return None
 
 
-def save(home: str | os.PathLike, tenant: str, record: dict) -> Path:
-    """Save ``record`` (a run's ``mapping.json``: ColumnMapping.record) for ``tenant``; returns the file written."""
+def save(home: str | os.PathLike | RunStore, tenant: str, record: dict) -> Path | None:
+    """Save ``record`` (a run's ``mapping.json``: ColumnMapping.record) for ``tenant``.
+
+    Returns the file written (None for a run store). Raises StorageError when a run store fails.
+    """
+    if isinstance(home, RunStore):
+        home.save_mapping(tenant, record)
+        return None
     path = path_for(home, tenant)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".mapping-", suffix=".tmp")
