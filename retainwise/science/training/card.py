@@ -68,7 +68,7 @@ def _head(card: dict) -> list[str]:
         "feature set; the set that suits the columns of an upload scores it.",
         "",
         "## Data",
-        f"- `{card['data']['file']}`: {card['data']['rows']:,} customers, {card['data']['positive_rate']:.1%} "
+        f"- `{_code(card['data']['file'])}`: {card['data']['rows']:,} customers, {card['data']['positive_rate']:.1%} "
         f"churned (SHA-256 `{card['data']['sha256'][:16]}…`)",
         f"- Trained {card['trained_at']}, seed {card['seed']}",
         "",
@@ -82,6 +82,11 @@ def _head(card: dict) -> list[str]:
         f"{cv['base_rate_accuracy']})",
         "",
     ]
+
+
+def _code(text: str) -> str:
+    """A user's text (the training file's name) safe inside a Markdown code span: no backtick to close it."""
+    return str(text).replace("`", "'").replace("\n", " ")
 
 
 def _sets(card: dict) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +50,8 @@ def profile(rows: pd.DataFrame, y: np.ndarray):
         if kind == "category" or not pd.api.types.is_numeric_dtype(values):
             top = values.dropna().astype(str).value_counts()
             summary = f"{top.index[0]} ({top.iloc[0] / max(1, len(values)):.0%})" if len(top) else ""
+        elif kind == "flag":
+            summary = f"yes {values.mean():.0%}"
         else:
             summary = f"median {values.median():.4g}, range {values.min():.4g}-{values.max():.4g}"
         records.append({"column": name, "kind": kind, "missing": int(missing.sum()),
@@ -62,4 +65,5 @@ def profile(rows: pd.DataFrame, y: np.ndarray):
             new = int((blank & (rows["tenure_months"].fillna(-1) == 0)).sum())
             caption += (f" total_charges is blank for {int(blank.sum())} customers, {new} of them in their "
                         "first month (tenure 0, not billed yet): kept as missing, which the model learns.")
-    return pd.DataFrame(records).set_index("column").style.set_caption(caption).format(precision=4, na_rep="")
+    frame = pd.DataFrame(records).set_index("column")
+    return frame.style.set_caption(html.escape(caption)).format(precision=4, na_rep="", escape="html")

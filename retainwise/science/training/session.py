@@ -7,6 +7,7 @@ notebook (tests, scripts).
 
 from __future__ import annotations
 
+import html
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -127,7 +128,7 @@ class Training:
         champion = gate.read_champion(champion_dir)
         if champion is None:
             self.verdict = gate.no_champion()
-            return pd.DataFrame().style.set_caption(f"Verdict: promote ({self.verdict['reason']})")
+            return pd.DataFrame().style.set_caption(html.escape(f"Verdict: promote ({self.verdict['reason']})"))
         ev = self.evaluations["full"]
         run = ev.runs[0]
         # The first evaluation repeat is the candidate on these folds: the champion is retrained on the same
@@ -137,7 +138,7 @@ class Training:
         table = gate.compare(self.y, run["folds"], held, candidate)
         self.verdict = gate.verdict(table, champion.get("version", "the champion"))
         caption = f"Verdict: {self.verdict['decision']}: {self.verdict['reason']}"
-        return table.style.set_caption(caption).format(precision=4)
+        return table.style.set_caption(html.escape(caption)).format(precision=4, escape="html")
 
     def card(self, out: str | Path) -> dict:
         """Write the model card (JSON and Markdown) and the calibration plot to ``out``; return the card."""
