@@ -11,7 +11,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("tenant", help="a tenant's notification settings")
     actions = p.add_subparsers(dest="tenant_action", required=True, metavar="ACTION")
     s = actions.add_parser("set", help="set where and when the tenant hears about its runs")
-    s.add_argument("tenant")
+    s.add_argument("tenant", help="the business (tenant name)")
     s.add_argument("--webhook", default=None, help="URL that receives a signed POST per finished run ('' clears)")
     s.add_argument("--email", default=None, help="address that receives an e-mail per finished run ('' clears)")
     s.add_argument("--alert-points", type=float, default=None,
@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
     s.add_argument("--clear", action="store_true", help="remove every setting first")
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s = actions.add_parser("show", help="show the tenant's settings")
-    s.add_argument("tenant")
+    s.add_argument("tenant", help="the business (tenant name)")
     s.add_argument("--json", action="store_true", help="machine-readable output")
 
 
