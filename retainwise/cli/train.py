@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from retainwise.errors import InputError, ModelError
+from retainwise.execution.notebook import run_notebook
 from retainwise.resources import MODEL_DIR, TRAINING_DATA
 from retainwise.science.model import CARD, load_model
 from retainwise.science.training import card as cards
@@ -32,8 +33,8 @@ def cli_train(args) -> int:
     """Train into ``--out`` (or a folder under the home with ``--install``); gate; install when asked.
 
     Raises :class:`InputError` for an unusable training file or output folder, :class:`ModelError`
-    when ``--install`` meets a rejected model without ``--force``, and whatever running the
-    notebook raises (:class:`ExecutionError` when the kernel dies).
+    when ``--install`` meets a rejected model without ``--force``, and what :func:`run_notebook`
+    raises (:class:`InternalError` for a failed cell, :class:`ExecutionError` when the kernel dies).
     """
     install, force = bool(getattr(args, "install", False)), bool(getattr(args, "force", False))
     data = Path(args.data).resolve() if args.data else TRAINING_DATA
@@ -95,7 +96,7 @@ def _run_with_progress(params: dict, out: Path) -> Path:
         follower = threading.Thread(target=_follow, args=(progress, stop), daemon=True)
         follower.start()
         try:
-            return _run_notebook({**params, "progress_path": str(progress)}, out / NOTEBOOK, cwd=out)
+            return run_notebook(NOTEBOOK, out / NOTEBOOK, {**params, "progress_path": str(progress)}, cwd=out)
         finally:
             stop.set()
             follower.join()
@@ -111,36 +112,6 @@ def _follow(path: Path, stop: threading.Event) -> None:
                       flush=True)
             if finished:
                 return
-
-
-def _run_notebook(params: dict, executed: Path, cwd: Path) -> Path:
-    # execute first: importing it applies its import-time speed-ups before papermill loads jsonschema.
-    from retainwise.execution.execute import notebook_path  # noqa: I001
-    from retainwise.execution.kernels import KERNEL_NAME, start_kernel
-
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-
-    from retainwise.errors import BY_NAME, ExecutionError, RetainwiseError
-
-    km = start_kernel(cwd=cwd)
-    try:
-        pm.execute_notebook(str(notebook_path(NOTEBOOK)), str(executed), parameters=params, km=km,
-                            kernel_name=KERNEL_NAME, progress_bar=False)
-    except PapermillExecutionError as exc:
-        cls = BY_NAME.get(exc.ename)
-        if cls is not None:
-            raise cls(exc.evalue) from None
-        raise RetainwiseError(f"Training failed with {exc.ename}: {exc.evalue} (see {executed}).",
-                              code="training_failed") from None
-    except RetainwiseError:
-        raise
-    except Exception as exc:  # kernel death, zmq failures
-        raise ExecutionError(f"The training notebook did not finish ({type(exc).__name__}: {exc}).",
-                             code="kernel_failed") from exc
-    finally:
-        km.shutdown_kernel(now=True)
-    return executed
 
 
 def install_model(out: Path, model_dir: Path, *, force: bool = False) -> dict:
