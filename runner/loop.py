@@ -99,7 +99,7 @@ def _hand_back_all(ctx: Context) -> None:
     """The stop grace ran out: give every run in hand back to the queue for another runner."""
     ctx.abandoned.set()
     for msg, run_id in ctx.held():
-        ctx.quietly("hand_back_failed", lambda m=msg: ctx.queue.extend(m, 0), run_id=run_id)
+        _apply(ctx, msg, HandBack("runner stopped"))
         ctx.quietly("hand_back_failed", lambda r=run_id: ctx.store.release(
             r, error="The runner stopped before this run finished; it is retried.", code="runner_stopped"),
             run_id=run_id)
@@ -133,8 +133,11 @@ def _process(ctx: Context, msg: Received) -> Outcome:
 
 def settle(ctx: Context, msg: Received, outcome: Outcome) -> None:
     """Apply ``outcome`` to ``msg``: every way a message leaves a runner's hands."""
-    if ctx.abandoned.is_set():  # the main thread handed it back already
-        return
+    if not ctx.abandoned.is_set():  # else the main thread handed it back already
+        _apply(ctx, msg, outcome)
+
+
+def _apply(ctx: Context, msg: Received, outcome: Outcome) -> None:
     q = ctx.queue
     match outcome:
         case Delete():
@@ -147,5 +150,7 @@ def settle(ctx: Context, msg: Received, outcome: Outcome) -> None:
         case DeadLetter(reason=reason):
             ctx.log("message_dead_lettered", level="warning", message_id=msg.message_id, reason=reason)
             ctx.quietly("dead_letter_failed", lambda: q.dead_letter(msg), message_id=msg.message_id)
+        case HandBack() if msg.receive_count >= MAX_RECEIVE_COUNT:
+            ctx.quietly("requeue_failed", lambda: q.resend(msg, 0), message_id=msg.message_id)
         case HandBack():
             ctx.quietly("visibility_change_failed", lambda: q.extend(msg, 0), message_id=msg.message_id)

@@ -153,11 +153,13 @@ def _settle(ctx: Context, msg: Received, run: Run, exc: RetainwiseError, out: Pa
         return HandBack("runner stopped")
     give_up = exc.transient and run.attempts >= ctx.max_attempts
     if exc.transient and not give_up:
-        ctx.quietly("store_unavailable", lambda: ctx.store.release(run.id, error=exc.message, code=exc.code),
-                    run_id=run.id)
+        delay = ctx.backoff(run.attempts)
+        # The run rests until just before its message returns: copies arriving meanwhile are dropped.
+        ctx.quietly("store_unavailable", lambda: ctx.store.release(run.id, error=exc.message, code=exc.code,
+                                                                   rest_s=max(0, delay - 1)), run_id=run.id)
         ctx.log("run_retry", level="warning", run_id=run.id, code=exc.code, reason=exc.message,
-                attempt=run.attempts, receive_count=msg.receive_count)
-        return Retry(ctx.backoff(run.attempts), exc.message)
+                attempt=run.attempts, receive_count=msg.receive_count, retry_in_s=delay)
+        return Retry(delay, exc.message)
     keys = None
     # The executed notebook (and whatever was written) is the record of a permanent failure. Not of a
     # give-up: a redrive runs it again, and the outputs of that run must be the ones kept.

@@ -13,9 +13,10 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from retainwise.errors import ExecutionError
 from retainwise.platform.aws import client
-from retainwise.platform.embedded import provision
 from retainwise.platform.runs import COMPLETED, FAILED, RunStore
+from retainwise.platform.stack import Platform, wait_for
 from retainwise.platform.storage import Storage
 from retainwise.settings import Settings
 
@@ -29,12 +30,12 @@ class Stack:
 
     @classmethod
     def create(cls, endpoint: str, workdir: Path, **overrides) -> Stack:
+        """A fresh bucket and queues on ``endpoint``, provisioned by the same Platform `retainwise up` starts."""
         name = f"t{uuid.uuid4().hex[:10]}"
-        base = Settings(home=workdir / "home", aws_endpoint_url=endpoint,
+        base = Settings(home=workdir / "home", secret="test-secret",
                         **{"run_timeout_s": 20, "visibility_timeout_s": 30, **overrides})
-        res = provision(base, bucket=name, queue=name)
-        settings = base.replace(bucket=res.bucket, queue_url=res.queue_url, secret="test-secret")
-        return cls(settings=settings, dlq_url=res.dlq_url, workdir=workdir)
+        platform = Platform(base, runners=0, voila=False, endpoint=endpoint, names=(name, name)).start()
+        return cls(settings=platform.settings, dlq_url=platform.dlq_url, workdir=workdir)
 
     # -- parts -------------------------------------------------------------------
     @property
@@ -93,14 +94,10 @@ class Stack:
 
     # -- waiting ---------------------------------------------------------------
     def wait_status(self, run_id: str, statuses=(COMPLETED, FAILED), timeout: float = 120):
-        deadline = time.monotonic() + timeout
-        run = None
-        while time.monotonic() < deadline:
-            run = self.store.get(run_id)
-            if run is not None and run.status in statuses:
-                return run
-            time.sleep(0.1)
-        raise AssertionError(f"run {run_id} never reached {statuses}: {run}\n{self.tail_logs()}")
+        try:
+            return wait_for(self.store, run_id, timeout=timeout, poll=0.1, statuses=tuple(statuses))
+        except ExecutionError as exc:
+            raise AssertionError(f"{exc.message}\n{self.tail_logs()}") from None
 
     def wait_for(self, predicate, timeout: float = 120, what: str = "condition"):
         deadline = time.monotonic() + timeout
@@ -129,3 +126,78 @@ class Stack:
             parts.append(f"--- {p.log_path.name} ---\n" + "\n".join(lines))
         return "\n".join(parts)
 
+
+
+class Outage:
+    """A TCP forwarder to ``target`` (host, port) that can be cut: while down, every connection is refused.
+
+    The runner under test reaches one service through it (``AWS_ENDPOINT_URL_S3``), so that service alone
+    goes away and comes back, as in a real outage; the moto server itself is never touched.
+    """
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        import socket
+        import threading
+
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.down = threading.Event()
+        self._conns: list = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def cut(self) -> None:
+        self.down.set()
+        for c in list(self._conns):  # connections in use break too
+            try:
+                c.close()
+            except OSError:
+                pass
+        self._conns.clear()
+
+    def restore(self) -> None:
+        self.down.clear()
+
+    def close(self) -> None:
+        self.cut()
+        self.listener.close()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if self.down.is_set():
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst) -> None:
+        try:
+            while chunk := src.recv(65536):
+                dst.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.close()
+                except OSError:
+                    pass

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -138,7 +139,10 @@ def test_gave_up_counts_the_runs_attempts_and_a_redrive_runs_it_again(stack, ctx
     ctx.pipeline = Pipeline(fail=ExecutionError("The kernel died.", code="kernel_died"), times=3)
     run_id = submit(SAMPLE, "acme", stack.settings)
     msg = receive_job(ctx, run_id)
-    outcomes = [process(msg, ctx) for _ in range(3)]  # one message, received once: the run's attempts count
+    outcomes = []
+    for _ in range(3):  # one message, received once: the run's attempts count
+        outcomes.append(process(msg, ctx))
+        time.sleep(getattr(outcomes[-1], "delay_s", 0))  # the run rests until its message returns
     assert [type(o) for o in outcomes] == [Retry, Retry, DeadLetter]
     assert outcomes[1].delay_s == 4 * outcomes[0].delay_s  # the backoff grows
     run = stack.store.get(run_id)
@@ -209,3 +213,14 @@ def test_the_mapping_a_run_used_is_saved_in_the_store_for_every_runner(stack, ct
     assert isinstance(process(receive_job(ctx, second), ctx), Delete)
     assert ctx.pipeline.params["saved_mapping"]["mapping"] == {"Ref": "customer_id"}
     assert mapping_store.load(stack.store, "other") is None
+
+
+def test_a_copy_cannot_spend_the_attempts_of_a_resting_run(stack, ctx):
+    ctx.pipeline = Pipeline(fail=StorageError("Storage unreachable while downloading (EndpointConnectionError)."))
+    ctx.settings = ctx.settings.replace(retry_backoff_s=10)
+    run_id = submit(SAMPLE, "acme", stack.settings)
+    job = receive_job(ctx, run_id)
+    assert isinstance(process(job, ctx), Retry)
+    copy = ctx.queue.receive(1, wait_s=2)[0]  # the upload's S3 event, arriving during the backoff
+    assert isinstance(process(copy, ctx), Delete)
+    assert stack.store.get(run_id).attempts == 1 and ctx.pipeline.calls == 1

@@ -138,18 +138,6 @@ def local_settings(settings, endpoint: str, resources: Resources):
     return settings.replace(aws_endpoint_url=endpoint, bucket=resources.bucket, queue_url=resources.queue_url)
 
 
-def dlq_url_for(settings) -> str | None:
-    """The dead-letter queue of the configured queue (from its redrive policy)."""
-    sqs = client("sqs", settings)
-    with translate("reading the redrive policy"):
-        attrs = sqs.get_queue_attributes(QueueUrl=settings.queue_url, AttributeNames=["RedrivePolicy"])["Attributes"]
-        policy = attrs.get("RedrivePolicy")
-        if not policy:
-            return None
-        name = json.loads(policy)["deadLetterTargetArn"].rsplit(":", 1)[-1]
-        return sqs.get_queue_url(QueueName=name)["QueueUrl"]
-
-
 def environment(settings) -> dict[str, str]:
     """Process environment for children (workers, Voila) of this settings object."""
     env = dict(os.environ)

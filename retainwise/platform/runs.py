@@ -289,12 +289,14 @@ class RunStore:
                           "(it may need more memory than a runner has)."))
         return ids
 
-    def release(self, run_id: str, *, error: str, code: str | None = None) -> None:
-        """A transient failure: expire the lease so the redelivered message can claim the run again."""
+    def release(self, run_id: str, *, error: str, code: str | None = None, rest_s: float = 0) -> None:
+        """A transient failure: the lease ends after ``rest_s`` (the retry's backoff), when the run's message
+        comes back to claim it again. Until then a copy of the message finds the run held and is dropped,
+        so copies cannot spend the run's attempts faster than its backoff."""
         t = now()
         with self._session("releasing a run") as s:
             s.execute(sa.update(RunRow).where(RunRow.id == run_id, RunRow.status == PROCESSING)
-                      .values(lease_until=t, error=error, error_code=code, updated_at=t))
+                      .values(lease_until=t + timedelta(seconds=rest_s), error=error, error_code=code, updated_at=t))
 
     def save_mapping(self, tenant: str, record: dict) -> None:
         """Save ``tenant``'s mapping record, replacing the previous one (every runner sees it).

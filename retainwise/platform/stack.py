@@ -106,7 +106,8 @@ class Platform:
         self.dlq_url = resources.dlq_url
         write_env_file(home, {k: v for k, v in self.settings.to_env().items() if k in SHARED_SETTINGS})
         store = RunStore.from_settings(self.settings)  # migrate once, before the runners race to
-        self.lost = fail_lost_uploads(store, self.settings)
+        if self.endpoint is None:  # a fresh embedded endpoint: an earlier one's uploads died with it
+            self.lost = fail_lost_uploads(store, self.settings)
         for i in range(self.runners):
             self._add(f"runner-{i}", command(entrypoints.WORKER) + self.worker_args)
         if self.voila:
