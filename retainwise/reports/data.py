@@ -1,0 +1,143 @@
+"""The data behind a tenant's report: one run's summary and results, from a local folder or from storage.
+
+Three sources: a run's output directory (static report, JupyterLab), a verified grant (Voila: the run
+store and S3) and the bundled sample scored in-process (JupyterLab's default). Headline figures come
+from ``summary.json``; the customers from ``results.csv``, which is sorted by probability, so a very
+large run is read as its top :data:`MAX_ROWS` customers (the report says so) while every aggregate
+still comes from the summary.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from retainwise.reports import labels
+from retainwise.science import playbook
+
+#: Customers read into the page at most (the highest probabilities first: results.csv is sorted).
+MAX_ROWS = 50_000
+#: results.csv is embedded in the static report as a data: link up to this size.
+EMBED_BYTES = 1_500_000
+
+
+@dataclass
+class ReportData:
+    """Everything the page shows, for one run of one tenant."""
+
+    tenant: str
+    run_id: str
+    summary: dict
+    results: pd.DataFrame
+    download_url: str | None = None
+    earlier: list[dict] = field(default_factory=list)
+    upload_name: str = ""
+    #: Loads the customers' canonical fields (segments, what-if): () -> DataFrame or None.
+    features_loader: object = None
+    #: The tenant's previous completed run: {"summary": ..., "results": ...} or None.
+    previous: dict | None = None
+    _features: pd.DataFrame | None = None
+
+    @property
+    def rows_scored(self) -> int:
+        return int(self.summary["rows_scored"])
+
+    @property
+    def truncated(self) -> bool:
+        return len(self.results) < self.rows_scored
+
+    @property
+    def high_share(self) -> float:
+        return self.summary["risk_counts"].get("HIGH", 0) / max(1, self.rows_scored)
+
+    @property
+    def revenue_at_risk(self) -> float | None:
+        return self.summary.get("revenue_at_risk")  # computed once, by the pipeline
+
+    @property
+    def quality_score(self) -> float:
+        return float(self.summary["quality"]["score"])
+
+    def features(self) -> pd.DataFrame | None:
+        """The customers' canonical fields indexed by customer id (None when the upload is not available)."""
+        if self._features is None and callable(self.features_loader):
+            self._features = self.features_loader()
+        return self._features
+
+
+def results_frame(text: str, nrows: int | None = MAX_ROWS) -> pd.DataFrame:
+    """results.csv as the page uses it: revenue at risk and the recommended action per customer."""
+    frame = pd.read_csv(io.StringIO(text), dtype={"customer_id": str}, nrows=nrows)
+    if "monthly_charges" in frame.columns:
+        frame["revenue_at_risk"] = pd.to_numeric(frame["monthly_charges"], errors="coerce") * frame["churn_probability"]
+    if "recommended_action" not in frame.columns:  # runs from before the pipeline filled it
+        frame["recommended_action"] = playbook.recommend(frame)
+    frame["recommended_action"] = frame["recommended_action"].fillna("").astype(str)
+    return frame.sort_values("churn_probability", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def canonical_rows(upload: Path, summary: dict) -> pd.DataFrame | None:
+    """The upload read and mapped the way the run mapped it, one row per scored customer (None on failure)."""
+    import tempfile
+
+    from retainwise.errors import RetainwiseError
+    from retainwise.science.pipeline import Pipeline
+
+    try:
+        run = Pipeline(upload, tempfile.mkdtemp(prefix="retainwise-report-"),
+                       mapping_overrides=dict(summary.get("mapping") or {}))
+        run.read()
+        run.map_columns()
+        run.validate()
+    except (RetainwiseError, OSError):
+        return None
+    rows = run.rows.drop_duplicates("customer_id")
+    return rows.set_index(rows["customer_id"].astype(str))
+
+
+def _data_link(path: Path) -> str:
+    raw = path.read_bytes()
+    if len(raw) > EMBED_BYTES:
+        return ""
+    return "data:text/csv;base64," + base64.b64encode(raw).decode("ascii")
+
+
+def _local_upload(results_dir: Path) -> Path | None:
+    import nbformat
+
+    executed = results_dir / "notebooks" / "pipeline.ipynb"
+    if not executed.is_file():
+        return None
+    params = nbformat.read(str(executed), as_version=4).metadata.get("papermill", {}).get("parameters", {})
+    path = Path(str(params.get("input_path") or ""))
+    return path if path.is_file() else None
+
+
+def load_local(results_dir: str | Path) -> ReportData:
+    """A run's output directory (static report, JupyterLab). OSError when it holds no run."""
+    d = Path(results_dir)
+    summary = json.loads((d / "summary.json").read_text(encoding="utf-8"))
+    results = results_frame((d / "results.csv").read_text(encoding="utf-8"))
+    upload = _local_upload(d)
+    return ReportData(summary["tenant"], summary["run_id"], summary, results, download_url=_data_link(d / "results.csv"),
+                      upload_name=labels.file_name((summary.get("input") or {}).get("name")),
+                      features_loader=(lambda: canonical_rows(upload, summary)) if upload else None)
+
+
+def load_demo() -> ReportData:
+    """The bundled sample scored in-process (JupyterLab only)."""
+    import tempfile
+
+    from retainwise.resources import SAMPLE_UPLOAD
+    from retainwise.science.pipeline import Pipeline
+
+    out = Path(tempfile.mkdtemp(prefix="retainwise-report-demo-"))
+    Pipeline(SAMPLE_UPLOAD, out, tenant="sample", run_id="demo").run_all()
+    data = load_local(out)
+    data.features_loader = lambda: canonical_rows(SAMPLE_UPLOAD, data.summary)
+    return data

@@ -1,0 +1,62 @@
+"""The customer detail in Voila and JupyterLab: the detail HTML plus what-if controls that re-score."""
+
+from __future__ import annotations
+
+from retainwise.reports import detail, whatif
+from retainwise.reports.data import ReportData
+from retainwise.reports.labels import label
+from retainwise.reports.render import render
+
+
+class DetailWidget:
+    """Shows one customer at a time; :meth:`show` switches (None clears it and says nobody matched)."""
+
+    def __init__(self, data: ReportData) -> None:
+        import ipywidgets as w
+
+        self.data = data
+        self.html = w.HTML()
+        self.html.add_class("rw-drill-out")
+        self.controls = w.VBox()
+        self.result = w.HTML()
+        self.result.add_class("rw-whatif-result")
+        self.widget = w.VBox([self.html, self.controls, self.result])
+
+    def show(self, customer_id: str | None, search: str = "") -> None:
+        self.result.value = ""
+        self.controls.children = []
+        if customer_id is None:
+            self.html.value = detail.no_match_html(search)
+            return
+        match = self.data.results[self.data.results["customer_id"] == customer_id]
+        if match.empty:
+            self.html.value = detail.no_match_html(customer_id)
+            return
+        row = next(match.head(1).itertuples(index=False))
+        self.html.value = detail.detail_html(row)
+        self._what_if(row)
+
+    def _what_if(self, row) -> None:
+        import ipywidgets as w
+
+        features = self.data.features()
+        if features is None or row.customer_id not in features.index:
+            return
+        canonical = features.loc[[row.customer_id]]
+        controls = [w.HTML('<b class="rw-page">What if…</b> <span class="rw-page rw-note">change one thing '
+                           "and see the new chance of leaving</span>")]
+        for field in whatif.fields(canonical):
+            current = canonical[field].iloc[0]
+            options = whatif.choices(field)
+            values = [v for _, v in options]
+            pick = w.Dropdown(options=options, value=current if current in values else None,
+                              description=label(field), style={"description_width": "150px"})
+            pick.add_class(f"rw-whatif-{field.replace('_', '-')}")
+            pick.observe(lambda ch, f=field: self._rescore(row, canonical, f, ch["new"]), names="value")
+            controls.append(pick)
+        self.controls.children = controls
+
+    def _rescore(self, row, canonical, field: str, value) -> None:
+        after = whatif.rescore(canonical, field, value)
+        self.result.value = render("whatif.html.j2", text=whatif.sentence(
+            field, value, float(row.churn_probability), after), after=after)

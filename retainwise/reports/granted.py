@@ -1,0 +1,73 @@
+"""The run a verified grant names, from the run store and S3 (Voila).
+
+Every link and download minted here expires no later than the grant: a page cannot stretch its link.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from retainwise.reports import labels
+from retainwise.reports.data import ReportData, canonical_rows, results_frame
+
+
+def _earlier(settings, store, run, grant) -> list[dict]:
+    from retainwise.platform.links import remaining_s, report_url
+    from retainwise.platform.runs import COMPLETED
+
+    earlier = []
+    for other in store.list_tenant(run.tenant, limit=20):
+        entry = {"run_id": other.id, "status": other.status, "when": labels.when(other.created_at),
+                 "rows": other.rows_scored, "current": other.id == run.id,
+                 "upload": labels.file_name(other.upload_key), "created_at": other.created_at}
+        if other.status == COMPLETED and other.id != run.id:
+            entry["url"] = report_url(settings, run.tenant, other.id, remaining_s(grant))
+        earlier.append(entry)
+    return earlier
+
+
+def _previous(storage, earlier: list[dict], store, run) -> dict | None:
+    """The tenant's newest COMPLETED run created before this one (for "since last time")."""
+    from retainwise.platform.runs import COMPLETED
+
+    for entry in earlier:
+        if entry["status"] == COMPLETED and entry["created_at"] < run.created_at:
+            other = store.get(entry["run_id"])
+            return {"summary": json.loads(storage.get_text(other.output_keys["summary.json"])),
+                    "results": results_frame(storage.get_text(other.output_keys["results.csv"])),
+                    "when": entry["when"], "upload": entry["upload"]}
+    return None
+
+
+def load_granted(settings, grant, run_id: str) -> ReportData:
+    """The run ``grant`` names. LinkError when it is not the tenant's or not COMPLETED; StorageError when
+    storage or the run store fails."""
+    from retainwise.errors import LinkError
+    from retainwise.platform.links import remaining_s
+    from retainwise.platform.runs import COMPLETED, RunStore
+    from retainwise.platform.storage import Storage
+
+    store = RunStore.from_settings(settings)
+    run = store.get(run_id)
+    if run is None or run.tenant != grant.tenant or run.id != grant.run_id:
+        raise LinkError("This report link is not valid.", code="wrong_tenant")
+    if run.status != COMPLETED:
+        raise LinkError(f"This report is not ready yet (status {run.status}).", code="not_ready")
+    storage = Storage(settings)
+    summary = json.loads(storage.get_text(run.output_keys["summary.json"]))
+    results = results_frame(storage.get_text(run.output_keys["results.csv"]))
+    name = labels.file_name(run.upload_key)
+    url = storage.s3.generate_presigned_url("get_object", ExpiresIn=min(3600, remaining_s(grant)), Params={
+        "Bucket": storage.bucket, "Key": run.output_keys["results.csv"],
+        "ResponseContentDisposition": f'attachment; filename="churn-{run.id}.csv"'})
+    earlier = _earlier(settings, store, run, grant)
+
+    def features():
+        local = Path(tempfile.mkdtemp(prefix="retainwise-upload-")) / (name or "upload.csv")
+        storage.download(run.upload_key, local)
+        return canonical_rows(local, summary)
+
+    return ReportData(run.tenant, run.id, summary, results, download_url=url, earlier=earlier, upload_name=name,
+                      features_loader=features, previous=_previous(storage, earlier, store, run))

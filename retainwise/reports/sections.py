@@ -1,0 +1,168 @@
+"""The report's sections as HTML (from the templates in ``templates/report/``), one function each.
+
+Each takes the :class:`~retainwise.reports.data.ReportData` and returns a complete, self-styled piece,
+so the notebook can show, drop or reorder any of them.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pandas as pd
+
+from retainwise.reports import charts, labels, segments
+from retainwise.reports.data import ReportData
+from retainwise.reports.render import money, render
+from retainwise.science import drift as drift_levels
+from retainwise.science import playbook
+
+STATIC_CUSTOMERS = 15
+
+
+def section(key: str, heading: str, body: str, intro: str = "") -> str:
+    """A section: heading, optional intro line, body (already-escaped HTML)."""
+    return render("section.html.j2", key=key, heading=heading, body=body, intro=intro)
+
+
+def title(data: ReportData) -> str:
+    from retainwise.execution.static_report import report_title
+
+    return report_title(data.summary)
+
+
+def headline(data: ReportData) -> str:
+    kpis = [("rw-rows", f"{data.rows_scored:,}", "customers scored", ""),
+            ("rw-high", f"{data.high_share:.1%}", "at high risk of leaving", " rw-high"),
+            ("rw-revenue", money(data.revenue_at_risk), "monthly revenue at risk", ""),
+            ("rw-quality", f"{data.quality_score:.0f}", "data quality score (of 100)", "")]
+    return render("headline.html.j2", title=title(data), upload=data.upload_name,
+                  finished=labels.when(data.summary.get("finished_at")), kpis=kpis, truncated=data.truncated,
+                  shown=len(data.results), total=f"{data.rows_scored:,}", download=data.download_url,
+                  run_id=data.run_id)
+
+
+def risk(data: ReportData) -> str:
+    return section("risk", "How likely your customers are to leave",
+                   charts.risk_distribution(data.results, data.summary.get("risk_counts") or {}),
+                   "High risk: 60% chance or more; medium: 30–60%; low: under 30%.")
+
+
+def drivers(data: ReportData) -> str:
+    return section("drivers", "What drives churn in this file", charts.drivers(data.summary.get("global_drivers")))
+
+
+def segment_tables(data: ReportData) -> dict[str, pd.DataFrame]:
+    return segments.by_segment(data.results, segments.segment_labels(data.features()))
+
+
+def segments_section(data: ReportData) -> str:
+    tables = [(t, rows.head(6).to_dict("records"), charts.segment_bars(rows.head(6), t))
+              for t, rows in segment_tables(data).items()]
+    return section("segments", "Segments", render("segments.html.j2", tables=tables),
+                   "Where the risk and the revenue at risk sit.")
+
+
+def customers_table(frame: pd.DataFrame, note: str) -> str:
+    return render("customers_table.html.j2", rows=frame.to_dict("records"), note=note)
+
+
+def customers_static(data: ReportData) -> str:
+    top = data.results.head(STATIC_CUSTOMERS)
+    note = f"The {len(top)} customers most likely to leave, of {data.rows_scored:,}; all of them are in the results file."
+    return section("customers", "Customers most at risk", customers_table(top, note))
+
+
+def actions(data: ReportData) -> str:
+    table = playbook.summarise(data.results, data.results["recommended_action"])
+    return section("actions", "Recommended actions", render("actions.html.j2", rows=table.to_dict("records")),
+                   "What to do for the customers at risk, by the monthly revenue each action protects "
+                   "(chance of leaving × monthly charges).")
+
+
+def quality(data: ReportData) -> str:
+    q = data.summary["quality"]
+    issues = [{"message": i.get("message"), "column": labels.label(i["column"]) if i.get("column") else "",
+               "count": i.get("count"), "examples": ", ".join(map(str, (i.get("examples") or [])[:5]))}
+              for i in q.get("issues") or []]
+    return section("quality", "Data quality", render("quality.html.j2", score=f"{float(q['score']):.0f}",
+                                                     level=str(q.get("level", "")), issues=issues))
+
+
+def mapping(data: ReportData) -> str:
+    s = data.summary
+    conf = s.get("mapping_confidence") or {}
+    rows = [(src, labels.label(dst), conf.get(src, 1.0)) for src, dst in (s.get("mapping") or {}).items()]
+    return section("mapping", "Your columns", render("mapping.html.j2", rows=rows,
+                                                     unmapped=", ".join(s.get("unmapped") or [])))
+
+
+_DRIFT_WORDS = {"stable": ("similar", "rw-good"), "moderate": ("somewhat different", ""),
+                "major": ("very different", "rw-bad")}
+
+
+def _drift_sentence(rows: list[dict]) -> str:
+    shifted = [r["label"].lower() for r in rows if r["psi"] >= drift_levels.MAJOR]
+    if not shifted:
+        some = [r["label"].lower() for r in rows if r["psi"] >= drift_levels.MODERATE]
+        return ("Your customers look like the ones the model learned from, so its predictions should hold."
+                if not some else f"Your customers differ somewhat in {labels.join(some)}; predictions should "
+                                 "still hold, but keep an eye on them.")
+    return (f"This file's customers are very different in {labels.join(shifted)} from the ones the model learned "
+            "from: treat its predictions for them with care.")
+
+
+@functools.cache
+def _card() -> dict:
+    """The model card (its promised accuracy), read without loading the model."""
+    import json
+
+    from retainwise.resources import MODEL_DIR
+
+    path = MODEL_DIR / "model_card.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def health(data: ReportData) -> str:
+    cv = _card().get("cv", {})
+    rows = [{"label": labels.label(col), "psi": float(d.get("psi") or 0.0),
+             "words": _DRIFT_WORDS.get(d.get("level"), (str(d.get("level")), ""))[0],
+             "css": _DRIFT_WORDS.get(d.get("level"), ("", ""))[1]}
+            for col, d in (data.summary.get("drift") or {}).items()]
+    rows.sort(key=lambda r: -r["psi"])
+    real = data.summary.get("realised")
+    realised = None
+    if real:
+        ok = real.get("roc_auc") is None or real["roc_auc"] >= float(cv.get("roc_auc", 0)) - 0.05
+        realised = {"n": real["n"], "auc": real.get("roc_auc"), "brier": real["brier"],
+                    "verdict": "That is in line with what it promised." if ok else
+                    "That is clearly below what it promised: the model may need retraining for your customers."}
+    return section("health", "How far to trust these predictions", render(
+        "health.html.j2", realised=realised, card_auc=cv.get("roc_auc"), card_brier=cv.get("brier", 0.0),
+        drift=rows, drift_sentence=_drift_sentence(rows)))
+
+
+def _change(now: float, before: float, kind: str) -> str:
+    delta = now - before
+    if kind == "share":
+        pts = round(delta * 100, 1)
+        return "unchanged" if pts == 0 else f"{'up' if pts > 0 else 'down'} {abs(pts):.1f} points"
+    return "unchanged" if round(delta) == 0 else f"{'up' if delta > 0 else 'down'} {money(abs(delta))}"
+
+
+def since(data: ReportData) -> str:
+    prev = data.previous
+    ctx = {"previous": None}
+    if prev:
+        ps = prev["summary"]
+        before_high = ps["risk_counts"].get("HIGH", 0) / max(1, int(ps["rows_scored"]))
+        was_high = set(prev["results"].loc[prev["results"]["churn_risk"].eq("HIGH"), "customer_id"])
+        newly = [c for c in data.results.loc[data.results["churn_risk"].eq("HIGH"), "customer_id"] if c not in was_high]
+        ctx = {"previous": prev, "high_now": data.high_share, "high_change": _change(data.high_share, before_high, "share"),
+               "revenue_now": data.revenue_at_risk,
+               "revenue_change": _change(data.revenue_at_risk or 0.0, ps.get("revenue_at_risk") or 0.0, "money"),
+               "newly": newly}
+    return section("since", "Since last time", render("since.html.j2", **ctx))
+
+
+def earlier(data: ReportData) -> str:
+    return section("earlier", "Earlier reports", render("earlier.html.j2", rows=data.earlier))

@@ -1,0 +1,45 @@
+"""What-if: change one actionable field of a customer and re-score it in the kernel."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from retainwise.reports import labels
+
+#: Fields a business can change for a customer (offers, plans, billing).
+ACTIONABLE = ("contract", "tech_support", "online_security", "payment_method", "internet_service", "paperless_billing")
+_FLAG_VALUES = (1.0, 0.0)
+
+
+def choices(field: str) -> list[tuple[str, object]]:
+    """(label, canonical value) pairs for ``field``'s control."""
+    from retainwise.science import schema
+
+    column = schema.column(field)
+    values = column.categories if column.kind == "category" else _FLAG_VALUES
+    return [(labels.value(field, v), v) for v in values]
+
+
+def fields(row: pd.DataFrame) -> list[str]:
+    """The actionable fields this customer (a one-row frame of canonical fields) has a value for."""
+    return [f for f in ACTIONABLE if f in row.columns and pd.notna(row[f].iloc[0])]
+
+
+def rescore(row: pd.DataFrame, field: str, value) -> float:
+    """The customer's churn probability with ``field`` set to ``value``, by the same models as the run.
+
+    ``row`` is the customer's one-row frame of canonical fields (dtypes as validation left them).
+    Raises ModelError when the model artefacts are missing or tampered.
+    """
+    from retainwise.science import scoring
+    from retainwise.science.model import load_model
+
+    changed = row.reset_index(drop=True).copy()
+    changed[field] = pd.Series([value], dtype=changed[field].dtype)
+    return float(scoring.score_rows(changed, load_model())["churn_probability"].iloc[0])
+
+
+def sentence(field: str, value, before: float, after: float) -> str:
+    """``Contract: one year: 72% → 31% (−41 pts)``."""
+    return (f"{labels.fact(field, value)}: {before:.0%} → {after:.0%} "
+            f"({labels.points(after - before)})")
