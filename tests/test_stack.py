@@ -108,3 +108,24 @@ def _descendants(pid: int) -> list[int]:
             out.append(child)
             todo.append(child)
     return out
+
+
+def test_up_rides_out_a_run_store_outage(platform, monkeypatch, capsys):
+    import threading
+
+    from retainwise.cli import up
+    from retainwise.errors import StorageError
+
+    platform.start()
+    stop, calls, real = threading.Event(), [], RunStore.recent
+
+    def flaky(self, limit=50):
+        calls.append(limit)
+        if len(calls) <= 2:
+            raise StorageError("The run store failed while listing runs: OperationalError.")
+        stop.set()
+        return real(self, limit)
+
+    monkeypatch.setattr(RunStore, "recent", flaky)
+    assert up._watch(platform, stop) == 0  # kept supervising; before, `up` crashed here
+    assert len(calls) == 3 and "(retrying)" in capsys.readouterr().err
