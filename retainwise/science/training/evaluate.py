@@ -21,6 +21,7 @@ class Evaluation:
     runs: list[dict]  # one cross_validate result per repeat (the first with fold models)
     probs: list[np.ndarray]  # out-of-fold probabilities as served, one array per repeat
     raw: list[np.ndarray]  # the same without calibration (sigmoid of the margin)
+    seeds: list[int]  # each repeat's split seed (its fold models use seed + fold)
 
 
 def choose_threshold(y, p) -> tuple[float, float]:
@@ -83,7 +84,7 @@ def evaluate(x: pd.DataFrame, y: np.ndarray, found: dict, seed: int, repeats: in
         "calibration": platt,
         "calibration_check": check,
     }
-    return Evaluation(spec=spec, runs=runs, probs=probs, raw=raw)
+    return Evaluation(spec=spec, runs=runs, probs=probs, raw=raw, seeds=seeds)
 
 
 def folds_table(y: np.ndarray, evaluations: dict[str, Evaluation]) -> pd.DataFrame:

@@ -82,8 +82,8 @@ class Training:
     def calibration(self):
         """Reliability of the full model's out-of-fold probabilities with and without Platt scaling."""
         ev = self.evaluations["full"]
-        platt = [calibration.cross_fitted_platt(cv["margin"], self.y, self.seed + 1 + r)
-                 for r, cv in enumerate(ev.runs)]
+        platt = [calibration.cross_fitted_platt(cv["margin"], self.y, s) for cv, s in zip(ev.runs, ev.seeds,
+                                                                                             strict=True)]
         y = np.tile(self.y, len(ev.runs))
         return figures.calibration_with_and_without_platt(y, np.concatenate(ev.raw), np.concatenate(platt),
                                                           kept=ev.spec["calibration"] is not None)
@@ -134,7 +134,7 @@ class Training:
         # The first evaluation repeat is the candidate on these folds: the champion is retrained on the same
         # split with the same fold seeds (identical settings give identical margins).
         candidate = {"margin": run["margin"], "prob": ev.probs[0]}
-        held = gate.recipe_oof(self.rows, self.y, champion["feature_sets"]["full"], run["folds"], self.seed + 1)
+        held = gate.recipe_oof(self.rows, self.y, champion["feature_sets"]["full"], run["folds"], ev.seeds[0])
         table = gate.compare(self.y, run["folds"], held, candidate)
         self.verdict = gate.verdict(table, champion.get("version", "the champion"))
         caption = f"Verdict: {self.verdict['decision']}: {self.verdict['reason']}"
@@ -179,8 +179,8 @@ class Training:
         }
 
 
-def train(data: str | Path | None = None, out: str | Path = "model", seed: int = 42,
-          budget: int = DEFAULT_BUDGET, repeats: int = REPEATS, champion_dir: str | Path | None = None) -> dict:
+def train(data: str | Path | None = None, *, out: str | Path, seed: int = 42, budget: int = DEFAULT_BUDGET,
+          repeats: int = REPEATS, champion_dir: str | Path | None = None) -> dict:
     """Every step of :class:`Training` without a notebook; artefacts and card go to ``out``. Returns the card.
 
     Raises :class:`InputError` when the training file is unusable.
