@@ -86,49 +86,76 @@ def _phrase(name: str, value) -> str:
     return f"{label} ({str(value).replace('_', ' ')})"
 
 
+def _tables(name: str, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``column``: its JSON factor prefix (up to the impact) and its phrase.
+
+    Built once per *distinct* value (a file has few), then spread back by code.
+    """
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    values = [_display_value(name, v) for v in uniques] + [None]  # the last entry serves missing values
+    prefix = np.array([f'{{"feature":{json.dumps(name)},"value":{json.dumps(v)},"impact":' for v in values],
+                      dtype=object)
+    phrase = np.array([_phrase(name, v) for v in values], dtype=object)
+    return prefix[codes], phrase[codes]
+
+
+def _impacts(values: np.ndarray) -> np.ndarray:
+    """``repr(round(x, 4))`` of each value, as json.dumps writes it; formatted once per distinct value."""
+    x = values.astype("float64").ravel()
+    rounded = np.round(x, 4)
+    # numpy rounds x * 1e4 (itself rounded); near a tie Python's correctly rounded round() decides
+    tie = np.abs(np.abs(x * 1e4) % 1 - 0.5) < 1e-6
+    rounded[tie] = [round(float(v), 4) for v in x[tie]]
+    distinct, codes = np.unique(rounded, return_inverse=True)
+    return np.array([repr(float(v)) for v in distinct], dtype=object)[codes].reshape(values.shape)
+
+
+def _join(parts: list[np.ndarray], count: np.ndarray) -> np.ndarray:
+    """"a", "a and b", "a, b and c" per row, for the first ``count`` of ``parts``."""
+    a, b, c = parts
+    return np.where(count == 1, a, np.where(count == 2, a + " and " + b, a + ", " + b + " and " + c))
+
+
 def factor_columns(rows: pd.DataFrame, expl: Explanations, probabilities, tiers) -> pd.DataFrame:
-    """``risk_factors``, ``protective_factors`` (JSON) and ``explanation`` for each row."""
+    """``risk_factors``, ``protective_factors`` (JSON) and ``explanation`` for each row.
+
+    Array operations over the contribution matrix (argsort per row, phrase
+    tables per distinct value): no Python loop per customer.
+    """
     present = [f for f in expl.values.columns if f in rows.columns]
+    n = len(rows)
     values = expl.values[present].to_numpy()
     order = np.argsort(-values, axis=1)  # strongest risk first
-    raw = rows[present].to_numpy(dtype=object)
-    risk_json, protect_json, sentences = [], [], []
-    for i in range(len(values)):
-        risks, protects = [], []
-        for j in order[i]:
-            if values[i, j] <= 0 or len(risks) == TOP_N:
-                break
-            risks.append((present[j], _display_value(present[j], raw[i, j]), values[i, j]))
-        for j in order[i][::-1]:
-            if values[i, j] >= 0 or len(protects) == TOP_N:
-                break
-            protects.append((present[j], _display_value(present[j], raw[i, j]), values[i, j]))
-        risk_json.append(_to_json(risks))
-        protect_json.append(_to_json(protects))
-        sentences.append(_sentence(float(probabilities[i]), str(tiers[i]), risks, protects))
-    return pd.DataFrame(
-        {"explanation": sentences, "risk_factors": risk_json, "protective_factors": protect_json}, index=rows.index
-    )
+    tables = [_tables(f, rows[f]) for f in present]
+    prefix = np.stack([t[0] for t in tables], axis=1) if present else np.empty((n, 0), dtype=object)
+    phrase = np.stack([t[1] for t in tables], axis=1) if present else np.empty((n, 0), dtype=object)
+    impact = _impacts(values) if present else np.empty((n, 0), dtype=object)
+    sides = {}
+    for side, columns, sign in (("risk", order[:, :TOP_N], 1), ("protect", order[:, ::-1][:, :TOP_N], -1)):
+        picked = np.take_along_axis(values, columns, axis=1) * sign > 0
+        picked &= np.cumprod(picked, axis=1).astype(bool)  # a list stops at the first value of the other sign
+        count = picked.sum(axis=1)
+        entries = np.where(picked, np.take_along_axis(prefix, columns, 1) + np.take_along_axis(impact, columns, 1)
+                           + "}", "")
+        text = [np.where(picked[:, k], np.take_along_axis(phrase, columns[:, k:k + 1], 1)[:, 0], "")
+                for k in range(columns.shape[1])]
+        text += [np.full(n, "", dtype=object)] * (TOP_N - len(text))
+        json_list = "[" + entries[:, 0] if entries.shape[1] else np.full(n, "[", dtype=object)
+        for k in range(1, entries.shape[1]):
+            json_list = json_list + np.where(picked[:, k], "," + entries[:, k], "")
+        sides[side] = (json_list + "]", _join(text, count), count)
+    return pd.DataFrame({"explanation": _sentences(probabilities, tiers, sides), "risk_factors": sides["risk"][0],
+                         "protective_factors": sides["protect"][0]}, index=rows.index)
 
 
-def _to_json(factors) -> str:
-    return json.dumps(
-        [{"feature": f, "value": v, "impact": round(float(imp), 4)} for f, v, imp in factors], separators=(",", ":")
-    )
-
-
-def _join(parts: list[str]) -> str:
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-
-
-def _sentence(p: float, tier: str, risks, protects) -> str:
-    head = f"{tier.capitalize()} risk ({p:.0%})"
-    up = [_phrase(f, v) for f, v, _ in risks]
-    down = [_phrase(f, v) for f, v, _ in protects]
-    if up and down:
-        return f"{head}: driven mostly by {_join(up)}; {_join(down)} work in the customer's favour."
-    if up:
-        return f"{head}: driven mostly by {_join(up)}."
-    if down:
-        return f"{head}: {_join(down)} keep the risk down."
-    return f"{head}: no single factor stands out."
+def _sentences(probabilities, tiers, sides) -> np.ndarray:
+    percent = np.rint(np.asarray(probabilities, dtype="float64") * 100).astype(int)
+    head = (pd.Series(np.asarray(tiers, dtype=object)).str.capitalize().to_numpy(dtype=object) + " risk ("
+            + np.array([f"{k}%" for k in range(101)], dtype=object)[np.clip(percent, 0, 100)] + ")")
+    up, n_up = sides["risk"][1], sides["risk"][2]
+    down, n_down = sides["protect"][1], sides["protect"][2]
+    return np.select(
+        [(n_up > 0) & (n_down > 0), n_up > 0, n_down > 0],
+        [head + ": driven mostly by " + up + "; " + down + " work in the customer's favour.",
+         head + ": driven mostly by " + up + ".", head + ": " + down + " keep the risk down."],
+        head + ": no single factor stands out.")
