@@ -18,11 +18,21 @@ from retainwise.errors import (
     RetainwiseError,
     StorageError,
 )
-from retainwise.settings import Settings
 
-__version__ = "0.1.0"
+
+def _version() -> str:
+    # One place for the version: pyproject.toml, read back from the installed package's metadata
+    # (importlib.metadata costs ~15 ms to import, so only when asked for).
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("retainwise")
+    except PackageNotFoundError:  # a checkout on sys.path that was never installed
+        return "0+unknown"
+
 
 _LAZY = {
+    "Settings": "retainwise.settings",  # pydantic-settings costs ~0.15 s to import: only when used
     "Pipeline": "retainwise.science.pipeline",
     "score_file": "retainwise.execution.execute",
     "load_model": "retainwise.science.model",
@@ -43,9 +53,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from retainwise.execution.execute import score_file  # noqa: F401
     from retainwise.science.model import load_model  # noqa: F401
     from retainwise.science.pipeline import Pipeline  # noqa: F401
+    from retainwise.settings import Settings  # noqa: F401
 
 
 def __getattr__(name: str):
+    if name == "__version__":
+        return _version()
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'retainwise' has no attribute {name!r}")

@@ -78,7 +78,7 @@ def test_report_hides_code(scored):
     assert "open_page" not in html and "<script" not in html  # no sources, no JavaScript: mailable
     s = json.loads((out / "summary.json").read_text())
     assert f'id="rw-rows">{s["rows_scored"]:,}<' in html  # the report notebook's headline
-    assert f'${s["revenue_at_risk"]:,.0f}' in html and "Download results.csv" in html
+    assert f'${s["revenue_at_risk"]:,.0f}' in html and 'class="rw-download"' in html
 
 
 UNUSABLE = {

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import csv
+import json
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
+from retainwise.cli.output import print_json
 from retainwise.execution.execute import RunOutcome, score_file
 from retainwise.platform import mapping_store
 from retainwise.settings import Settings
+
+#: Written by the pipeline while it scores: {"rows_done": n, "rows_total": N}.
+PROGRESS_FILE = "progress.json"
 
 
 def cli_score(args) -> int:
@@ -19,18 +26,61 @@ def cli_score(args) -> int:
         print(f"Scoring {args.file} for tenant '{args.tenant}' (one notebook run: map, validate, predict, explain)…",
               file=sys.stderr)
     home = Settings.from_env().home
-    outcome = score_file(args.file, args.out, tenant=args.tenant, run_id=args.run_id,
-                         quality_level=args.quality_level, progress=not args.quiet, rules_share=args.rules_share,
-                         saved_mapping=mapping_store.load(home, args.tenant))
+    with _progress(Path(args.out) / PROGRESS_FILE, enabled=not args.quiet):
+        outcome = score_file(args.file, args.out, tenant=args.tenant, run_id=args.run_id,
+                             quality_level=args.quality_level, progress=not args.quiet,
+                             rules_share=args.rules_share, saved_mapping=mapping_store.load(home, args.tenant))
     _save_mapping(home, args.tenant, Path(args.out) / "mapping.json")
-    print(format_summary(outcome, args.out, time.perf_counter() - start))
+    if args.json:
+        print_json({"summary": outcome.summary, "outputs": {k: str(v) for k, v in outcome.outputs.items()}})
+    else:
+        print(format_summary(outcome, args.out, time.perf_counter() - start))
     return 0
+
+
+@contextmanager
+def _progress(path: Path, *, enabled: bool):
+    """While the body runs, print rows done / total and an ETA on stderr whenever ``path`` changes."""
+    if not enabled:
+        yield
+        return
+    path.unlink(missing_ok=True)  # a file left by an earlier run into the same folder is not this run's
+    stop = threading.Event()
+    follower = threading.Thread(target=_follow, args=(path, stop), name="score-progress", daemon=True)
+    follower.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        follower.join()
+
+
+def _follow(path: Path, stop: threading.Event) -> None:
+    first = None  # (time, rows) when progress was first seen: the rate behind the ETA
+    shown = None
+    while not stop.wait(0.5):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            done, total = int(data["rows_done"]), int(data["rows_total"])
+        except (OSError, ValueError, KeyError, TypeError):  # absent, or caught mid-write: look again later
+            continue
+        if done == shown or total <= 0:
+            continue
+        shown, now = done, time.monotonic()
+        first = first or (now, done)
+        print(f"rows {done:,} / {total:,} ({done / total:.0%}){_eta(first, now, done, total)}",
+              file=sys.stderr, flush=True)
+
+
+def _eta(first: tuple[float, int], now: float, done: int, total: int) -> str:
+    seconds, rows = now - first[0], done - first[1]
+    if rows <= 0 or seconds <= 0:
+        return ""
+    return f", about {max(0.0, (total - done) * seconds / rows):.0f} s left"
 
 
 def _save_mapping(home: Path, tenant: str, written: Path) -> None:
     """Keep the mapping this run used for the tenant's next upload (the pipeline wrote it to ``written``)."""
-    import json
-
     if written.is_file():
         mapping_store.save(home, tenant, json.loads(written.read_text(encoding="utf-8")))
 

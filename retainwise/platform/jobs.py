@@ -1,9 +1,7 @@
-"""``retainwise submit`` and ``retainwise status``: putting uploads on the queue and asking after them."""
+"""Putting uploads on the queue (``retainwise submit``; its handler is ``retainwise.cli.submit``)."""
 
 from __future__ import annotations
 
-import json
-import sys
 import uuid
 from pathlib import Path
 
@@ -38,41 +36,3 @@ def submit(path: str | Path, tenant: str, settings: Settings, store: RunStore | 
     job = JobMessage.for_upload(run_id=run_id, upload_id=upload_id, tenant=tenant, bucket=storage.bucket, key=key)
     Queue(settings).send(job.body())
     return run_id
-
-
-def cli_submit(args) -> int:
-    settings = Settings.from_env()
-    print(submit(args.file, args.tenant, settings))
-    return 0
-
-
-def cli_status(args) -> int:
-    settings = Settings.from_env()
-    run = RunStore.from_settings(settings).get(args.run_id)
-    if run is None:
-        raise InputError(f"No run {args.run_id!r} in the run store at {settings.effective_database_url}.",
-                         code="unknown_run")
-    data = run.to_dict()
-    if settings.bucket and run.output_keys:
-        data["outputs"] = {name: f"s3://{settings.bucket}/{key}" for name, key in run.output_keys.items()}
-    if args.json:
-        json.dump(data, sys.stdout, indent=2, default=str)
-        print()
-        return 0
-    print(format_status(data))
-    return 0
-
-
-def format_status(data: dict) -> str:
-    lines = [f"run {data['id']}  tenant {data['tenant']}  {data['status']}  (attempts: {data['attempts']})",
-             f"  upload   {data['upload_key']}"]
-    if data.get("rows_scored") is not None:
-        lines.append(f"  scored   {data['rows_scored']} of {data['rows_in']} rows; quality {data['quality_score']}; "
-                     f"model {data['model_version']}")
-    if data.get("error"):
-        lines.append(f"  error    {data['error']}")
-    for name, url in (data.get("outputs") or {}).items():
-        lines.append(f"  output   {name}: {url}")
-    times = [f"{k.removesuffix('_at')} {data[k]}" for k in ("created_at", "started_at", "finished_at") if data.get(k)]
-    lines.append("  " + "; ".join(times))
-    return "\n".join(lines)

@@ -125,15 +125,3 @@ def from_query_string(query: str) -> tuple[str | None, str | None]:
     """(run, token) from a request's query string."""
     params = parse_qs(query or "", keep_blank_values=False)
     return (params.get("run") or [None])[0], (params.get("token") or [None])[0]
-
-
-def cli_link(args) -> int:
-    from retainwise.platform.runs import RunStore
-    from retainwise.settings import Settings
-
-    settings = Settings.from_env()
-    run = RunStore.from_settings(settings).get(args.run_id)
-    if run is None:
-        raise InputError(f"No run {args.run_id!r} in the run store.", code="unknown_run")
-    print(report_url(settings, run.tenant, run.id, parse_duration(args.expires)))
-    return 0

@@ -1,0 +1,129 @@
+"""The ``retainwise`` argument parser: every command, option and argument, each with its help text.
+
+Values are checked here (see :mod:`retainwise.cli.values`), so a bad one ends with exit code 2 and a
+usage line before any kernel, process or connection starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from retainwise.cli import values
+
+JSON_HELP = "print machine-readable JSON on stdout instead of text"
+
+
+class _Version(argparse.Action):
+    """``--version``: the package's version, looked up only when asked for."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        import retainwise
+
+        print(f"retainwise {retainwise.__version__}")  # on stdout, as argparse's own version action
+        parser.exit()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of the ``retainwise`` command line. Raises nothing."""
+    parser = argparse.ArgumentParser(prog="retainwise", description="Predict and explain customer churn.")
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _local(sub)
+    _platform(sub)
+    _runs(sub)
+    from retainwise.cli.tenant import add_parser as add_tenant
+
+    add_tenant(sub)
+    return parser
+
+
+def _local(sub) -> None:
+    """Commands that need nothing but this machine: score, train, model."""
+    p = sub.add_parser("score", help="score a customer file locally (the pipeline and report notebooks)")
+    p.add_argument("file", help="customer file to score: CSV in any common dialect, or .xlsx")
+    p.add_argument("--out", required=True, help="output directory (results.csv, summary.json, report.html, ...)")
+    p.add_argument("--tenant", default="local", help="business the file belongs to (default: local)")
+    p.add_argument("--run-id", default=None, help="run id to record (default: generated)")
+    p.add_argument("--quality-level", default="standard", choices=["basic", "standard", "strict"],
+                   help="how strict the data checks are (default: standard)")
+    p.add_argument("--rules-share", type=values.probability, default=0.0,
+                   help="share of customers scored by the rules baseline (A/B test, 0 to 1; default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress output on stderr")
+    p.add_argument("--json", action="store_true", help=JSON_HELP + " (summary.json and the output paths)")
+
+    p = sub.add_parser("train", help="train a model through notebooks/training.ipynb and gate it against the "
+                                     "committed one")
+    p.add_argument("--data", default=None, help="labelled training CSV (default: the bundled telco file)")
+    p.add_argument("--out", default=None, help="folder for the new artefacts, model card and executed notebook "
+                                               "(required unless --install)")
+    p.add_argument("--install", action="store_true",
+                   help="replace the committed model, only if the promotion gate accepts the new one")
+    p.add_argument("--force", action="store_true", help="with --install: install even if the gate rejects it")
+    p.add_argument("--seed", type=int, default=42, help="seed of folds, search and masking (default 42)")
+    p.add_argument("--budget", type=values.whole(1), default=None,
+                   help="search trials per feature set, 1 or more (default 24)")
+
+    p = sub.add_parser("model", help="print the committed model's card")
+    p.add_argument("--json", action="store_true", help="the card as JSON")
+
+
+def _platform(sub) -> None:
+    """Commands that run the platform's processes: up, worker, redrive."""
+    p = sub.add_parser("up", help="run the whole platform on this machine (S3/SQS endpoint, runners, reports)")
+    p.add_argument("--runners", type=values.whole(1), default=2, help="runner processes (default 2)")
+    p.add_argument("--sample", action="store_true", help="submit the bundled sample upload once ready")
+    p.add_argument("--no-voila", action="store_true", help="do not start the report server")
+    p.add_argument("--port", type=values.whole(1, 65535), default=None,
+                   help="port of the embedded S3/SQS endpoint (default: a free one)")
+    p.add_argument("--exit-after-sample", action="store_true",
+                   help="stop everything once the sample run has finished (for scripts)")
+
+    p = sub.add_parser("worker", help="the queue runner process")
+    p.add_argument("--concurrency", type=values.whole(1), default=1, help="uploads run at once (default 1)")
+    p.add_argument("--pool-size", type=values.whole(0), default=None,
+                   help="pre-started single-use kernels (default: the concurrency)")
+    p.add_argument("--no-pool", action="store_true", help="start a cold kernel for every run")
+    p.add_argument("--poll-wait", type=values.whole(0, 20), default=20,
+                   help="SQS long-poll seconds, 0 to 20 (default 20)")
+    p.add_argument("--retry-backoff", type=values.whole(0), default=5,
+                   help="seconds before a transiently failed upload is retried, growing with its attempts")
+    p.add_argument("--once", action="store_true", help="exit when the queue is empty (for tests and scripts)")
+
+    p = sub.add_parser("redrive", help="move the dead-letter queue's messages back to the job queue")
+    p.add_argument("--limit", type=values.whole(1), default=None, help="move at most this many (default: all)")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
+
+
+def _runs(sub) -> None:
+    """Commands about uploads and their runs: submit, status, runs, download, link."""
+    p = sub.add_parser("submit", help="upload a file and queue it for scoring; prints the run id")
+    p.add_argument("file", help="customer file to upload: CSV or .xlsx")
+    p.add_argument("--tenant", required=True, type=values.tenant, help="business the file belongs to")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
+
+    p = sub.add_parser("status", help="show a run's status and outputs")
+    p.add_argument("run_id", type=values.run_id, help="the run id submit printed")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
+
+    p = sub.add_parser("runs", help="list runs, newest first")
+    p.add_argument("--tenant", type=values.tenant, default=None, help="only this business's runs")
+    p.add_argument("--limit", type=values.whole(1), default=50, help="at most this many runs (default 50)")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
+
+    p = sub.add_parser("download", help="fetch a run's outputs from storage into a folder")
+    p.add_argument("run_id", type=values.run_id, help="the run id submit printed")
+    p.add_argument("--out", required=True, help="folder to write results.csv, summary.json, report.html and "
+                                                "the executed notebooks into")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
+
+    p = sub.add_parser("link", help="a signed, expiring URL: a run's report, or with --tenant alone the portal")
+    p.add_argument("run_id", nargs="?", type=values.run_id, default=None,
+                   help="the run whose report to link (omit it, with --tenant, for the tenant's portal)")
+    p.add_argument("--tenant", type=values.tenant, default=None,
+                   help="without a run id: link this business's portal; with one: check the run is theirs")
+    p.add_argument("--expires", type=values.duration, default="7d",
+                   help="lifetime such as 30m, 12h, 7d (default 7d)")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)

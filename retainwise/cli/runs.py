@@ -1,0 +1,32 @@
+"""``retainwise runs [--tenant T]``: runs, newest first."""
+
+from __future__ import annotations
+
+from retainwise.cli.output import print_json, table
+from retainwise.settings import Settings
+
+COLUMNS = ["id", "tenant", "file", "status", "rows", "created", "finished"]
+
+
+def cli_runs(args) -> int:
+    """Print the runs (all tenants', or ``--tenant``'s), newest first. Raises StorageError when the store fails."""
+    from retainwise.platform.runs import RunStore
+    from retainwise.platform.tenants import upload_name
+
+    store = RunStore.from_settings(Settings.from_env())
+    if args.tenant:
+        runs = store.list_tenant(args.tenant, limit=args.limit)
+    else:  # the most recently touched runs include every newly created one; shown by creation
+        runs = sorted(store.recent(limit=args.limit), key=lambda r: r.created_at, reverse=True)
+    rows = [{
+        "id": r.id, "tenant": r.tenant, "file": upload_name(r.upload_key), "status": r.status,
+        "rows": r.rows_scored if r.rows_scored is not None else r.rows_in,
+        "created": r.to_dict()["created_at"], "finished": r.to_dict()["finished_at"],
+    } for r in runs]
+    if args.json:
+        print_json(rows)
+    elif rows:
+        print(table(rows, COLUMNS))
+    else:
+        print("no runs yet" + (f" for tenant {args.tenant}" if args.tenant else ""))
+    return 0
