@@ -32,8 +32,22 @@ from retainwise.science.features import feature_frame, present_features
 
 ARTEFACT = "churn_model.ubj"  # the full feature set's booster
 CARD = "model_card.json"
-#: Cores XGBoost may use when scoring: the runner executes several notebooks at once.
-NTHREAD = min(2, os.cpu_count() or 1)
+
+
+def container_cpus() -> int:
+    """CPUs this process may use: its affinity, capped by a cgroup v2 CPU quota (containers)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, int(int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 quota: the affinity is the limit
+    return max(1, cpus)
+
+
+#: Threads XGBoost uses when scoring: the container's CPUs.
+NTHREAD = container_cpus()
 
 
 def sha256_file(path: Path) -> str:
@@ -116,7 +130,8 @@ class ChurnModel:
     def margin(self, rows: pd.DataFrame) -> np.ndarray:
         """Calibrated log-odds for each row."""
         a, b = self._platt
-        return a * self.booster.predict(self._dmatrix(rows), output_margin=True) + b
+        # inplace_predict reads the feature frame as it is: no DMatrix copy (same numbers)
+        return a * self.booster.inplace_predict(feature_frame(rows, self.features), predict_type="margin") + b
 
     def predict_proba(self, rows: pd.DataFrame) -> np.ndarray:
         """Churn probability in [0, 1] for each row of canonical customer data."""
@@ -174,7 +189,10 @@ class ModelSet:
 
     def choose(self, rows: pd.DataFrame) -> Choice:
         """The feature set with the best expected ROC AUC for the columns ``rows`` has."""
-        present = present_features(rows)
+        return self.choose_for(present_features(rows))
+
+    def choose_for(self, present: frozenset[str]) -> Choice:
+        """The feature set with the best expected ROC AUC when the ``present`` feature columns hold values."""
         estimates = {
             name: expected_auc(m.spec["expected_auc"], m.features, present) for name, m in self.models.items()
         }
