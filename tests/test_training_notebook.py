@@ -78,3 +78,17 @@ def test_model_prints_the_current_card():
     assert f"ROC AUC **{card['cv']['roc_auc']}**" in proc.stdout
     proc = _retainwise("model", "--json")
     assert proc.returncode == 0 and json.loads(proc.stdout) == card
+
+
+def test_train_reports_lines_or_one_json_object(tmp_path, capsys):
+    from retainwise.cli.train import _report
+
+    card = json.loads((MODEL_DIR / CARD).read_text(encoding="utf-8"))
+    card["gate"] = {"decision": "reject", "reason": "ROC AUC worse than the champion beyond noise"}
+    _report(card, tmp_path, tmp_path / "training.ipynb", as_json=False)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"model {card['version']}: CV ROC AUC {card['cv']['roc_auc']}")
+    assert lines[1] == "gate: reject (ROC AUC worse than the champion beyond noise)"
+    _report(card, tmp_path, tmp_path / "training.ipynb", as_json=True)
+    report = json.loads(capsys.readouterr().out)
+    assert report["gate"]["decision"] == "reject" and report["cv"]["brier"] == card["cv"]["brier"]

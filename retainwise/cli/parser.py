@@ -65,6 +65,7 @@ def _local(sub) -> None:
     p.add_argument("--seed", type=int, default=42, help="seed of folds, search and masking (default 42)")
     p.add_argument("--budget", type=values.whole(1), default=None,
                    help="search trials per feature set, 1 or more (default 24)")
+    p.add_argument("--json", action="store_true", help="the new model's figures and the gate's verdict as JSON")
 
     p = sub.add_parser("model", help="print the committed model's card")
     p.add_argument("--json", action="store_true", help="the card as JSON")

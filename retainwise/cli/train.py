@@ -46,16 +46,29 @@ def cli_train(args) -> int:
               "seed": int(args.seed), "budget": budget, "repeats": REPEATS}
     executed = _run_with_progress(params, out)
     card = json.loads((out / CARD).read_text(encoding="utf-8"))
+    as_json = bool(getattr(args, "json", False))
+    _report(card, out, executed, as_json=as_json)
+    if install:
+        install_model(out, MODEL_DIR, force=force)
+        forced = " (forced past the gate)" if card["gate"]["decision"] != "promote" else ""
+        # with --json, stdout holds the one JSON object only
+        print(f"installed {card['version']} into {MODEL_DIR}{forced}", file=sys.stderr if as_json else sys.stdout)
+    return 0
+
+
+def _report(card: dict, out: Path, executed: Path, *, as_json: bool) -> None:
+    """The new model's headline figures and the gate's verdict: lines, or one JSON object."""
     cv, mc, gate = card["cv"], card["missing_columns"], card["gate"]
+    if as_json:
+        headline = {k: cv[k] for k in ("roc_auc", "brier", "ece", "accuracy", "threshold")}
+        print(json.dumps({"version": card["version"], "cv": headline, "core_only_roc_auc": mc["core_only_roc_auc"],
+                          "gate": {"decision": gate["decision"], "reason": gate["reason"]},
+                          "model_card": str(out / cards.MARKDOWN), "executed_notebook": str(executed)}, indent=2))
+        return
     print(f"model {card['version']}: CV ROC AUC {cv['roc_auc']}, Brier {cv['brier']}, ECE {cv['ece']}, "
           f"accuracy {cv['accuracy']} at {cv['threshold']}; core-only AUC {mc['core_only_roc_auc']}")
     print(f"gate: {gate['decision']} ({gate['reason']})")
     print(f"model card: {out / cards.MARKDOWN}; executed notebook: {executed}")
-    if install:
-        install_model(out, MODEL_DIR, force=force)
-        forced = " (forced past the gate)" if gate["decision"] != "promote" else ""
-        print(f"installed {card['version']} into {MODEL_DIR}{forced}")
-    return 0
 
 
 def cli_model(args) -> int:
