@@ -1,6 +1,6 @@
 """Queue messages: what the runner accepts, validated with pydantic.
 
-Two shapes (DESIGN.md): the explicit job ``{"prediction_id", "upload_id",
+Two shapes (the outside contract): the explicit job ``{"prediction_id", "upload_id",
 "user_id", "s3_file_path", "queued_at"}`` (``user_id`` is the tenant), or an S3
 ``ObjectCreated`` event notification for a key under ``uploads/<tenant>/``.
 AWS's ``s3:TestEvent`` (sent when a notification is configured) is ignored.

@@ -1,4 +1,4 @@
-"""The canonical customer schema every upload is mapped onto (DESIGN.md).
+"""The canonical customer schema every upload is mapped onto (the outside contract: README "Scoring a file").
 
 Only ``customer_id`` is required. Each column has a *kind* that fixes its
 canonical representation after normalisation:
