@@ -9,13 +9,18 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-COPY pyproject.toml README.md ./
+# Dependencies from the lock file (pip-compile output, exact versions): an image built today and one
+# built next month hold the same libraries. Its own layer, so a code change reuses it.
+COPY infra/docker/requirements.lock ./
+RUN pip install --no-deps -r requirements.lock
+COPY pyproject.toml README.md LICENSE ./
 COPY retainwise ./retainwise
 COPY runner ./runner
 COPY notebooks ./notebooks
 COPY templates ./templates
 # A regular (not editable) install: notebooks, templates and the model ship inside the package.
-RUN pip install ".[postgres]"
+# The project itself, without resolving anything: every dependency came from the lock above.
+RUN pip install --no-deps ".[postgres]" && pip check
 
 FROM python:3.11.7-slim-bookworm
 # libgomp1: XGBoost's OpenMP runtime, absent from slim images.
