@@ -24,15 +24,14 @@ from .conftest import SAMPLE, TRAINING
 pytestmark = [pytest.mark.aws, pytest.mark.slow]
 
 OUTPUTS = {"results.csv", "summary.json", "report.html", "notebooks/pipeline.ipynb", "notebooks/report.ipynb"}
-#: Written by pipelines that return the tenant's mapping record to save.
-OPTIONAL = {"mapping.json"}
 
 
 def outputs_of(names) -> set[str]:
-    """The expected outputs among ``names`` (the optional ones dropped once present)."""
+    """The outputs every run must have, found among ``names`` (the pipeline may write more, e.g. mapping.json)."""
     names = set(names)
-    assert OUTPUTS <= names <= OUTPUTS | OPTIONAL, names
-    return names - OPTIONAL
+    assert OUTPUTS <= names, names
+    assert not any(n.startswith(("/", "..")) or n.startswith("_") for n in names), names  # no marker, no escape
+    return names & OUTPUTS
 
 
 def big_upload(tmp_path: Path, rows: int = 10_000) -> Path:
@@ -134,7 +133,7 @@ def test_poison_file_fails_once_with_a_readable_reason(stack, tmp_path):
     assert stack.dead_letters() == []
 
 
-def test_transient_fault_is_retried_then_dead_lettered(stack):
+def test_transient_fault_is_retried_then_dead_lettered_and_redriven(stack):
     # Storage unreachable for this runner only (AWS's per-service endpoint variable wins over the settings).
     from retainwise.platform.embedded import free_port
 
@@ -149,6 +148,19 @@ def test_transient_fault_is_retried_then_dead_lettered(stack):
     assert len(retries) >= 2 and all(e["run_id"] == run_id for e in retries)
     assert stack.storage.head(run.upload_key) is not None
     assert worker.poll() is None
+
+    # Issue 13.3: once storage is back, `retainwise redrive` brings the message back and the run completes.
+    from types import SimpleNamespace
+
+    from retainwise.cli.redrive import cli_redrive
+
+    stack.stop_workers()
+    stack.start_worker()
+    assert cli_redrive(SimpleNamespace(limit=None, json=False)) == 0
+    run = stack.wait_status(run_id, statuses=(COMPLETED,), timeout=120)
+    assert run.attempts == 1 and outputs_of(run.output_keys) == OUTPUTS
+    stack.wait_for(lambda: stack.queue_depth() == 0, what="queue drained")
+    assert stack.dead_letters() == [] and stack.queue_depth(stack.dlq_url) == 0
 
 
 def test_malformed_messages_are_rejected_and_the_runner_keeps_running(stack):
