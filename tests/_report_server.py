@@ -61,11 +61,11 @@ def wait_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
     raise RuntimeError("the report server did not start")
 
 
-def start_server(stack: Stack, port: int, log_path: Path, env: dict | None = None) -> subprocess.Popen:
-    env = env or stack.env()
+def start_server(stack: Stack, port: int, log_path: Path, *args: str) -> subprocess.Popen:
+    env = stack.env()
     env.pop("PYTHONWARNINGS", None)
     log = open(log_path, "wb")  # noqa: SIM115 - the server writes it until it stops
-    server = subprocess.Popen([sys.executable, "-m", "retainwise.reports.server", "--port", str(port)],
+    server = subprocess.Popen([sys.executable, "-m", "retainwise.reports.server", "--port", str(port), *args],
                               env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     server.log_file = log
     wait_port(port, server)
@@ -79,6 +79,14 @@ def stop_server(server: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         server.kill()
     server.log_file.close()
+
+
+def free_port_server(stack: Stack, log_path: Path, *args: str) -> tuple[subprocess.Popen, int]:
+    """A report server for ``stack`` on a free port: (process, port)."""
+    from retainwise.platform.embedded import free_port
+
+    port = free_port()
+    return start_server(stack, port, log_path, *args), port
 
 
 def make_reports(moto_server, work: Path, runs: dict[str, Path]):
@@ -187,9 +195,16 @@ def open_report(page, url: str, selector: str):
 
 
 def screenshot(page, name: str) -> Path:
+    """The whole page in ``test-artifacts/``: Voila scrolls inside a container, so the viewport is grown to
+    the tallest scrolling content first (full_page alone would cut it at the window)."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name
+    size = page.viewport_size
+    tallest = page.evaluate("() => Math.max(...[...document.querySelectorAll('*')].map(e => e.scrollHeight))")
+    page.set_viewport_size({"width": size["width"], "height": min(max(size["height"], tallest), 16000)})
+    page.wait_for_timeout(300)
     page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
     return path
 
 

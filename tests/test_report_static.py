@@ -62,3 +62,34 @@ def test_static_report_runs_no_user_text_as_script(hostile_run, page):
 @pytest.mark.parametrize("name", ["pipeline.ipynb", "report.ipynb"])
 def test_executed_notebooks_in_nbconvert_run_no_user_text_as_script(hostile_run, page, name):
     _runs_no_script(page, _nbconvert(hostile_run / "notebooks" / name))
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("static") / "out"
+    done = subprocess.run([sys.executable, "-m", "retainwise", "score", str(SAMPLE), "--out", str(out),
+                           "--tenant", "acme"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return out
+
+
+def test_static_report_is_readable_on_desktop_and_phone(sample_run, browser):
+    for name, viewport in (("desktop", rs.DESKTOP), ("phone", rs.PHONE)):
+        context = browser.new_context(viewport=viewport)
+        pg = context.new_page()
+        pg.goto((sample_run / "report.html").as_uri(), wait_until="load")
+        height = pg.evaluate("document.documentElement.scrollHeight")
+        rs.screenshot(pg, f"static-report-{name}.png")
+        if name == "desktop":
+            assert height < 4000, height  # 400 customers
+            assert pg.title().startswith("Churn report — acme — ")
+            aligned = pg.evaluate("[...document.querySelectorAll('td')].filter(td => !td.classList.contains('rw-num'))"
+                                  ".map(td => getComputedStyle(td).textAlign)")
+            assert aligned and set(aligned) <= {"left", "start"}
+            alts = pg.evaluate("[...document.querySelectorAll('img')].map(i => i.alt)")
+            assert alts and all(a and "No description" not in a for a in alts)
+            href = pg.get_attribute("a.rw-download", "href")
+            assert href.startswith(("data:text/csv;base64,", "https://", "http://"))
+            text = pg.inner_text("body")
+            assert not [w for w in ("log-odds", "SHAP", "|impact|") if w in text]
+        context.close()

@@ -37,6 +37,7 @@ import asyncio
 import functools
 import os
 import sys
+from pathlib import Path
 
 from retainwise.platform.entrypoints import REPORTS_PORT
 from retainwise.resources import notebook as notebook_path
@@ -175,9 +176,11 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-def voila_argv(port: int = REPORTS_PORT, ip: str = "127.0.0.1", preheat: bool = True) -> list[str]:
-    """Voila's command-line arguments for the safe configuration above."""
-    report = notebook_path("report.ipynb")
+def voila_argv(port: int = REPORTS_PORT, ip: str = "127.0.0.1", preheat: bool = True,
+               notebooks: str | None = None) -> list[str]:
+    """Voila's command-line arguments for the safe configuration above (``notebooks``: another folder
+    holding report.ipynb and portal.ipynb, e.g. a data scientist's edited copy)."""
+    report = Path(notebooks) / "report.ipynb" if notebooks else notebook_path("report.ipynb")
     return [
         str(report),
         f"--Voila.root_dir={report.parent}",
@@ -216,9 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ip", default=os.environ.get("RETAINWISE_REPORTS_IP", "127.0.0.1"),
                         help="address to bind (0.0.0.0 in a container behind the load balancer)")
     parser.add_argument("--no-preheat", action="store_true", help="start a kernel per request instead")
+    parser.add_argument("--notebooks", help="serve report.ipynb (and portal.ipynb) from this folder instead")
     args = parser.parse_args(argv)
     environment()
-    _app_class().launch_instance(argv=voila_argv(args.port, args.ip, not args.no_preheat))
+    _app_class().launch_instance(argv=voila_argv(args.port, args.ip, not args.no_preheat, args.notebooks))
     return 0
 
 
