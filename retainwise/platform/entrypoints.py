@@ -6,9 +6,11 @@ One definition, used by ``retainwise up``, the tests and the container files
 
 from __future__ import annotations
 
+from retainwise.settings import Settings
+
 #: The queue runner (one process; ``--concurrency`` runs more runs at once).
 WORKER = ["retainwise", "worker"]
 #: The Voila report server (safe configuration lives in retainwise.reports.server).
 REPORTS = ["python", "-m", "retainwise.reports.server"]
-#: Port the report server listens on by default.
-REPORTS_PORT = 8866
+#: Port the report server listens on by default (the settings' default, defined there once).
+REPORTS_PORT: int = Settings.model_fields["report_port"].default
