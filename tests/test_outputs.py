@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from retainwise.science.outputs import RESULT_COLUMNS, write_results, write_summary
+from retainwise.science.outputs import RESULT_COLUMNS, ResultsWriter, write_results, write_summary
 
 
 def _results(ids):
@@ -11,7 +11,7 @@ def _results(ids):
     return pd.DataFrame({
         "customer_id": ids, "churn_probability": np.linspace(0, 1, n), "churn_risk": ["LOW"] * n,
         "predicted_churn": [0] * n, "explanation": ["Low risk (1%)."] * n, "risk_factors": ["[]"] * n,
-        "protective_factors": ["[]"] * n, "model_version": ["v"] * n, "experiment_group": ["ml"] * n,
+        "protective_factors": ["[]"] * n, "recommended_action": [""] * n, "model_version": ["v"] * n, "experiment_group": ["ml"] * n,
         "monthly_charges": [10.0] * n,
     })
 
@@ -32,3 +32,17 @@ def test_formula_cells_are_neutralised(tmp_path):
 def test_summary_is_json_safe(tmp_path):
     path = write_summary({"x": np.float64("nan"), "n": np.int64(3), "nested": [{"v": np.float32(0.5)}]}, tmp_path / "s.json")
     assert json.loads(path.read_text()) == {"x": None, "n": 3, "nested": [{"v": 0.5}]}
+
+
+def test_chunks_appended_equal_one_write_and_parquet_holds_the_same_rows(tmp_path):
+    whole = _results([f"c{i}" for i in range(10)] + ["=1+1"])
+    one = write_results(whole, tmp_path / "one" / "results.csv")
+    with ResultsWriter(tmp_path / "chunked" / "results.csv") as writer:
+        for start in range(0, len(whole), 3):
+            writer.append(whole.iloc[start:start + 3])
+    assert (tmp_path / "chunked" / "results.csv").read_bytes() == one.read_bytes()
+    back = pd.read_parquet(tmp_path / "chunked" / "results.parquet")
+    csv = pd.read_csv(one, dtype={"customer_id": str, "recommended_action": str}, keep_default_na=False)
+    assert back["customer_id"].tolist() == csv["customer_id"].tolist()  # neutralised in both
+    assert back.columns.tolist() == csv.columns.tolist()
+    np.testing.assert_allclose(back["churn_probability"], whole["churn_probability"])

@@ -29,7 +29,8 @@ def _levels(name: str) -> list[str]:
     return list(col.categories) if col.kind == "category" else ["0", "1"]
 
 
-def _shares(values: pd.Series, name: str, ref: dict) -> np.ndarray:
+def bin_counts(values: pd.Series, name: str, ref: dict) -> np.ndarray:
+    """Rows per bin of ``ref`` (the last bin: missing); counts add up across chunks of a file."""
     if ref["kind"] == "number":
         x = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
         edges = np.asarray(ref["edges"], dtype="float64")
@@ -39,6 +40,11 @@ def _shares(values: pd.Series, name: str, ref: dict) -> np.ndarray:
         s = values.astype("str") if schema.column(name).kind == "category" else values.map(
             lambda v: None if pd.isna(v) else str(int(float(v) >= 0.5)))
         counts = np.array([int((s == lvl).sum()) for lvl in ref["levels"]] + [int(s.isna().sum())])
+    return counts
+
+
+def _shares(values: pd.Series, name: str, ref: dict) -> np.ndarray:
+    counts = bin_counts(values, name, ref)
     return counts / max(1, counts.sum())
 
 
@@ -74,11 +80,21 @@ def psi_report(rows: pd.DataFrame, reference: dict) -> dict:
 
     Only features the upload carries (with at least one value) are reported.
     """
+    return psi_from_counts(reference, counts_for(rows, reference))
+
+
+def counts_for(rows: pd.DataFrame, reference: dict) -> dict[str, np.ndarray]:
+    """Bin counts of each reference feature ``rows`` carries (add them up across chunks)."""
+    return {name: bin_counts(rows[name], name, ref) for name, ref in reference.items() if name in rows.columns}
+
+
+def psi_from_counts(reference: dict, counts: dict[str, np.ndarray]) -> dict:
+    """:func:`psi_report` from accumulated bin counts; features without a single value are left out."""
     out = {}
     for name, ref in reference.items():
-        if name not in rows.columns or rows[name].isna().all():
+        if name not in counts or counts[name][:-1].sum() == 0:
             continue
-        value = psi(ref["shares"], _shares(rows[name], name, ref))
+        value = psi(ref["shares"], counts[name] / max(1, counts[name].sum()))
         out[name] = {"psi": round(value, 4), "level": level(value)}
     return dict(sorted(out.items(), key=lambda kv: -kv[1]["psi"]))
 

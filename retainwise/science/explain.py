@@ -59,11 +59,14 @@ def explain_rows(rows: pd.DataFrame, model) -> Explanations:
     return Explanations(values=pd.DataFrame(contribs, columns=groups, index=rows.index), base=base)
 
 
-def rules_explanations(rows: pd.DataFrame) -> Explanations:
-    """The rules baseline's score as column impacts (its score = 0.5 + impacts), for rules-served rows."""
+def rules_explanations(rows: pd.DataFrame, scale: float | None = None) -> Explanations:
+    """The rules baseline's score as column impacts (its score = 0.5 + impacts), for rules-served rows.
+
+    ``scale``: the file's usage-score scale (rules.usage_scale) when ``rows`` is part of it.
+    """
     from retainwise.science import rules
 
-    impacts = rules.contributions(rows).fillna(0.0)
+    impacts = rules.contributions(rows, scale).fillna(0.0)
     return Explanations(values=impacts, base=np.full(len(rows), rules.BASE))
 
 

@@ -1,17 +1,20 @@
-"""Writers of a run's outputs: ``results.csv`` and ``summary.json`` (DESIGN.md).
+"""Writers of a run's outputs: ``results.csv``, ``results.parquet`` and ``summary.json`` (DESIGN.md).
 
-``results.csv`` has one row per distinct customer with the DESIGN columns in
-order, then ``monthly_charges`` (for revenue at risk in the report; empty when
+``results.csv`` has one row per distinct customer, in the order of the upload,
+with the DESIGN columns in order, then ``monthly_charges`` (for revenue at risk in the report; empty when
 the upload had none) and the A/B detail: ``ml_probability``,
 ``rules_probability`` (empty where the rules cannot score) and
 ``scores_disagree``. Cells that echo customer text are neutralised against
-CSV injection before writing.
+CSV injection before writing. :class:`ResultsWriter` appends chunk after
+chunk to both the CSV and ``results.parquet`` (the same rows and columns,
+typed, for data scientists), so a big run never holds all its results.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -26,6 +29,7 @@ RESULT_COLUMNS = [
     "explanation",
     "risk_factors",
     "protective_factors",
+    "recommended_action",
     "model_version",
     "experiment_group",
 ]
@@ -36,15 +40,59 @@ ECHOED = ["customer_id", "explanation", "risk_factors", "protective_factors"]
 
 
 def write_results(results: pd.DataFrame, path: Path) -> Path:
-    """Write ``results`` (must hold RESULT_COLUMNS) as CSV, echoed text neutralised."""
-    missing = [c for c in RESULT_COLUMNS if c not in results.columns]
-    if missing:
-        raise ValueError(f"results lack columns {missing}")
-    columns = RESULT_COLUMNS + [c for c in EXTRA_COLUMNS if c in results.columns]
-    safe = neutralise_frame(results[columns], ECHOED)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    safe.to_csv(path, index=False, float_format="%.6g", lineterminator="\n")
+    """Write ``results`` (must hold RESULT_COLUMNS) as CSV, echoed text neutralised. Raises ValueError if not."""
+    with ResultsWriter(path, parquet=False) as writer:
+        writer.append(results)
     return path
+
+
+class ResultsWriter:
+    """Appends result chunks to ``results.csv`` and (``parquet``) ``results.parquet`` next to it.
+
+    Every chunk must hold RESULT_COLUMNS (ValueError otherwise) and the same
+    extra columns as the first. Use as a context manager; files are complete on exit.
+    """
+
+    def __init__(self, path: Path, *, parquet: bool = True) -> None:
+        self.path, self.parquet_path = Path(path), Path(path).with_suffix(".parquet") if parquet else None
+        self.columns: list[str] | None = None
+        self._csv = self._parquet = self._schema = None
+        self.rows = 0
+
+    def __enter__(self) -> ResultsWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._csv = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed in __exit__
+        return self
+
+    def append(self, results: pd.DataFrame) -> None:
+        """Write one chunk of results (its rows after the ones already written)."""
+        missing = [c for c in RESULT_COLUMNS if c not in results.columns]
+        if missing:
+            raise ValueError(f"results lack columns {missing}")
+        if self.columns is None:
+            self.columns = RESULT_COLUMNS + [c for c in EXTRA_COLUMNS if c in results.columns]
+        safe = neutralise_frame(results[self.columns], ECHOED)
+        safe.to_csv(self._csv, index=False, header=self.rows == 0, float_format="%.6g", lineterminator="\n")
+        if self.parquet_path is not None:
+            self._append_parquet(safe)
+        self.rows += len(safe)
+
+    def _append_parquet(self, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self._schema is None:
+            self._schema = pa.Schema.from_pandas(frame, preserve_index=False)
+            self._parquet = pq.ParquetWriter(self.parquet_path, self._schema, compression="zstd")
+        self._parquet.write_table(pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False))
+
+    def __exit__(self, *exc) -> None:
+        if self.rows == 0 and self._csv is not None:  # no chunk came: still a CSV with its header
+            pd.DataFrame(columns=RESULT_COLUMNS).to_csv(self._csv, index=False, lineterminator="\n")
+        if self._csv is not None:
+            self._csv.close()
+        if self._parquet is not None:
+            self._parquet.close()
 
 
 def _jsonable(value):
@@ -60,7 +108,13 @@ def _jsonable(value):
 
 
 def write_summary(summary: dict, path: Path) -> Path:
-    """Write ``summary`` as pretty JSON (numpy scalars and NaN made JSON-safe)."""
+    """Write ``summary`` (or any record) as pretty JSON, numpy scalars and NaN made JSON-safe, atomically.
+
+    Raises OSError when the folder cannot be written.
+    """
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_jsonable(summary), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(_jsonable(summary), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)  # readers (the runner, `retainwise score`) never see half a file
     return path

@@ -1,8 +1,21 @@
-"""One scoring run, stage by stage.
+"""One scoring run, stage by stage, streamed in chunks.
 
 The pipeline notebook calls these stages in order and displays what each one
-found; tests and benchmarks call them in-process. Every stage records its
-wall time in ``timings`` (reported as ``timings_s`` in summary.json).
+found; tests and benchmarks call them in-process. The file is never held
+whole: :meth:`Pipeline.read` reads the header and a sample (the mapping is
+decided on it), :meth:`~Pipeline.validate` reads the rest chunk by chunk,
+normalising and validating each and parking the scorable rows on disk;
+prediction and explanation go through those chunks again, and results are
+appended to results.csv and results.parquet as each chunk is explained.
+Everything summary.json reports is accumulated so that it equals the
+whole-file figures whatever the chunk size (validation.py, streaming.py).
+``results.csv`` keeps the upload's order; ``results_top.csv`` holds the
+:data:`TOP_N` customers most at risk, highest probability first (same
+columns), and summary.json the first 20 of them (``top_at_risk``) and a
+probability histogram, so a report never needs to load all results.
+
+Every stage records its wall time in ``timings`` (``timings_s`` in
+summary.json) and its progress in ``<output_dir>/progress.json``.
 """
 
 from __future__ import annotations
@@ -13,159 +26,216 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from retainwise.science import explain, outputs, scoring
+from retainwise.science import drift, experiment, explain, outputs, playbook, rules, scoring
+from retainwise.science.features import present_features
 from retainwise.science.mapping import map_columns
 from retainwise.science.model import load_model
 from retainwise.science.normalise import to_canonical
-from retainwise.science.reading import read_upload
-from retainwise.science.validation import validate
+from retainwise.science.progress import write_progress
+from retainwise.science.reading import CHUNK_ROWS, open_upload
+from retainwise.science.streaming import ExactSum, Spill, top_rows
+from retainwise.science.validation import Validator
+
+#: Customers most at risk kept (results_top.csv: what a report's table shows of a big run).
+TOP_N = 50_000
+TOP_IN_SUMMARY = 20
+_SUMMARY_TOP = ["customer_id", "churn_probability", "churn_risk", "explanation", "recommended_action"]
 
 
 class Pipeline:
     """Map, validate, score and explain one uploaded file.
 
-    Parameters: ``input_path`` the upload; ``output_dir`` where results.csv and
-    summary.json go; ``tenant`` the business; ``run_id`` (generated when empty);
-    ``quality_level`` basic/standard/strict; ``mapping_overrides`` source column
-    -> canonical name, winning over inference; ``saved_mapping`` the tenant's
-    saved mapping record (see mapping_record.py; the one to save next is
-    written as ``<output_dir>/mapping.json``); ``model_dir`` another model artefact directory;
+    Parameters: ``input_path`` the upload; ``output_dir`` where results.csv,
+    results.parquet, summary.json, mapping.json and progress.json go; ``tenant``
+    the business; ``run_id`` (generated when empty); ``quality_level``
+    basic/standard/strict; ``mapping_overrides`` source column -> canonical
+    name, winning over inference; ``saved_mapping`` the tenant's saved mapping
+    record (see mapping_record.py; the one to save next is written as
+    ``mapping.json``); ``model_dir`` another model artefact directory;
     ``rules_share`` the share of customers (by a hash of tenant and customer)
-    scored by the rules baseline instead of the model, for A/B tests.
+    scored by the rules baseline instead of the model, for A/B tests;
+    ``chunk_rows`` rows per chunk; ``progress_bar`` a tqdm bar per stage.
 
-    Stages raise :class:`~retainwise.errors.InputError` for unusable input and
-    :class:`~retainwise.errors.ModelError` for a missing or tampered model.
+    Stages raise :class:`~retainwise.errors.InputError` for unusable input,
+    :class:`~retainwise.errors.ModelError` for a missing or tampered model and
+    :class:`~retainwise.errors.ConfigError` for a bad ``rules_share``.
     """
 
-    def __init__(
-        self,
-        input_path: str | Path,
-        output_dir: str | Path,
-        *,
-        tenant: str = "local",
-        run_id: str | None = None,
-        quality_level: str = "standard",
-        mapping_overrides: dict[str, str] | None = None,
-        saved_mapping: dict | None = None,
-        model_dir: str | Path | None = None,
-        rules_share: float = 0.0,
-    ) -> None:
-        self.input_path = Path(input_path)
-        self.output_dir = Path(output_dir)
-        self.tenant = tenant
-        self.run_id = run_id or uuid.uuid4().hex[:12]
-        self.quality_level = quality_level
-        self.mapping_overrides = dict(mapping_overrides or {})
-        self.saved_mapping = dict(saved_mapping) if saved_mapping else None
-        self.model_dir = model_dir
+    def __init__(self, input_path: str | Path, output_dir: str | Path, *, tenant: str = "local",
+                 run_id: str | None = None, quality_level: str = "standard",
+                 mapping_overrides: dict[str, str] | None = None, saved_mapping: dict | None = None,
+                 model_dir: str | Path | None = None, rules_share: float = 0.0, chunk_rows: int = CHUNK_ROWS,
+                 progress_bar: bool = False) -> None:
         if not 0.0 <= float(rules_share) <= 1.0:
             from retainwise.errors import ConfigError
 
             raise ConfigError(f"rules_share must be between 0 and 1, not {rules_share!r}.")
-        self.rules_share = float(rules_share)
+        self.input_path, self.output_dir = Path(input_path), Path(output_dir)
+        self.tenant, self.run_id = tenant, run_id or uuid.uuid4().hex[:12]
+        self.quality_level, self.model_dir = quality_level, model_dir
+        self.mapping_overrides = dict(mapping_overrides or {})
+        self.saved_mapping = dict(saved_mapping) if saved_mapping else None
+        self.rules_share, self.chunk_rows, self.progress_bar = float(rules_share), int(chunk_rows), progress_bar
         self.timings: dict[str, float] = {}
         self.started_at = datetime.now(UTC)
+        self._spill: Spill | None = None
 
     @contextmanager
-    def _stage(self, name: str):
+    def _stage(self, name: str, total: int | None = None):
+        from tqdm.auto import tqdm
+
         start = time.perf_counter()
+        bar = tqdm(total=total, desc=name, unit=" rows", disable=not self.progress_bar, mininterval=1.0)
+
+        def advance(rows_done: int) -> None:
+            bar.update(rows_done - bar.n)
+            write_progress(self.output_dir, name, rows_done, total)
+
         try:
-            yield
+            yield advance
         finally:
+            bar.close()
             self.timings[name] = round(time.perf_counter() - start, 4)
 
     # -- stages ---------------------------------------------------------
     def read(self):
-        """Read the upload (encoding, delimiter and format detected)."""
+        """Open the upload (encoding, delimiter and format detected): its columns and a sample."""
         with self._stage("read"):
-            self.upload = read_upload(self.input_path)
+            self.upload = open_upload(self.input_path, chunk_rows=self.chunk_rows)
         return self.upload
 
     def map_columns(self):
-        """Map the upload's columns onto the canonical schema."""
+        """Map the upload's columns onto the canonical schema (decided on the header and the sample)."""
         with self._stage("mapping"):
-            self.mapping = map_columns(
-                self.upload.frame, overrides=self.mapping_overrides, saved=self.saved_mapping, tenant=self.tenant
-            )
+            self.mapping = map_columns(self.upload.frame, overrides=self.mapping_overrides,
+                                       saved=self.saved_mapping, tenant=self.tenant)
             # written now, not with the results: a confirmed mapping is worth keeping even if a later stage fails
             outputs.write_summary(self.mapping.record, self.output_dir / "mapping.json")
         return self.mapping
 
     def validate(self):
-        """Normalise values and score the data's quality; keep the scorable rows."""
-        with self._stage("validation"):
-            canonical = to_canonical(self.upload.frame, self.mapping)
-            self.validation = validate(canonical, level=self.quality_level, mapping=self.mapping)
-            self.rows = self.validation.rows
+        """Read the file chunk by chunk: normalise, validate, park the scorable rows. The quality report."""
+        with self._stage("validation") as advance:
+            validator = Validator(level=self.quality_level, mapping=self.mapping)
+            self._spill, present, usage_max = Spill(), frozenset(), float("-inf")
+            for chunk in self.upload.chunks():
+                rows = validator.add(to_canonical(chunk, self.mapping))
+                present |= present_features(rows)
+                if "feature_usage_score" in rows.columns and rows["feature_usage_score"].notna().any():
+                    usage_max = max(usage_max, float(rows["feature_usage_score"].max()))
+                if len(rows):  # a chunk of nothing but repeats or rows without an id leaves nothing to score
+                    self._spill.put(rows)
+                advance(validator.rows_in)
+            self.validation = validator.finish()
+            self.present, self.usage_scale = present, rules.usage_scale(usage_max)
         return self.validation
+
+    @property
+    def rows(self) -> pd.DataFrame:
+        """Every scorable canonical row at once (small files only: tests, JupyterLab)."""
+        return self._spill.all()
 
     def predict(self, rules_share: float | None = None) -> pd.DataFrame:
         """Churn probability, risk tier and prediction for every scorable customer.
 
         The feature set that suits the file's columns scores it (``self.choice``
         says which, and how confident); ``rules_share`` (default: the
-        ``rules_share`` attribute, else 0) of the customers are served by the
-        rules baseline instead (A/B, by a hash of tenant and customer); all of
-        them when the model has no column to go on (expected AUC below
-        ``experiment.ML_FLOOR``) and the rules can score them. Also
-        measures drift against the training data and, when the upload carries
-        ``churned``, the realised accuracy. Raises :class:`ModelError` for a
-        missing or tampered model, :class:`ConfigError` for a bad share.
+        attribute) of the customers are served by the rules baseline instead
+        (A/B, by a hash of tenant and customer); all of them when the model has
+        no column to go on (expected AUC below ``experiment.ML_FLOOR``) and the
+        rules can score them. Also measures drift against the training data
+        and, when the upload carries ``churned``, the realised accuracy.
+        Raises :class:`ModelError` for a missing or tampered model.
         """
-        from retainwise.science import drift, experiment, rules
-
-        with self._stage("prediction"):
-            share = getattr(self, "rules_share", 0.0) if rules_share is None else rules_share
+        share = self.rules_share if rules_share is None else rules_share
+        with self._stage("prediction", self._spill.rows) as advance:
             self.models = load_model(self.model_dir)
-            self.choice = self.models.choose(self.rows)
+            self.choice = self.models.choose_for(self.present)
             self.model = self.choice.model
-            ml = scoring.score_rows(self.rows, self.model)
             # A file the model knows nothing about (e.g. SaaS usage columns only) is better served by the rules.
             fallback = self.choice.expected_roc_auc < experiment.ML_FLOOR
-            groups = experiment.assign(self.tenant, self.rows["customer_id"], 1.0 if fallback else share)
-            self.scores = experiment.route(ml, rules.score(self.rows), groups, self.model.threshold)
+            reference = self.models.card.get("drift_reference", {})
+            parts, counts, outcomes = [], {}, []
+            for rows in self._spill.chunks():
+                groups = experiment.assign(self.tenant, rows["customer_id"], 1.0 if fallback else share)
+                served = experiment.route(scoring.score_rows(rows, self.model), rules.score(rows, self.usage_scale),
+                                          groups, self.model.threshold)
+                parts.append(served.drop(columns="scores_disagree"))
+                for name, c in drift.counts_for(rows, reference).items():
+                    counts[name] = counts.get(name, 0) + c
+                if "churned" in rows.columns:
+                    outcomes.append(rows["churned"])
+                advance(rows.index[-1] + 1)
+            self.scores = pd.concat(parts)
+            # ranks within the whole file, so only once every chunk is scored
+            self.scores["scores_disagree"] = experiment.disagreement(self.scores["ml_probability"],
+                                                                     self.scores["rules_probability"])
             self.experiment = {**experiment.summary(self.scores, share), "fallback_to_rules": bool(fallback)}
-            self.drift = drift.psi_report(self.rows, self.models.card.get("drift_reference", {}))
-            self.realised = None
-            if "churned" in self.rows.columns:
-                self.realised = drift.realised(self.rows["churned"], self.scores["churn_probability"],
-                                               self.model.threshold)
-                if self.realised and self.experiment["groups"]["rules"]:  # the A/B read-out: each arm alone
-                    arm = self.scores["experiment_group"]
-                    self.realised["by_group"] = {
-                        g: drift.realised(self.rows["churned"][arm == g], self.scores["churn_probability"][arm == g],
-                                          self.model.threshold if g == "ml" else 0.5)
-                        for g in experiment.GROUPS}
+            self.drift = drift.psi_from_counts(reference, counts)
+            self.realised = self._realised(pd.concat(outcomes) if outcomes else None)
         return self.scores
 
+    def _realised(self, churned: pd.Series | None) -> dict | None:
+        if churned is None:
+            return None
+        p, arm = self.scores["churn_probability"], self.scores["experiment_group"]
+        realised = drift.realised(churned, p, self.model.threshold)
+        if realised and self.experiment["groups"]["rules"]:  # the A/B read-out: each arm alone
+            realised["by_group"] = {g: drift.realised(churned[arm == g], p[arm == g],
+                                                      self.model.threshold if g == "ml" else 0.5)
+                                    for g in experiment.GROUPS}
+        return realised
+
     def explain(self) -> pd.DataFrame:
-        """SHAP explanations per customer; assembles the results table."""
-        with self._stage("explanation"):
-            self.explanations = explain.explain_rows(self.rows, self.model)
-            p, tiers = self.scores["churn_probability"].to_numpy(), self.scores["churn_risk"].to_numpy()
-            factors = explain.factor_columns(self.rows, self.explanations, p, tiers)
-            by_rules = (self.scores["experiment_group"] == "rules").to_numpy()
-            if by_rules.any():  # customers the rules served are explained by the rules
-                some = self.rows.loc[by_rules]
-                factors.loc[by_rules] = explain.factor_columns(
-                    some, explain.rules_explanations(some), p[by_rules], tiers[by_rules]).to_numpy()
-            results = pd.concat([self.scores, factors], axis=1)
-            results["model_version"] = self.model.version
-            if "monthly_charges" in self.rows.columns:
-                results["monthly_charges"] = self.rows["monthly_charges"]
-            self.results = results.sort_values("churn_probability", ascending=False, kind="stable")
-        return self.results
+        """SHAP explanations per customer, appended chunk by chunk to results.csv and results.parquet.
+
+        Returns the customers most at risk (:data:`TOP_N`).
+        """
+        drivers, revenue, self.top = ExactSum(2.0**30), ExactSum(1e4), None
+        with self._stage("explanation", len(self.scores)) as advance, \
+                outputs.ResultsWriter(self.output_dir / "results.csv") as writer:
+            for rows in self._spill.chunks():
+                results, values = self._explain_chunk(rows, self.scores.loc[rows.index])
+                drivers.add(np.abs(values.to_numpy()))
+                if "monthly_charges" in results.columns:
+                    revenue.add(results["monthly_charges"].astype(float) * results["churn_probability"])
+                writer.append(results)
+                self.top = top_rows(self.top, results, TOP_N)
+                advance(rows.index[-1] + 1)
+            self.driver_names, n = list(values.columns), max(1, len(self.scores))
+        self._mean_abs = drivers.value() / n
+        self._revenue = revenue.value() if "monthly_charges" in self.top.columns else None
+        return self.top
+
+    def _explain_chunk(self, rows: pd.DataFrame, scores: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """One chunk's results (every results.csv column) and its model's grouped SHAP values."""
+        expl = explain.explain_rows(rows, self.model)
+        p, tiers = scores["churn_probability"].to_numpy(), scores["churn_risk"].to_numpy()
+        factors = explain.factor_columns(rows, expl, p, tiers)
+        by_rules = (scores["experiment_group"] == "rules").to_numpy()
+        if by_rules.any():  # customers the rules served are explained by the rules
+            some = rows.loc[by_rules]
+            factors.loc[by_rules] = explain.factor_columns(
+                some, explain.rules_explanations(some, self.usage_scale), p[by_rules], tiers[by_rules]).to_numpy()
+        results = pd.concat([scores, factors], axis=1)
+        results["model_version"] = self.model.version
+        if "monthly_charges" in rows.columns:
+            results["monthly_charges"] = rows["monthly_charges"]
+        results["recommended_action"] = playbook.recommend(results)
+        return results, expl.values
 
     def write_outputs(self) -> dict[str, Path]:
-        """Write results.csv and summary.json to the output directory."""
+        """Write results_top.csv and summary.json (results were written while explaining); paths by name."""
         with self._stage("outputs"):
-            paths = {
-                "results.csv": outputs.write_results(self.results, self.output_dir / "results.csv"),
-            }
-        # summary last, so its timings include writing the results
+            paths = {name: self.output_dir / name for name in ("results.csv", "results.parquet")}
+            paths["results_top.csv"] = outputs.write_results(self.top, self.output_dir / "results_top.csv")
+        # summary last, so its timings include everything before it
         paths["summary.json"] = outputs.write_summary(self.summary(), self.output_dir / "summary.json")
+        if self._spill is not None:
+            self._spill.close()
         return paths
 
     def run_all(self) -> dict[str, Path]:
@@ -178,13 +248,23 @@ class Pipeline:
         return self.write_outputs()
 
     # -- views ----------------------------------------------------------
+    @property
+    def results(self) -> pd.DataFrame:
+        """Every result row as written (results.parquet: upload order, text neutralised). Small files only."""
+        return pd.read_parquet(self.output_dir / "results.parquet")
+
+    def global_drivers(self) -> pd.DataFrame:
+        """Mean |impact| per business feature over every customer, strongest first."""
+        frame = pd.DataFrame({"feature": self.driver_names, "mean_abs_impact": self._mean_abs})
+        return frame.sort_values("mean_abs_impact", ascending=False, kind="stable").reset_index(drop=True)
+
     def summary(self) -> dict:
-        """summary.json as a dict (DESIGN fields plus input details, drivers and finish time)."""
+        """summary.json as a dict (DESIGN fields plus input details, drivers, the most at risk, finish time)."""
         return {
             "run_id": self.run_id,
             "tenant": self.tenant,
             "rows_in": self.validation.rows_in,
-            "rows_scored": int(len(self.results)),
+            "rows_scored": int(len(self.scores)),
             "rows_rejected": self.validation.rows_rejected,
             "mapping": dict(self.mapping.mapping),
             "mapping_confidence": {k: round(float(v), 3) for k, v in self.mapping.confidence.items()},
@@ -194,28 +274,32 @@ class Pipeline:
             "experiment": self.experiment,
             "drift": self.drift,
             **({"realised": self.realised} if self.realised else {}),
-            "risk_counts": scoring.risk_counts(self.results["churn_risk"]),
+            "risk_counts": scoring.risk_counts(self.scores["churn_risk"]),
             "revenue_at_risk": self.revenue_at_risk(),
+            "probability_histogram": self.histogram(),
+            "top_at_risk": self.top_at_risk(TOP_IN_SUMMARY, _SUMMARY_TOP).to_dict(orient="records"),
             "timings_s": dict(self.timings),
-            "input": {
-                "name": self.upload.source_name,
-                "format": self.upload.format,
-                "encoding": self.upload.encoding,
-                "delimiter": self.upload.delimiter,
-            },
-            "global_drivers": self.explanations.global_drivers().round(4).to_dict(orient="records"),
+            "input": {"name": self.upload.source_name, "format": self.upload.format,
+                      "encoding": self.upload.encoding, "delimiter": self.upload.delimiter},
+            "global_drivers": self.global_drivers().round(4).to_dict(orient="records"),
             "started_at": self.started_at.isoformat(timespec="seconds"),
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
 
     def revenue_at_risk(self) -> float | None:
         """Monthly revenue at risk: the sum of monthly charges x churn probability (None without charges)."""
-        if "monthly_charges" not in self.results.columns:
-            return None
-        value = (self.results["monthly_charges"].astype(float) * self.results["churn_probability"]).sum()
-        return round(float(value), 2)
+        return None if self._revenue is None else round(float(self._revenue), 2)
 
-    def top_at_risk(self, n: int = 10) -> pd.DataFrame:
-        """The ``n`` customers most likely to leave, with their explanation."""
-        cols = ["customer_id", "churn_probability", "churn_risk", "explanation"]
-        return self.results[cols].head(n).reset_index(drop=True)
+    def histogram(self, bins: int = 20) -> dict:
+        """Customers per probability bin (``edges``) and tier: the risk chart without the results."""
+        edges = np.linspace(0.0, 1.0, bins + 1)
+        out = {"edges": [round(float(e), 4) for e in edges]}
+        for tier in scoring.TIERS:
+            p = self.scores.loc[self.scores["churn_risk"] == tier, "churn_probability"]
+            out[tier] = np.histogram(p, bins=edges)[0].tolist()
+        return out
+
+    def top_at_risk(self, n: int = 10, columns: list[str] | None = None) -> pd.DataFrame:
+        """The ``n`` customers most likely to leave, with their explanation (ties: file order)."""
+        cols = columns or ["customer_id", "churn_probability", "churn_risk", "explanation"]
+        return self.top[cols].head(n).reset_index(drop=True)

@@ -38,15 +38,23 @@ def _number(rows: pd.DataFrame, name: str) -> pd.Series:
     return pd.to_numeric(rows[name], errors="coerce").astype("float64")
 
 
-def column_risks(rows: pd.DataFrame) -> pd.DataFrame:
-    """Risk in [0, 1] per rules column and row (NaN where the value is missing)."""
+def usage_scale(usage_max: float) -> float:
+    """Usage scores come as 0-1 or 0-100; the file's own largest score tells which."""
+    return 100.0 if usage_max > 1 else 1.0
+
+
+def column_risks(rows: pd.DataFrame, scale: float | None = None) -> pd.DataFrame:
+    """Risk in [0, 1] per rules column and row (NaN where the value is missing).
+
+    ``scale``: the usage-score scale of the whole file (:func:`usage_scale`),
+    when ``rows`` is one chunk of it; default: from ``rows``.
+    """
     usage = _number(rows, "feature_usage_score")
-    # Scores come as 0-1 or 0-100; the file's own range tells which.
-    usage_scale = 100.0 if usage.max(skipna=True) > 1 else 1.0
+    usage_scale_ = scale if scale is not None else usage_scale(usage.max(skipna=True))
     contract = rows["contract"].map(CONTRACT_RISK) if "contract" in rows.columns else np.nan
     return pd.DataFrame({
         "contract": pd.to_numeric(pd.Series(contract, index=rows.index), errors="coerce"),
-        "feature_usage_score": (1 - usage / usage_scale).clip(0, 1),
+        "feature_usage_score": (1 - usage / usage_scale_).clip(0, 1),
         "seats_used": 1 / (1 + _number(rows, "seats_used").clip(lower=0) / 5),
         "last_activity_days_ago": (_number(rows, "last_activity_days_ago") / 30).clip(0, 1),
         "support_tickets": (_number(rows, "support_tickets") / 10).clip(0, 1),
@@ -54,9 +62,9 @@ def column_risks(rows: pd.DataFrame) -> pd.DataFrame:
     }, index=rows.index)
 
 
-def contributions(rows: pd.DataFrame) -> pd.DataFrame:
+def contributions(rows: pd.DataFrame, scale: float | None = None) -> pd.DataFrame:
     """Per-column impacts on the rules score (0 where the column is missing); score = 0.5 + row sum."""
-    risk = column_risks(rows)
+    risk = column_risks(rows, scale)
     weight = pd.DataFrame(0.0, index=rows.index, columns=risk.columns)
     for comp, cols in COMPONENTS.items():
         have = risk[list(cols)].notna()
@@ -70,7 +78,7 @@ def contributions(rows: pd.DataFrame) -> pd.DataFrame:
     return impacts
 
 
-def score(rows: pd.DataFrame) -> pd.Series:
+def score(rows: pd.DataFrame, scale: float | None = None) -> pd.Series:
     """The rules churn score in [0, 1] per row; NaN when the row has none of the rules' columns."""
-    impacts = contributions(rows)
+    impacts = contributions(rows, scale)
     return (BASE + impacts.sum(axis=1, min_count=1)).clip(0, 1).rename("rules_probability")

@@ -22,10 +22,11 @@ Levels: ``basic`` runs layers 1-4; ``standard`` all; ``strict`` all, rejects
 rows with values not understood or out of range instead of scoring them with
 those values missing, and weighs every issue 1.5 times.
 
-The score starts at 100 and each issue takes ``weight x share of rows it
-touches`` (or its full weight when it concerns the whole file), never below 0.
+A file is validated chunk by chunk (:class:`Validator`): counts, examples
+and the ids already seen (as 64-bit hashes, not rows) are accumulated, so the
+report equals the one for the whole file at once, duplicates across chunks
+included. Scoring: quality.py.
 """
-
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -35,273 +36,232 @@ import pandas as pd
 
 from retainwise.errors import InputError
 from retainwise.science import schema
-
-LEVELS = ("basic", "standard", "strict")
-#: Fewer scorable rows than this is worth a warning (scores are per customer, but the file may be truncated).
-MIN_ROWS = 10
-#: Fewer mapped model features than this and the scores are little better than the base rate.
-MIN_FEATURES = 3
-CORE_FEATURES = ("tenure_months", "monthly_charges", "total_charges", "contract")
-WEIGHTS = {
-    "missing_id": 30,
-    "duplicate_id": 10,
-    "not_understood": 10,
-    "out_of_range": 10,
-    "missing_values": 4,
-    "charges_inconsistent": 5,
-    "few_rows": 10,
-    "few_features": 25,
-    "core_feature_missing": 5,
-    "sparse_data": 10,
-    "uncertain_mapping": 0,  # a note for a person, not a fault of the data
-}
-#: Mappings less confident than this are listed so a person can confirm them (or override).
-CONFIRM_BELOW = 0.75
-
-
-@dataclass
-class QualityIssue:
-    code: str
-    column: str | None
-    message: str
-    count: int
-    examples: list = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {
-            "code": self.code,
-            "column": self.column,
-            "message": self.message,
-            "count": int(self.count),
-            "examples": [str(e) for e in self.examples],
-        }
-
-
-@dataclass
-class QualityReport:
-    score: float
-    level: str
-    issues: list[QualityIssue]
-
-    def to_dict(self) -> dict:
-        return {
-            "score": round(float(self.score), 1),
-            "level": self.level,
-            "issues": [i.to_dict() for i in self.issues],
-        }
-
-    def table(self) -> pd.DataFrame:
-        return pd.DataFrame(
-            [i.to_dict() for i in self.issues], columns=["code", "column", "message", "count", "examples"]
-        )
-
-    def codes(self) -> set[str]:
-        return {i.code for i in self.issues}
+from retainwise.science.quality import (  # noqa: F401 - re-exported: the names validation has always had
+    CONFIRM_BELOW,
+    CORE_FEATURES,
+    LEVELS,
+    MIN_FEATURES,
+    MIN_ROWS,
+    WEIGHTS,
+    QualityIssue,
+    QualityReport,
+    Report,
+)
 
 
 @dataclass
 class Validation:
     quality: QualityReport
-    rows: pd.DataFrame
+    rows: pd.DataFrame | None
     rows_in: int
     rows_rejected: int
 
 
-class _Report:
-    def __init__(self, n: int, factor: float) -> None:
-        self.n, self.factor, self.issues, self.penalty = n, factor, [], 0.0
+@dataclass
+class _Tally:
+    """One issue's running count and first examples."""
 
-    def add(
-        self, code: str, column: str | None, message: str, count: int, examples, share: float | None = None
-    ):
-        self.issues.append(QualityIssue(code, column, message, int(count), list(examples)[:5]))
-        share = (count / self.n if self.n else 1.0) if share is None else share
-        self.penalty += WEIGHTS[code] * self.factor * min(share, 1.0)
+    count: int = 0
+    examples: list = field(default_factory=list)
+
+    def add(self, count: int, examples, distinct: bool = False) -> None:
+        self.count += int(count)
+        for e in examples:
+            if len(self.examples) >= 5:
+                break
+            if not (distinct and e in self.examples):
+                self.examples.append(e)
 
 
 def _rows(index) -> list[str]:
     return [f"row {int(i) + 2}" for i in index[:5]]
 
 
+def _hashes(values) -> np.ndarray:
+    return pd.util.hash_pandas_object(values, index=False).to_numpy()
+
+
+class Validator:
+    """Validates a file chunk by chunk; :meth:`finish` gives the report the whole file at once would give.
+
+    Raises InputError for an unknown ``level``; :meth:`add` for a chunk
+    without ``customer_id``; :meth:`finish` when no row can be scored.
+    """
+
+    def __init__(self, *, level: str = "standard", mapping=None) -> None:
+        if level not in LEVELS:
+            raise InputError(f"Unknown validation level {level!r}: use one of {', '.join(LEVELS)}.", code="bad_level")
+        self.level, self.mapping = level, mapping
+        self.source = {t: s for s, t in (mapping.mapping.items() if mapping is not None else [])}
+        self.rows_in = self.scored = self.scorable = self.conflicting = 0
+        self.seen_ids = self.seen_versions = np.empty(0, dtype="uint64")
+        self.tallies: dict[tuple[str, str | None], _Tally] = {}
+        self.columns: list[str] = []
+        self.missing_cells = 0
+
+    def _tally(self, code: str, column: str | None = None) -> _Tally:
+        return self.tallies.setdefault((code, column), _Tally())
+
+    def add(self, canonical: pd.DataFrame) -> pd.DataFrame:
+        """Check one chunk of canonical rows (index: row positions); returns its rows to score."""
+        if "customer_id" not in canonical.columns:
+            raise InputError("No customer id column was mapped: rename the id column to customer_id or pass a "
+                             "mapping override.", code="no_customer_id")
+        self.columns = list(canonical.columns)
+        data = canonical.copy()
+        data.attrs = {}
+        self.rows_in += len(data)
+        no_id, dup = self._identity(data)
+        bad_rows = self._types(canonical, data)
+        if self.level != "basic":
+            self._business_rules(data)
+            self._missing(data.loc[~no_id & ~dup])
+        keep = ~no_id & ~dup
+        if self.level == "strict":
+            keep &= ~bad_rows
+        rows = data.loc[keep]
+        rows.index = pd.RangeIndex(self.scored, self.scored + len(rows))
+        self.scored += len(rows)
+        return rows
+
+    def _identity(self, data: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+        ids = data["customer_id"]
+        no_id = ids.isna()
+        self._tally("missing_id", "customer_id").add(no_id.sum(), _rows(data.index[no_id]))
+        with_id = data.loc[~no_id]
+        h, versions = _hashes(with_id["customer_id"]), _hashes(with_id)
+        repeat = np.isin(h, self.seen_ids) | pd.Series(h).duplicated().to_numpy()
+        new_version = ~np.isin(versions, self.seen_versions) & ~pd.Series(versions).duplicated().to_numpy()
+        self.conflicting += int((repeat & new_version).sum())
+        self.seen_ids = np.union1d(self.seen_ids, h)
+        self.seen_versions = np.union1d(self.seen_versions, versions)
+        dup = pd.Series(False, index=data.index)
+        dup[with_id.index[repeat]] = True
+        self._tally("duplicate_id", "customer_id").add(dup.sum(), ids[dup].tolist(), distinct=True)
+        self.scorable += int((~no_id & ~dup).sum())
+        return no_id, dup
+
+    def _types(self, canonical: pd.DataFrame, data: pd.DataFrame) -> pd.Series:
+        """Values not understood and out of range (made missing); the rows that had any."""
+        bad_rows = pd.Series(False, index=data.index)
+        for name, info in (canonical.attrs.get("not_understood") or {}).items():
+            self._tally("not_understood", name).add(info["count"], info["examples"], distinct=True)
+            if "rows" in info:
+                bad_rows |= data.index.isin(info["rows"])
+        for name in data.columns:
+            col = schema.column(name)
+            if col.kind != "number" or (col.minimum is None and col.maximum is None):
+                continue
+            values = data[name]
+            low = values < col.minimum if col.minimum is not None else False
+            high = values > col.maximum if col.maximum is not None else False
+            bad = pd.Series(np.asarray(low | high, dtype=bool), index=data.index)
+            if bad.any():
+                self._tally("out_of_range", name).add(bad.sum(), values[bad].head(5).tolist())
+                data.loc[bad, name] = np.nan
+                bad_rows |= bad
+        return bad_rows
+
+    def _business_rules(self, data: pd.DataFrame) -> None:
+        if {"total_charges", "tenure_months", "monthly_charges"} <= set(data.columns):
+            expected = data["tenure_months"] * data["monthly_charges"]
+            # generous: prices change, discounts and setup fees happen; only gross disagreement is flagged
+            off = ((data["total_charges"] - expected).abs() > 0.5 * expected + 50).fillna(False).astype(bool)
+            self._tally("charges_inconsistent", "total_charges").add(off.sum(),
+                                                                    data.loc[off, "customer_id"].head(5).tolist())
+
+    def _missing(self, scorable: pd.DataFrame) -> None:
+        features = [c for c in scorable.columns if c in schema.FEATURES]
+        if not features:
+            return
+        missing = scorable[features].isna()
+        self.missing_cells += int(missing.to_numpy().sum())
+        for name in features:
+            self._tally("missing_values", name).add(missing[name].sum(), _rows(scorable.index[missing[name].to_numpy()]))
+
+    def finish(self) -> Validation:
+        """The quality report over every chunk added. Raises InputError when no row can be scored."""
+        report = Report(self.rows_in, 1.5 if self.level == "strict" else 1.0)
+        self._report_rows(report)
+        if self.level != "basic":
+            self._report_readiness(report)
+        if self.scored == 0:
+            raise InputError(
+                "No row can be scored (every row lacks a customer id or was rejected): fill in the id "
+                "column" + (" or use a less strict quality level." if self.level == "strict" else "."),
+                code="nothing_to_score",
+            )
+        score = max(0.0, 100.0 - report.penalty)
+        quality = QualityReport(round(score, 1), self.level, report.issues)
+        return Validation(quality, None, self.rows_in, int(self.rows_in - self.scored))
+
+    def _report_rows(self, report: Report) -> None:
+        t = self.tallies
+        if (m := t.get(("missing_id", "customer_id"))) and m.count:
+            report.add("missing_id", "customer_id", "Rows without a customer id cannot be scored; fill in the id.",
+                       m.count, m.examples)
+        if (d := t.get(("duplicate_id", "customer_id"))) and d.count:
+            extra = f" ({self.conflicting} of them with different values)" if self.conflicting else ""
+            report.add("duplicate_id", "customer_id", f"Customer ids appear more than once{extra}; the first row of "
+                       "each was scored, the repeats were not.", d.count, d.examples)
+        for name, src in self.source.items():
+            confidence = self.mapping.confidence.get(src, 1.0)
+            if confidence < CONFIRM_BELOW:
+                report.add("uncertain_mapping", name, f"{src!r} was taken for {schema.column(name).label} from "
+                           f"{self.mapping.method.get(src, 'weak')} evidence (confidence {confidence:.2f}); pass a "
+                           "mapping override if that is wrong.", self.rows_in, [src])
+        for name in schema.NAMES:
+            if (u := t.get(("not_understood", name))) and u.count:
+                where = f" ({self.source[name]})" if name in self.source else ""
+                report.add("not_understood", name, f"{schema.column(name).label.capitalize()}{where} has values "
+                           "that were not understood; they were treated as missing.", u.count, u.examples)
+        for name in schema.NAMES:
+            if (r := t.get(("out_of_range", name))) and r.count:
+                col = schema.column(name)
+                bounds = f"at least {col.minimum:g}" + (f" and at most {col.maximum:g}" if col.maximum is not None
+                                                        else "")
+                report.add("out_of_range", name, f"{col.label.capitalize()} must be {bounds}; impossible values "
+                           "were treated as missing.", r.count, r.examples)
+
+    def _report_readiness(self, report: Report) -> None:
+        if (c := self.tallies.get(("charges_inconsistent", "total_charges"))) and c.count:
+            report.add("charges_inconsistent", "total_charges", "Total charges disagree with tenure x monthly "
+                       "charges; check that the columns are mapped right and in the same currency.", c.count,
+                       c.examples)
+        n_rows = self.scorable
+        if 0 < n_rows < MIN_ROWS:
+            report.add("few_rows", None, f"Only {n_rows} customers can be scored; check the file is complete.",
+                       n_rows, [], share=1.0)
+        features = [c for c in self.columns if c in schema.FEATURES]
+        if len(features) < MIN_FEATURES:
+            report.add("few_features", None, f"Only {len(features)} model features were mapped "
+                       f"({', '.join(features) or 'none'}); predictions are close to the base rate. Add columns "
+                       "such as tenure, contract and monthly charges.", len(features), features, share=1.0)
+        for name in CORE_FEATURES:
+            if name not in self.columns:
+                report.add("core_feature_missing", name, f"No column gives {schema.column(name).label}; "
+                           "predictions are less confident without it.", 0, [], share=1.0)
+        if not features or not n_rows:
+            return
+        for name in features:
+            if (m := self.tallies.get(("missing_values", name))) and m.count:
+                report.add("missing_values", name, f"{schema.column(name).label.capitalize()} is missing for "
+                           f"{m.count / n_rows:.0%} of rows.", m.count, m.examples)
+        share = self.missing_cells / (n_rows * len(features))
+        if share > 0.5:
+            report.add("sparse_data", None, f"{share:.0%} of the mapped values are missing; predictions rest on "
+                       "little data.", self.missing_cells, [], share=1.0)
+
+
 def validate(canonical: pd.DataFrame, *, level: str = "standard", mapping=None) -> Validation:
-    """Check ``canonical`` rows (from normalise.to_canonical); return the quality report and the rows to score.
+    """Check ``canonical`` rows (from normalise.to_canonical) at once; the quality report and the rows to score.
 
     ``mapping`` (optional ColumnMapping) names source columns in messages.
     Raises InputError for an unknown ``level``, a frame without
     ``customer_id``, or when no row can be scored.
     """
-    if level not in LEVELS:
-        raise InputError(
-            f"Unknown validation level {level!r}: use one of {', '.join(LEVELS)}.", code="bad_level"
-        )
-    if "customer_id" not in canonical.columns:
-        raise InputError(
-            "No customer id column was mapped: rename the id column to customer_id or pass a mapping "
-            "override.",
-            code="no_customer_id",
-        )
-    source = {t: s for s, t in (mapping.mapping.items() if mapping is not None else [])}
-    n = len(canonical)
-    report = _Report(n, 1.5 if level == "strict" else 1.0)
-    data = canonical.copy()
-    data.attrs = {}
-    ids = data["customer_id"]
-    no_id = ids.isna()
-    if no_id.any():
-        report.add(
-            "missing_id",
-            "customer_id",
-            "Rows without a customer id cannot be scored; fill in the id.",
-            no_id.sum(),
-            _rows(data.index[no_id]),
-        )
-    dup = ids.duplicated(keep="first") & ~no_id
-    if dup.any():
-        conflicting = int(
-            (data.loc[dup | ids.isin(ids[dup])].drop_duplicates().duplicated("customer_id")).sum()
-        )
-        extra = f" ({conflicting} of them with different values)" if conflicting else ""
-        report.add(
-            "duplicate_id",
-            "customer_id",
-            f"Customer ids appear more than once{extra}; the first row of "
-            "each was scored, the repeats were not.",
-            dup.sum(),
-            list(dict.fromkeys(ids[dup])),
-        )
-    for name, src in source.items():
-        confidence = mapping.confidence.get(src, 1.0)
-        if confidence < CONFIRM_BELOW:
-            report.add(
-                "uncertain_mapping",
-                name,
-                f"{src!r} was taken for {schema.column(name).label} from "
-                f"{mapping.method.get(src, 'weak')} evidence (confidence {confidence:.2f}); pass a mapping "
-                "override if that is wrong.",
-                n,
-                [src],
-            )
-    bad_rows = pd.Series(False, index=data.index)
-    for name, info in (canonical.attrs.get("not_understood") or {}).items():
-        where = f" ({source[name]})" if name in source else ""
-        report.add(
-            "not_understood",
-            name,
-            f"{schema.column(name).label.capitalize()}{where} has values that were "
-            "not understood; they were treated as missing.",
-            info["count"],
-            info["examples"],
-        )
-        if "rows" in info:
-            bad_rows |= data.index.isin(info["rows"])
-    for name in data.columns:
-        col = schema.column(name)
-        if col.kind != "number" or (col.minimum is None and col.maximum is None):
-            continue
-        values = data[name]
-        low = values < col.minimum if col.minimum is not None else False
-        high = values > col.maximum if col.maximum is not None else False
-        bad = pd.Series(np.asarray(low | high, dtype=bool), index=data.index)
-        if bad.any():
-            bounds = f"at least {col.minimum:g}" + (
-                f" and at most {col.maximum:g}" if col.maximum is not None else ""
-            )
-            report.add(
-                "out_of_range",
-                name,
-                f"{col.label.capitalize()} must be {bounds}; impossible values were treated as missing.",
-                bad.sum(),
-                values[bad].head(5).tolist(),
-            )
-            data.loc[bad, name] = np.nan
-            bad_rows |= bad
-    if level != "basic":
-        _business_rules(data, report)
-        _readiness(data, report, ~no_id & ~dup)
-    keep = ~no_id & ~dup
-    if level == "strict":
-        keep &= ~bad_rows
-    rows = data.loc[keep].reset_index(drop=True)
-    if rows.empty:
-        raise InputError(
-            "No row can be scored (every row lacks a customer id or was rejected): fill in the id "
-            "column" + (" or use a less strict quality level." if level == "strict" else "."),
-            code="nothing_to_score",
-        )
-    score = max(0.0, 100.0 - report.penalty)
-    return Validation(QualityReport(round(score, 1), level, report.issues), rows, n, int(n - len(rows)))
-
-
-def _business_rules(data: pd.DataFrame, report: _Report) -> None:
-    if {"total_charges", "tenure_months", "monthly_charges"} <= set(data.columns):
-        expected = data["tenure_months"] * data["monthly_charges"]
-        # generous: prices change, discounts and setup fees happen; only gross disagreement is flagged
-        off = ((data["total_charges"] - expected).abs() > 0.5 * expected + 50).fillna(False).astype(bool)
-        if off.any():
-            report.add(
-                "charges_inconsistent",
-                "total_charges",
-                "Total charges disagree with tenure x monthly "
-                "charges; check that the columns are mapped right and in the same currency.",
-                off.sum(),
-                data.loc[off, "customer_id"].head(5).tolist(),
-            )
-
-
-def _readiness(data: pd.DataFrame, report: _Report, scorable: pd.Series) -> None:
-    n_rows = int(scorable.sum())
-    if 0 < n_rows < MIN_ROWS:
-        report.add(
-            "few_rows",
-            None,
-            f"Only {n_rows} customers can be scored; check the file is complete.",
-            n_rows,
-            [],
-            share=1.0,
-        )
-    features = [c for c in data.columns if c in schema.FEATURES]
-    if len(features) < MIN_FEATURES:
-        report.add(
-            "few_features",
-            None,
-            f"Only {len(features)} model features were mapped "
-            f"({', '.join(features) or 'none'}); predictions are close to the base rate. Add columns such as "
-            "tenure, contract and monthly charges.",
-            len(features),
-            features,
-            share=1.0,
-        )
-    for name in CORE_FEATURES:
-        if name not in data.columns:
-            report.add(
-                "core_feature_missing",
-                name,
-                f"No column gives {schema.column(name).label}; predictions are less confident without it.",
-                0,
-                [],
-                share=1.0,
-            )
-    data = data.loc[scorable]
-    if not features or data.empty:
-        return
-    missing = data[features].isna()
-    for name in features:
-        count = int(missing[name].sum())
-        if count:
-            report.add(
-                "missing_values",
-                name,
-                f"{schema.column(name).label.capitalize()} is missing for {count / len(data):.0%} of rows.",
-                count,
-                _rows(data.index[missing[name].to_numpy()]),
-            )
-    share = float(missing.to_numpy().mean())
-    if share > 0.5:
-        report.add(
-            "sparse_data",
-            None,
-            f"{share:.0%} of the mapped values are missing; predictions rest on little data.",
-            int(missing.to_numpy().sum()),
-            [],
-            share=1.0,
-        )
+    validator = Validator(level=level, mapping=mapping)
+    rows = validator.add(canonical)
+    result = validator.finish()
+    result.rows = rows
+    return result
