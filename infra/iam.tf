@@ -34,8 +34,16 @@ data "aws_iam_policy_document" "runner_task" {
       "sqs:DeleteMessage",
       "sqs:ChangeMessageVisibility", # extends a long run's lease
       "sqs:GetQueueAttributes",      # queue depth for the worker's status and logs
+      "sqs:SendMessage",             # a message whose receives are spent while it waits is sent again
     ]
     resources = [aws_sqs_queue.jobs.arn]
+  }
+
+  # A run that gave up on a transient fault parks its message here, where a redrive finds it.
+  statement {
+    sid       = "DeadLetters"
+    actions   = ["sqs:SendMessage", "sqs:GetQueueUrl"]
+    resources = [aws_sqs_queue.dead_letter.arn]
   }
 
   # GetObject on the current version only: the runner never needs s3:GetObjectVersion, nor
@@ -46,10 +54,23 @@ data "aws_iam_policy_document" "runner_task" {
     resources = ["${aws_s3_bucket.data.arn}/${local.uploads_prefix}*"]
   }
 
+  # Outputs are written once: the runner reads a run's completion marker before running it again
+  # (GetObject), and listing results/ lets a missing marker read as 404 rather than AccessDenied.
   statement {
     sid       = "WriteResults"
-    actions   = ["s3:PutObject"]
+    actions   = ["s3:PutObject", "s3:GetObject"]
     resources = ["${aws_s3_bucket.data.arn}/${local.results_prefix}*"]
+  }
+
+  statement {
+    sid       = "ListResults"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.data.arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.results_prefix}*"]
+    }
   }
 
   # The bucket is SSE-KMS: reading an upload decrypts, writing a result generates a data key.

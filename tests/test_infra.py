@@ -362,16 +362,22 @@ def test_runner_may_only_work_its_queue_read_uploads_and_write_results():
         "sqs:DeleteMessage",
         "sqs:ChangeMessageVisibility",
         "sqs:GetQueueAttributes",
+        "sqs:SendMessage",  # re-sends a waiting message whose receives are spent
     }
+    dead_letters = "${aws_sqs_queue.dead_letter.arn}"
     assert _grants(statements) == (
         {(a, JOBS_QUEUE) for a in queue_actions}
-        | {("s3:GetObject", uploads), ("s3:PutObject", results)}
+        | {("sqs:SendMessage", dead_letters), ("sqs:GetQueueUrl", dead_letters)}  # parks given-up runs
+        | {("s3:GetObject", uploads), ("s3:PutObject", results), ("s3:GetObject", results)}  # completion marker
+        | {("s3:ListBucket", BUCKET)}
         | {("kms:Decrypt", KMS_KEY), ("kms:GenerateDataKey", KMS_KEY)}
     )
-    kms = _statements_by_sid(statements)["BucketKeyViaS3"]
-    assert _conditions(kms) == {"kms:ViaService": ("StringEquals", [S3_VIA])}
+    by_sid = _statements_by_sid(statements)
+    assert _conditions(by_sid["BucketKeyViaS3"]) == {"kms:ViaService": ("StringEquals", [S3_VIA])}
+    # listing only under results/, so a missing completion marker reads as 404, and nothing else is listed
+    assert _conditions(by_sid["ListResults"]) == {"s3:prefix": ("StringLike", ["${local.results_prefix}*"])}
     for s in statements:
-        if not s["actions"][0].startswith("kms:"):
+        if not s["actions"][0].startswith("kms:") and s["sid"] != "ListResults":
             assert "condition" not in s  # the resource itself is the restriction
 
 
