@@ -1,0 +1,291 @@
+"""The tenant's portal: what ``notebooks/portal.ipynb`` shows behind a signed portal link.
+
+Three sections, one widget each:
+
+1. **Upload**: a file input and "Score this file". The browser streams the
+   file to storage through the server's upload endpoint
+   (:mod:`retainwise.reports.portal_upload`), never through the kernel; the
+   kernel then reads a sample of it from storage with the CLI's reader, so a
+   file that is empty, too large, of the wrong kind or unusable is refused here
+   with the CLI's one-line reason, and nothing is queued.
+2. **Columns**: the mapping inferred from the header and the sample (the
+   tenant's saved mapping first), one row per source column with a drop-down;
+   low-confidence rows highlighted. "Start scoring" checks the choice, saves it
+   as the tenant's confirmed mapping and queues the run, once: a second click
+   queues nothing.
+3. **Runs**: the tenant's runs, updating by themselves (:mod:`portal_runs`).
+
+The token is read from the request after ``wait_for_request()`` (preheated
+kernels) and verified before anything is loaded; the server has already
+checked it before giving the request a kernel (``retainwise.reports.gate``).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs
+
+from retainwise.errors import InputError, LinkError, RetainwiseError
+
+#: A sample this large (bytes) is read to infer the columns; CSV files are cut at a line end.
+SAMPLE_BYTES = 4 * 1024 * 1024
+
+CSS = """
+<style>
+.rw-portal { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; color: #1d2733;
+  max-width: 1100px; }
+.rw-portal h2 { font-size: 22px; margin: 6px 0 2px; }
+.rw-portal h3 { font-size: 16px; margin: 18px 0 6px; }
+.rw-note { color: #5b6775; font-size: 13px; }
+.rw-upload { display: flex; gap: 10px; align-items: center; flex-wrap: wrap; margin: 6px 0; }
+.rw-upload-status { flex-basis: 100%; font-size: 13px; color: #5b6775; }
+.rw-upload-status[data-state="error"] { color: #b42318; font-weight: 600; }
+.rw-map-row { display: flex; gap: 10px; align-items: center; padding: 2px 6px; border-radius: 4px;
+  flex-wrap: wrap; }
+.rw-map-head { font-weight: 600; font-size: 12px; color: #5b6775; }
+.rw-map-head span { display: inline-block; width: 200px; }
+.rw-low { background: #fff4e0; }
+.rw-low .rw-map-conf { color: #9a5b00; font-weight: 600; }
+.rw-map-examples { color: #5b6775; font-size: 12px; }
+.rw-columns-status.rw-error, .rw-failed-reason { color: #b42318; }
+table.rw-table { border-collapse: collapse; font-size: 13px; width: 100%; }
+table.rw-table th { text-align: left; background: #f3f6fa; padding: 6px 8px; }
+table.rw-table td { padding: 5px 8px; border-bottom: 1px solid #e6e9ee; vertical-align: top; }
+.rw-status-COMPLETED { color: #1b7a3d; font-weight: 600; }
+.rw-status-FAILED { color: #b42318; font-weight: 600; }
+.rw-status-PROCESSING, .rw-status-QUEUED { color: #9a5b00; }
+.rw-refusal { max-width: 520px; margin: 60px auto; padding: 28px; border-radius: 8px; background: #fff7f6;
+  border: 1px solid #f3c3bf; font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; }
+@media (max-width: 700px) { .rw-runs { overflow-x: auto; } .rw-map-head { display: none; } }
+</style>
+"""
+
+
+@dataclass
+class Staged:
+    """A file in the tenant's staging area, read and mapped, waiting for "Start scoring"."""
+
+    key: str
+    name: str
+    frame: object
+    editor: object
+
+
+def read_sample(storage, key: str, name: str):
+    """The first rows of the staged file at ``key`` as a frame, read like the CLI reads a file.
+
+    Raises InputError with the CLI's reason for an unusable file; StorageError when storage fails.
+    """
+    from retainwise.platform.aws import translate
+    from retainwise.reports.portal_upload import check_name
+    from retainwise.science.reading import read_upload
+
+    head = storage.head(key)
+    if head is None:
+        raise InputError("The upload did not arrive; please upload the file again.", code="upload_missing")
+    with tempfile.TemporaryDirectory(prefix="retainwise-portal-") as tmp:
+        path = Path(tmp) / check_name(name)  # the tenant's own file name, so messages name it as they know it
+        if head["ContentLength"] <= SAMPLE_BYTES or path.suffix.lower() == ".xlsx":
+            storage.download(key, path)
+        else:
+            with translate(f"reading {key}"):
+                data = storage.s3.get_object(Bucket=storage.bucket, Key=key,
+                                             Range=f"bytes=0-{SAMPLE_BYTES - 1}")["Body"].read()
+            path.write_bytes(data[: data.rfind(b"\n") + 1] or data)
+        return read_upload(path).frame
+
+
+class Portal:
+    """The portal page of one tenant (the grant's)."""
+
+    def __init__(self, settings, grant) -> None:
+        import ipywidgets as w
+
+        from retainwise.platform.runs import RunStore
+        from retainwise.platform.storage import Storage
+        from retainwise.reports.portal_runs import RunsTable
+        from retainwise.reports.portal_widgets import UploadWidget
+        from retainwise.science.reading import MAX_BYTES
+
+        self.settings, self.grant = settings, grant
+        self.store = RunStore.open(settings.effective_database_url, migrate=False)
+        self.storage = Storage(settings)
+        self.upload = UploadWidget(max_bytes=MAX_BYTES)
+        self.upload.on_msg(self._on_upload)
+        self.columns = w.VBox([w.HTML('<p class="rw-note">Upload a file to see how its columns will be read.</p>')])
+        self.start_button = w.Button(description="Start scoring", button_style="primary", disabled=True)
+        self.start_button.add_class("rw-start")
+        self.start_button.on_click(self._start)
+        self.columns_status = w.HTML()
+        self.columns_status.add_class("rw-columns-status")
+        self.runs = RunsTable(settings, grant, self.store, self.storage)
+        self._staged: Staged | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def tenant(self) -> str:
+        return self.grant.tenant
+
+    # -- upload ------------------------------------------------------------------------
+    def _say(self, message: str, state: str) -> None:
+        self.upload.message, self.upload.state = message, state
+
+    def _on_upload(self, widget, content, buffers) -> None:
+        from retainwise.reports.portal_upload import size_refusal, staging_prefix
+
+        kind = content.get("kind") if isinstance(content, dict) else None
+        name = str(content.get("name") or "the file") if kind else ""
+        if kind == "refused":
+            try:
+                refusal = size_refusal(name, int(content.get("size") or 0))
+            except (InputError, ValueError):
+                refusal = InputError("This file cannot be uploaded: check its name and size.")
+            self._say(refusal.message if refusal else "Choose the file again and press Score this file.", "error")
+        elif kind == "failed":
+            self._say(str(content.get("message") or "The upload was refused."), "error")
+        elif kind == "uploaded":
+            key = str(content.get("key") or "")
+            prefix = staging_prefix(self.tenant)
+            # The key comes back through the browser: only ever read the tenant's own staging area.
+            if not key.startswith(prefix) or "/" in key[len(prefix):] or ".." in key:
+                self._say("This upload is not valid.", "error")
+                return
+            self._stage(key, name)
+
+    def _stage(self, key: str, name: str) -> None:
+        from retainwise.platform import mapping_store
+        from retainwise.reports.portal_widgets import MappingEditor
+        from retainwise.science.mapping import map_columns
+
+        self._say(f"Reading the columns of {name} ...", "busy")
+        try:
+            frame = read_sample(self.storage, key, name)
+            mapping = map_columns(frame, tenant=self.tenant, saved=mapping_store.load(self.store, self.tenant))
+        except RetainwiseError as exc:
+            self._discard(key)
+            self._say(exc.message if isinstance(exc, InputError) else
+                      "The file could not be read right now; please try again in a minute.", "error")
+            return
+        editor = MappingEditor(frame, mapping)
+        with self._lock:
+            old, self._staged = self._staged, Staged(key, name, frame, editor)
+        if old is not None and old.key != key:
+            self._discard(old.key)
+        self.columns.children = [
+            self._columns_intro(name, mapping), editor.widget, self.start_button, self.columns_status]
+        self.columns_status.value = ""
+        self.start_button.disabled = False
+        self._say(f"{name} is uploaded: check its columns below, then start scoring.", "done")
+
+    @staticmethod
+    def _columns_intro(name: str, mapping):
+        import ipywidgets as w
+
+        saved = any(m == "saved" for m in mapping.method.values())
+        note = " Your confirmed choices from last time are filled in." if saved else ""
+        return w.HTML(f'<p class="rw-note">How RetainWise will read <b>{html.escape(name)}</b>. Rows highlighted '
+                      f"are guesses worth checking; change any field, or ignore a column.{note}</p>")
+
+    def _discard(self, key: str) -> None:
+        try:
+            self.storage.s3.delete_object(Bucket=self.storage.bucket, Key=key)
+        except Exception:  # noqa: BLE001 - a leftover staged file is removed by the bucket's lifecycle
+            pass
+
+    # -- start scoring -------------------------------------------------------------------
+    def _start(self, button=None) -> None:
+        with self._lock:  # a second click finds nothing staged and queues nothing
+            staged, self._staged = self._staged, None
+        if staged is None:
+            return
+        self.start_button.disabled = True
+        try:
+            run_id = self._queue(staged)
+        except RetainwiseError as exc:
+            with self._lock:
+                self._staged = staged
+            self.start_button.disabled = False
+            reason = exc.message if isinstance(exc, InputError) else "Scoring could not be started right now; try again."
+            self.columns_status.value = f'<p class="rw-error">{html.escape(reason)}</p>'
+            return
+        self.columns_status.value = (f'<p class="rw-note rw-queued" data-run="{html.escape(run_id)}">'
+                                     f"{html.escape(staged.name)} is queued for scoring; follow it below.</p>")
+        self._say("Upload another file whenever you like.", "idle")
+        self.runs.refresh()
+
+    def _queue(self, staged: Staged) -> str:
+        from retainwise.platform import mapping_store
+        from retainwise.reports.portal_runs import queue_staged
+        from retainwise.science.mapping import map_columns
+
+        # Checked on the sample first (two columns sent to one field, no customer id): refused here, not queued.
+        # Saved as the tenant's confirmed mapping in the run store: the runner passes it to this run's pipeline.
+        mapping = map_columns(staged.frame, overrides=staged.editor.overrides(), tenant=self.tenant,
+                              saved=mapping_store.load(self.store, self.tenant))
+        mapping_store.save(self.store, self.tenant, mapping.record)
+        return queue_staged(self.settings, self.store, self.storage, self.tenant, staged.key, staged.name)
+
+    # -- the page --------------------------------------------------------------------------
+    def widget(self):
+        import ipywidgets as w
+
+        self.runs.start()
+        head = w.HTML(f'{CSS}<div class="rw-portal"><h2>Churn scoring for {html.escape(self.tenant)}</h2>'
+                      '<p class="rw-note">Upload a CSV or Excel export of your customers (up to 200 MB). '
+                      "We read its columns, you confirm them, and your report is ready in a minute or two.</p></div>")
+        box = w.VBox([head, w.HTML("<h3>1. Upload a file</h3>"), self.upload,
+                      w.HTML("<h3>2. Check the columns</h3>"), self.columns,
+                      w.HTML("<h3>3. Your files</h3>"), self.runs.widget])
+        box.add_class("rw-portal")
+        return box
+
+
+class Refusal:
+    """The page shown instead of the portal: a plain refusal, no data."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def widget(self):
+        import ipywidgets as w
+
+        return w.HTML(f'{CSS}<div class="rw-refusal" id="rw-refusal"><h2>This page cannot be shown</h2>'
+                      f"<p>{html.escape(self.reason)}</p><p>Ask the person who sent you the link for a new one.</p>"
+                      "</div>")
+
+
+def open_portal(tenant: str = "", *, environ: dict | None = None):
+    """The portal for this request (Voila), or for ``tenant`` (JupyterLab, a local secret); else a note.
+
+    Never raises for a bad link: a refusal page is returned instead.
+    """
+    import logging
+
+    from retainwise.platform.links import Grant, verify_portal
+    from retainwise.settings import Settings
+
+    env = os.environ if environ is None else environ
+    if environ is None and os.environ.get("VOILA_PREHEAT") == "True":
+        from voila.utils import wait_for_request
+
+        wait_for_request()  # a preheated kernel learns its request (and QUERY_STRING) only now
+    try:
+        settings = Settings.from_env()
+        if str(env.get("SERVER_SOFTWARE", "")).startswith("voila"):
+            token = (parse_qs(env.get("QUERY_STRING", "")).get("token") or [None])[0]
+            return Portal(settings, verify_portal(settings.secret, token))
+        if tenant:  # a data scientist working on the page in JupyterLab
+            return Portal(settings, Grant(tenant=tenant, run_id="", expires=int(time.time()) + 3600))
+    except LinkError as exc:
+        logging.getLogger("retainwise.reports.portal").warning("portal refused: %s", exc.code)
+        return Refusal(exc.message if exc.code == "expired" else "This link is not valid.")
+    except RetainwiseError as exc:
+        logging.getLogger("retainwise.reports.portal").warning("portal unavailable: %s", exc)
+        return Refusal("The page could not be loaded right now. Please try again in a minute.")
+    return Refusal("Open the portal through its link: `retainwise link --tenant T` prints one.")

@@ -1,0 +1,165 @@
+"""The portal's runs: the table a tenant watches, and queueing an upload once its columns are confirmed.
+
+Everything here is scoped to the tenant of the verified portal grant: the runs
+listed, the report links minted (expiring no later than the portal token) and
+the presigned downloads. The table refreshes itself from a background thread,
+every :data:`POLL_S` seconds while a run is in flight (slower otherwise), and
+only touches the page when something changed.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+import uuid
+from urllib.parse import unquote
+
+from retainwise.platform.runs import COMPLETED, FAILED, PROCESSING, QUEUED
+
+POLL_S = 1.5
+IDLE_POLL_S = 10.0
+LINK_REFRESH_S = 1800  # presigned downloads live an hour at most: mint fresh ones well before
+
+
+def remaining_s(grant, now: float | None = None) -> int:
+    """Seconds the portal token has left: nothing minted from the page may outlive it."""
+    return max(1, int(grant.expires - (now if now is not None else time.time())))
+
+
+def original_name(storage, key: str) -> str:
+    """The file name as the tenant uploaded it (kept in the object's metadata), else the key's name part."""
+    from retainwise.platform.tenants import upload_name
+
+    try:
+        head = storage.head(key) or {}
+    except Exception:  # noqa: BLE001 - a name is not worth failing the table for
+        head = {}
+    name = (head.get("Metadata") or {}).get("original-name")
+    return unquote(name) if name else upload_name(key)
+
+
+def queue_staged(settings, store, storage, tenant: str, staged_key: str, name: str) -> str:
+    """Queue a staged upload for scoring: copy it to ``uploads/<tenant>/``, record the run, send its job.
+
+    Returns the run id. StorageError when storage, the run store or the queue fails (nothing is queued
+    then, or the runner finds the run through the upload's S3 event).
+    """
+    from retainwise.platform.aws import translate
+    from retainwise.platform.messages import JobMessage
+    from retainwise.platform.queue import Queue
+    from retainwise.platform.storage import upload_key
+
+    key = upload_key(tenant, name)
+    run_id = uuid.uuid4().hex[:12]
+    # Recorded before the copy exists, as `submit` does: the copy's S3 event must find this run.
+    store.create(tenant=tenant, upload_key=key, run_id=run_id, upload_id=key.rsplit("/", 1)[-1][:12])
+    with translate(f"queueing {staged_key}"):
+        copied = storage.s3.copy_object(Bucket=storage.bucket, Key=key, MetadataDirective="COPY",
+                                        CopySource={"Bucket": storage.bucket, "Key": staged_key})
+    store.set_etag(run_id, copied["CopyObjectResult"]["ETag"])
+    job = JobMessage.for_upload(run_id=run_id, upload_id=key.rsplit("/", 1)[-1][:12], tenant=tenant,
+                                bucket=storage.bucket, key=key)
+    Queue(settings).send(job.body())
+    with translate(f"removing {staged_key}"):
+        storage.s3.delete_object(Bucket=storage.bucket, Key=staged_key)
+    return run_id
+
+
+# -- the table ---------------------------------------------------------------------------------
+class RunsTable:
+    """The tenant's runs, newest first, as an HTML widget that keeps itself up to date."""
+
+    def __init__(self, settings, grant, store, storage) -> None:
+        import ipywidgets as w
+
+        self.settings, self.grant, self.store, self.storage = settings, grant, store, storage
+        self.widget = w.HTML()
+        self.widget.add_class("rw-runs")
+        self._done: dict[str, tuple[float, dict]] = {}  # finished run id -> (minted at, its cells)
+        self._names: dict[str, str] = {}
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self.in_flight = False
+
+    def _finished_cells(self, run) -> dict:
+        import json
+
+        from retainwise.platform.links import report_url
+
+        minted, cells = self._done.get(run.id, (0.0, None))
+        if cells is not None and time.time() - minted < LINK_REFRESH_S:
+            return cells
+        cells = {"high": "", "report": "", "download": ""}
+        if run.status == COMPLETED:
+            summary = json.loads(self.storage.get_text(run.output_keys["summary.json"]))
+            high = (summary.get("risk_counts") or {}).get("HIGH", 0) / max(1, summary.get("rows_scored") or 0)
+            lifetime = remaining_s(self.grant)
+            cells["high"] = f"{high:.1%}"
+            cells["report"] = report_url(self.settings, self.grant.tenant, run.id, lifetime)
+            cells["download"] = self.storage.s3.generate_presigned_url("get_object", ExpiresIn=min(3600, lifetime),
+                                                                       Params={
+                "Bucket": self.storage.bucket, "Key": run.output_keys["results.csv"],
+                "ResponseContentDisposition": 'attachment; filename="results.csv"'})
+        self._done[run.id] = (time.time(), cells)
+        return cells
+
+    def _row(self, run) -> str:
+        if run.id not in self._names:
+            self._names[run.id] = original_name(self.storage, run.upload_key)
+        status = run.status
+        if status == PROCESSING and run.rows_in:
+            status += f" · {run.rows_in:,} rows"
+        cells = self._finished_cells(run) if run.status in (COMPLETED, FAILED) else {}
+        actions = ""
+        if run.status == COMPLETED:  # new tabs: leaving this page would make Voila shut its kernel down
+            actions = (f'<a class="rw-open-report" href="{html.escape(cells["report"])}" target="_blank" '
+                       f'rel="noopener">Open report</a> · <a class="rw-download" href="{html.escape(cells["download"])}"'
+                       f' target="_blank" rel="noopener">Download results</a>')
+        elif run.status == FAILED:
+            actions = f'<span class="rw-failed-reason">{html.escape(run.error or "The run failed.")}</span>'
+        return (f'<tr data-run="{html.escape(run.id)}" data-status="{run.status}">'
+                f'<td class="rw-run-file">{html.escape(self._names[run.id])}</td>'
+                f'<td>{run.created_at:%Y-%m-%d %H:%M} UTC</td>'
+                f'<td class="rw-run-status rw-status-{run.status}">{html.escape(status)}</td>'
+                f'<td>{"" if run.rows_scored is None else f"{run.rows_scored:,}"}</td>'
+                f'<td>{cells.get("high", "")}</td><td>{actions}</td></tr>')
+
+    def render(self, runs) -> str:
+        """The table's HTML for ``runs`` (all the grant's tenant's)."""
+        if not runs:
+            return '<p class="rw-note rw-no-runs">No files scored yet: upload one above.</p>'
+        return ('<table class="rw-table rw-runs-table"><thead><tr><th>File</th><th>Submitted</th><th>Status</th>'
+                '<th>Customers scored</th><th>At high risk</th><th></th></tr></thead><tbody>'
+                + "".join(self._row(r) for r in runs) + "</tbody></table>")
+
+    def refresh(self) -> bool:
+        """Redraw when anything changed. True while a run is queued or processing."""
+        with self._lock:
+            runs = self.store.list_tenant(self.grant.tenant)
+            value = self.render(runs)
+            if value != self.widget.value:
+                self.widget.value = value
+            self.in_flight = any(r.status in (QUEUED, PROCESSING) for r in runs)
+            return self.in_flight
+
+    def start(self) -> RunsTable:
+        """Refresh now, then keep refreshing from a daemon thread until :meth:`stop`."""
+        self.refresh()
+
+        def loop():
+            idle_ticks = 0
+            while not self._stop.wait(POLL_S):
+                idle_ticks += 1
+                # ``in_flight`` is also set by a refresh the page makes right after queueing a run
+                if self.in_flight or idle_ticks * POLL_S >= IDLE_POLL_S:
+                    idle_ticks = 0
+                    try:
+                        self.refresh()
+                    except Exception:  # noqa: BLE001 - a storage hiccup: try again on the next tick
+                        self.in_flight = True
+        threading.Thread(target=loop, name="portal-runs", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()

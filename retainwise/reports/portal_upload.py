@@ -1,0 +1,201 @@
+"""The portal's upload endpoint: the browser streams a file to storage through the report server.
+
+``POST /portal/upload?token=PORTAL_TOKEN&name=FILE`` with the file as the raw body.
+Files of up to 200 MB never travel through a kernel's websocket or sit in a
+kernel's memory: the server checks the portal token and the declared size
+*before* it reads the body, then streams the body into S3 (a multipart upload
+in 8 MiB parts). The key is chosen here, from the token's tenant:
+``uploads/<tenant>/portal/<id>-<safe name>``; the browser never names a key, and
+a file name that tries to leave that prefix (``../``, slashes) is refused. A
+staged file is not scored: the runner only runs keys directly under
+``uploads/<tenant>/``, and the portal queues a copy once the tenant has
+confirmed its columns.
+
+Answers are JSON: ``{"key", "name", "size"}``, or ``{"error"}`` with 400/403/411/413/503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import re
+import tempfile
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+from retainwise.errors import InputError, LinkError, RetainwiseError
+from retainwise.platform.storage import check_tenant, safe_name
+
+ROUTE = "/portal/upload"
+PART_BYTES = 8 * 1024 * 1024  # S3 parts must be at least 5 MiB, except the last
+_UNSAFE_NAME = re.compile(r"[/\\\x00-\x1f\x7f]")
+
+
+def staging_prefix(tenant: str) -> str:
+    """Where ``tenant``'s portal uploads wait for the tenant to confirm their columns."""
+    return f"uploads/{check_tenant(tenant)}/portal/"
+
+
+def check_name(name: str) -> str:
+    """``name`` if it is a plain file name (no path, no control characters); InputError otherwise."""
+    if not name or len(name) > 255 or _UNSAFE_NAME.search(name) or name.strip(". ") == "":
+        raise InputError(f"File name {name!r} is not allowed: upload a file whose name has no folders in it.",
+                         code="bad_file_name")
+    return name
+
+
+def size_refusal(name: str, size: int) -> InputError | None:
+    """The CLI's refusal of a file called ``name`` of ``size`` bytes (empty, over the limit), else None.
+
+    The CLI's own reader is asked, on a sparse placeholder of that size (no bytes are written: it refuses
+    on the size before reading any), so the page and the CLI can never disagree on the words or the limit.
+    """
+    from retainwise.science.reading import MAX_BYTES, read_upload
+
+    if 0 < size <= MAX_BYTES:
+        return None
+    with tempfile.TemporaryDirectory(prefix="retainwise-size-") as tmp:
+        path = Path(tmp) / check_name(name)
+        with open(path, "wb") as fh:
+            fh.truncate(size)
+        try:
+            read_upload(path)
+        except InputError as exc:
+            return exc
+    return None
+
+
+def staged_key(tenant: str, name: str) -> str:
+    """A fresh key under ``tenant``'s staging prefix for a file called ``name``."""
+    return f"{staging_prefix(tenant)}{uuid.uuid4().hex[:12]}-{safe_name(check_name(name))}"
+
+
+class _Sink:
+    """Bytes in, an S3 object out: one PUT for a small file, a multipart upload for a large one."""
+
+    def __init__(self, storage, key: str, name: str) -> None:
+        self.storage, self.key, self.name = storage, key, name
+        self.buffer = bytearray()
+        self.parts: list[dict] = []
+        self.upload_id: str | None = None
+        self.size = 0
+
+    def _s3(self, method: str, **kwargs):
+        from retainwise.platform.aws import translate
+
+        with translate(f"storing {self.key}"):
+            return getattr(self.storage.s3, method)(Bucket=self.storage.bucket, Key=self.key, **kwargs)
+
+    def _meta(self) -> dict:
+        return {"Metadata": {"original-name": quote(self.name)}}
+
+    async def write(self, chunk: bytes) -> None:
+        self.buffer += chunk
+        self.size += len(chunk)
+        if len(self.buffer) >= PART_BYTES:
+            await self._flush_part()
+
+    async def _flush_part(self) -> None:
+        if self.upload_id is None:
+            self.upload_id = (await asyncio.to_thread(self._s3, "create_multipart_upload", **self._meta()))["UploadId"]
+        body, self.buffer = bytes(self.buffer), bytearray()
+        number = len(self.parts) + 1
+        resp = await asyncio.to_thread(self._s3, "upload_part", UploadId=self.upload_id, PartNumber=number, Body=body)
+        self.parts.append({"PartNumber": number, "ETag": resp["ETag"]})
+
+    async def close(self) -> None:
+        if self.upload_id is None:
+            await asyncio.to_thread(self._s3, "put_object", Body=bytes(self.buffer), **self._meta())
+            return
+        if self.buffer:
+            await self._flush_part()
+        await asyncio.to_thread(self._s3, "complete_multipart_upload", UploadId=self.upload_id,
+                                MultipartUpload={"Parts": self.parts})
+
+    def abort(self) -> None:
+        if self.upload_id is not None:
+            try:
+                self._s3("abort_multipart_upload", UploadId=self.upload_id)
+            except RetainwiseError:
+                pass  # the bucket's lifecycle rule removes abandoned parts
+            self.upload_id = None
+
+
+@functools.cache
+def handler_class():
+    """The tornado handler (built lazily: importing this module must not import tornado's web stack)."""
+    import tornado.web
+
+    from retainwise.platform.links import verify_portal
+    from retainwise.platform.storage import Storage
+    from retainwise.science.reading import MAX_BYTES
+    from retainwise.settings import Settings
+
+    @tornado.web.stream_request_body
+    class PortalUploadHandler(tornado.web.RequestHandler):
+        """Checks the portal token and size before the body arrives, then streams it to S3."""
+
+        sink: _Sink | None = None
+
+        def check_xsrf_cookie(self):
+            # The credential is the portal token in the URL, which a third-party page cannot know or
+            # make the browser attach: there is no ambient authority for a forged request to ride on.
+            return None
+
+        def _refuse(self, status: int, message: str) -> None:
+            self.set_status(status)
+            self.set_header("Cache-Control", "no-store")
+            self.finish({"error": message})
+
+        async def prepare(self):
+            settings = Settings.from_env()
+            declared = self.request.headers.get("Content-Length")
+            try:
+                grant = verify_portal(settings.secret, self.get_query_argument("token", None))
+                name = check_name(self.get_query_argument("name", ""))
+                if declared is None or not declared.isdigit():
+                    return self._refuse(411, "The upload must say its size (Content-Length).")
+                refusal = size_refusal(name, int(declared))
+                if refusal is not None:
+                    raise refusal
+                self.sink = _Sink(Storage(settings), staged_key(grant.tenant, name), name)
+            except LinkError:
+                return self._refuse(403, "This link is not valid.")
+            except InputError as exc:
+                return self._refuse(413 if exc.code == "too_large" else 400, exc.message)
+            except RetainwiseError:
+                return self._refuse(503, "Storage is unavailable right now; try again in a minute.")
+            self.request.connection.set_max_body_size(MAX_BYTES)
+
+        async def data_received(self, chunk: bytes):
+            if self.sink is not None and not self._finished:
+                try:
+                    await self.sink.write(chunk)
+                except RetainwiseError:
+                    self.sink.abort()
+                    self.sink = None
+                    self._refuse(503, "Storage is unavailable right now; try again in a minute.")
+
+        async def post(self):
+            if self.sink is None:
+                return
+            try:
+                await self.sink.close()
+            except RetainwiseError:
+                self.sink.abort()
+                return self._refuse(503, "Storage is unavailable right now; try again in a minute.")
+            self.finish({"key": self.sink.key, "name": self.sink.name, "size": self.sink.size})
+
+        def on_connection_close(self):
+            if self.sink is not None and not self._finished:
+                self.sink.abort()
+
+    return PortalUploadHandler
+
+
+def handlers(server_url: str = "/") -> list[tuple]:
+    """The routes to add to the report server's tornado application."""
+    from jupyter_server.utils import url_path_join
+
+    return [(url_path_join(server_url, ROUTE), handler_class())]
