@@ -44,6 +44,18 @@ def test_score_writes_every_output(scored):
     assert "Most at risk:" in proc.stdout and "Data quality:" in proc.stdout
 
 
+def test_score_prints_the_customers_most_at_risk_and_its_progress(scored):
+    import re
+
+    proc, out, _ = scored
+    listed = proc.stdout.split("Most at risk:\n")[1].splitlines()[:5]
+    results = pd.read_csv(out / "results.csv", dtype={"customer_id": "str"})
+    top = results.nlargest(5, "churn_probability")
+    assert [line.split()[0] for line in listed] == list(top["customer_id"])
+    # rows done / total on stderr, from the pipeline's progress file
+    assert re.search(r"^rows [\d,]+ / [\d,]+ \(\d+%\)", proc.stderr, re.M), proc.stderr
+
+
 def test_each_distinct_customer_appears_exactly_once(scored):
     _, out, data = scored
     results = pd.read_csv(out / "results.csv", dtype={"customer_id": "str"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import heapq
 import json
 import sys
 import threading
@@ -56,20 +57,29 @@ def _progress(path: Path, *, enabled: bool):
 
 
 def _follow(path: Path, stop: threading.Event) -> None:
-    first = None  # (time, rows) when progress was first seen: the rate behind the ETA
-    shown = None
-    while not stop.wait(0.5):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            done, total = int(data["rows_done"]), int(data["rows_total"])
-        except (OSError, ValueError, KeyError, TypeError):  # absent, or caught mid-write: look again later
-            continue
-        if done == shown or total <= 0:
-            continue
-        shown, now = done, time.monotonic()
-        first = first or (now, done)
-        print(f"rows {done:,} / {total:,} ({done / total:.0%}){_eta(first, now, done, total)}",
-              file=sys.stderr, flush=True)
+    first = shown = None  # first: (time, rows) when progress was first seen, the rate behind the ETA
+    while True:
+        finished = stop.wait(0.5)  # one last look after the run: a late last update is still shown
+        progress = _read_progress(path)
+        if progress is not None and progress[0] != shown:
+            (shown, total), now = progress, time.monotonic()
+            first = first or (now, shown)
+            # Papermill's cell bar ends in "\r", not a newline: start on a line of our own (cleared on a terminal)
+            lead = "\r\x1b[K" if sys.stderr.isatty() else "\n"
+            print(f"{lead}rows {shown:,} / {total:,} ({shown / total:.0%}){_eta(first, now, shown, total)}",
+                  file=sys.stderr, flush=True)
+        if finished:
+            return
+
+
+def _read_progress(path: Path) -> tuple[int, int] | None:
+    """(rows done, rows in total) from the pipeline's progress file; None when absent or caught mid-write."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        done, total = int(data["rows_done"]), int(data["rows_total"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return (done, total) if total > 0 else None
 
 
 def _eta(first: tuple[float, int], now: float, done: int, total: int) -> str:
@@ -98,10 +108,10 @@ def format_summary(outcome: RunOutcome, out: str | Path, seconds: float) -> str:
         "Most at risk:",
     ]
     with open(outcome.outputs["results.csv"], newline="", encoding="utf-8") as fh:
-        for i, row in enumerate(csv.DictReader(fh)):
-            if i == 5:
-                break
-            lines.append(f"  {row['customer_id']:<14} {float(row['churn_probability']):6.1%}  {row['churn_risk']:<6} "
-                         f"{row['explanation']}")
+        # results.csv keeps the upload's order: the five highest probabilities, streamed (files may be large)
+        top = heapq.nlargest(5, csv.DictReader(fh), key=lambda row: float(row["churn_probability"]))
+    for row in top:
+        lines.append(f"  {row['customer_id']:<14} {float(row['churn_probability']):6.1%}  {row['churn_risk']:<6} "
+                     f"{row['explanation']}")
     lines.append(f"Outputs in {out}: {', '.join(outcome.outputs)}")
     return "\n".join(lines)
