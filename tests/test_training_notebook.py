@@ -92,3 +92,24 @@ def test_train_reports_lines_or_one_json_object(tmp_path, capsys):
     _report(card, tmp_path, tmp_path / "training.ipynb", as_json=True)
     report = json.loads(capsys.readouterr().out)
     assert report["gate"]["decision"] == "reject" and report["cv"]["brier"] == card["cv"]["brier"]
+
+
+def test_progress_lines_are_printed_whole_even_when_read_half_written(tmp_path, capsys):
+    import threading
+
+    from retainwise.cli.train import _follow
+
+    path = tmp_path / "progress.txt"
+    path.write_text("full 1/2 0.85", encoding="utf-8")  # no newline yet: still being written
+    stop = threading.Event()
+    follower = threading.Thread(target=_follow, args=(path, stop))
+    follower.start()
+    stop.wait(0.8)
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write("56\ncore 2/2 0.8377\n")
+    stop.set()
+    follower.join()
+    assert capsys.readouterr().err.splitlines() == [
+        "training full: trial 1/2, best CV ROC AUC so far 0.8556",
+        "training core: trial 2/2, best CV ROC AUC so far 0.8377",
+    ]

@@ -116,13 +116,19 @@ def _run_with_progress(params: dict, out: Path) -> Path:
 
 
 def _follow(path: Path, stop: threading.Event) -> None:
+    """Print each progress line the notebook appends to ``path`` until ``stop`` is set (then drain)."""
+    pending = ""
     with open(path, encoding="utf-8") as fh:
         while True:
             finished = stop.wait(0.5)
-            for line in fh.readlines():
-                label, done, best = line.split()
-                print(f"training {label}: trial {done}, best CV ROC AUC so far {best}", file=sys.stderr,
-                      flush=True)
+            pending += fh.read()
+            # a line still being written stays pending until its newline arrives
+            *lines, pending = pending.split("\n")
+            for line in lines:
+                fields = line.split()
+                if len(fields) == 3:
+                    print(f"training {fields[0]}: trial {fields[1]}, best CV ROC AUC so far {fields[2]}",
+                          file=sys.stderr, flush=True)
             if finished:
                 return
 
