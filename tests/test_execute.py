@@ -53,7 +53,7 @@ def test_score_prints_the_customers_most_at_risk_and_its_progress(scored):
     top = results.nlargest(5, "churn_probability")
     assert [line.split()[0] for line in listed] == list(top["customer_id"])
     # rows done / total on stderr, from the pipeline's progress file
-    assert re.search(r"^rows [\d,]+ / [\d,]+ \(\d+%\)", proc.stderr, re.M), proc.stderr
+    assert re.search(r"^explanation: rows [\d,]+ / [\d,]+ \(100%\)", proc.stderr, re.M), proc.stderr
 
 
 def test_each_distinct_customer_appears_exactly_once(scored):

@@ -14,10 +14,9 @@ from pathlib import Path
 from retainwise.cli.output import print_json
 from retainwise.execution.execute import RunOutcome, score_file
 from retainwise.platform import mapping_store
+from retainwise.science.progress import FILE as PROGRESS_FILE
+from retainwise.science.progress import read_progress
 from retainwise.settings import Settings
-
-#: Written by the pipeline while it scores: {"rows_done": n, "rows_total": N}.
-PROGRESS_FILE = "progress.json"
 
 
 def cli_score(args) -> int:
@@ -27,7 +26,7 @@ def cli_score(args) -> int:
         print(f"Scoring {args.file} for tenant '{args.tenant}' (one notebook run: map, validate, predict, explain)…",
               file=sys.stderr)
     home = Settings.from_env().home
-    with _progress(Path(args.out) / PROGRESS_FILE, enabled=not args.quiet):
+    with _progress(Path(args.out), enabled=not args.quiet):
         outcome = score_file(args.file, args.out, tenant=args.tenant, run_id=args.run_id,
                              quality_level=args.quality_level, progress=not args.quiet,
                              rules_share=args.rules_share, saved_mapping=mapping_store.load(home, args.tenant))
@@ -40,14 +39,14 @@ def cli_score(args) -> int:
 
 
 @contextmanager
-def _progress(path: Path, *, enabled: bool):
-    """While the body runs, print rows done / total and an ETA on stderr whenever ``path`` changes."""
+def _progress(output_dir: Path, *, enabled: bool):
+    """While the body runs, print the stage, rows done / total and an ETA on stderr as the pipeline advances."""
     if not enabled:
         yield
         return
-    path.unlink(missing_ok=True)  # a file left by an earlier run into the same folder is not this run's
+    (output_dir / PROGRESS_FILE).unlink(missing_ok=True)  # an earlier run's file in the same folder is not ours
     stop = threading.Event()
-    follower = threading.Thread(target=_follow, args=(path, stop), name="score-progress", daemon=True)
+    follower = threading.Thread(target=_follow, args=(output_dir, stop), name="score-progress", daemon=True)
     follower.start()
     try:
         yield
@@ -56,37 +55,33 @@ def _progress(path: Path, *, enabled: bool):
         follower.join()
 
 
-def _follow(path: Path, stop: threading.Event) -> None:
-    first = shown = None  # first: (time, rows) when progress was first seen, the rate behind the ETA
+def _follow(output_dir: Path, stop: threading.Event) -> None:
+    first = shown = None  # first: (stage, time, rows) when the stage was first seen, the rate behind the ETA
     while True:
         finished = stop.wait(0.5)  # one last look after the run: a late last update is still shown
-        progress = _read_progress(path)
-        if progress is not None and progress[0] != shown:
-            (shown, total), now = progress, time.monotonic()
-            first = first or (now, shown)
+        record = read_progress(output_dir)
+        if record is not None and (key := (record.get("stage"), record["rows_done"])) != shown:
+            shown, now = key, time.monotonic()
+            if first is None or first[0] != key[0]:
+                first = (key[0], now, key[1])
             # Papermill's cell bar ends in "\r", not a newline: start on a line of our own (cleared on a terminal)
             lead = "\r\x1b[K" if sys.stderr.isatty() else "\n"
-            print(f"{lead}rows {shown:,} / {total:,} ({shown / total:.0%}){_eta(first, now, shown, total)}",
-                  file=sys.stderr, flush=True)
+            print(f"{lead}{_progress_line(record, now, first)}", file=sys.stderr, flush=True)
         if finished:
             return
 
 
-def _read_progress(path: Path) -> tuple[int, int] | None:
-    """(rows done, rows in total) from the pipeline's progress file; None when absent or caught mid-write."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        done, total = int(data["rows_done"]), int(data["rows_total"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return (done, total) if total > 0 else None
-
-
-def _eta(first: tuple[float, int], now: float, done: int, total: int) -> str:
-    seconds, rows = now - first[0], done - first[1]
-    if rows <= 0 or seconds <= 0:
-        return ""
-    return f", about {max(0.0, (total - done) * seconds / rows):.0f} s left"
+def _progress_line(record: dict, now: float, first: tuple) -> str:
+    """``prediction: rows 5,000 / 10,000 (50%), about 4 s left`` (no total while the file is still read)."""
+    done, total = int(record["rows_done"]), record.get("rows_total")
+    line = f"{record.get('stage') or 'rows'}: rows {done:,}"
+    if not total:
+        return line
+    line += f" / {int(total):,} ({done / int(total):.0%})"
+    seconds, rows = now - first[1], done - first[2]
+    if rows > 0 and seconds > 0:
+        line += f", about {max(0.0, (int(total) - done) * seconds / rows):.0f} s left"
+    return line
 
 
 def _save_mapping(home: Path, tenant: str, written: Path) -> None:
