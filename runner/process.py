@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from retainwise.errors import InternalError, MessageError, RetainwiseError, StorageError
-from retainwise.platform import mapping_store
+from retainwise.platform import mapping_store, notify
 from retainwise.platform.messages import Work, parse
 from retainwise.platform.queue import Received
 from retainwise.platform.runs import ABANDONED, COMPLETED, FAILED, GAVE_UP, PROCESSING, Run, now
@@ -95,6 +95,7 @@ def run_upload(msg: Received, work: Work, ctx: Context) -> Outcome:
                 ctx.storage.put_json(prefix + MARKER, done)  # last: the outputs are complete
         ctx.store.complete(run.id, summary=done["summary"], output_keys=done["output_keys"])
         _save_mapping(ctx, run, out / "mapping.json")
+        notify.run_finished(ctx.settings, run.id, done["summary"])  # the tenant's webhook/e-mail; never blocks
         seconds = time.monotonic() - started
         ctx.log.duration(seconds)
         summary = done["summary"]
@@ -179,6 +180,7 @@ def _settle(ctx: Context, msg: Received, run: Run, exc: RetainwiseError, out: Pa
     ctx.log("run_failed", level="error", run_id=run.id, tenant=run.tenant, code=exc.code, reason=exc.message,
             transient=exc.transient, attempt=run.attempts, receive_count=msg.receive_count,
             seconds=round(seconds, 3))
+    notify.run_finished(ctx.settings, run.id)  # the tenant's webhook/e-mail; never blocks, never raises
     return DeadLetter(reason) if give_up else Delete("failed")
 
 

@@ -203,3 +203,45 @@ def test_run_finished_returns_at_once_and_never_raises(monkeypatch):
     monkeypatch.setattr(notify, "deliver", lambda *a, **k: 1 / 0)
     notify.run_finished(object(), "r2")
     assert notify.flush(5)
+
+
+# -- through a real runner process ---------------------------------------------------------
+def _uploads(tmp_path):
+    import pandas as pd
+
+    from .conftest import TRAINING
+
+    frame = pd.read_csv(TRAINING)
+    calm = frame[(frame["Churn"] == "No") & (frame["Contract"] == "Two year")].head(150)
+    risky = frame[(frame["Churn"] == "Yes") & (frame["Contract"] == "Month-to-month")].head(150)
+    paths = []
+    for name, part in (("calm.csv", calm), ("risky.csv", risky)):
+        part.drop(columns=["Churn"]).to_csv(tmp_path / name, index=False)
+        paths.append(tmp_path / name)
+    return paths
+
+
+@pytest.mark.aws
+@pytest.mark.slow
+def test_runner_posts_one_signed_webhook_per_finished_run_and_the_alert(stack, receiver, tmp_path):
+    from retainwise.platform.jobs import submit
+
+    tenants_config.update(stack.store, "acme", webhook_url=receiver.url, alert_points=5)
+    stack.start_worker()
+    calm, risky = _uploads(tmp_path)
+    first = submit(calm, "acme", stack.settings)
+    assert stack.wait_status(first).status == "COMPLETED"
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(b"")
+    failed = submit(broken, "acme", stack.settings)
+    assert stack.wait_status(failed).status == "FAILED"
+    second = submit(risky, "acme", stack.settings)
+    assert stack.wait_status(second).status == "COMPLETED"
+    stack.wait_for(lambda: len(receiver.requests) >= 4, timeout=60, what="four webhooks")
+    time.sleep(1)  # nothing more arrives
+    events = [(e["event"], e["run_id"]) for e in receiver.events()]
+    assert events == [("run.completed", first), ("run.failed", failed), ("run.completed", second),
+                      ("alert.high_share", second)]
+    key = notify.webhook_key(stack.settings.secret, "acme")
+    assert all(signed_ok(key, r) for r in receiver.requests)
+    assert receiver.events()[3]["previous_run_id"] == first

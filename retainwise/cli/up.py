@@ -53,6 +53,7 @@ def _print_stack(platform: Platform, args) -> None:
 
 def _sample(platform: Platform):
     from retainwise.platform.jobs import format_status, submit
+    from retainwise.platform.links import portal_url
     from retainwise.resources import SAMPLE_UPLOAD
 
     s = platform.settings
@@ -64,6 +65,7 @@ def _sample(platform: Platform):
     data["outputs"] = {n: f"s3://{s.bucket}/{k}" for n, k in run.output_keys.items()}
     print(format_status(data))
     print(f"  report   {_link(s, run)}")
+    print(f"  portal   {portal_url(s, run.tenant)}")  # the sample tenant's own page: upload, runs, reports
     return run
 
 
