@@ -80,6 +80,21 @@ def test_gate_accepts_a_retrain_with_the_same_settings(champion):
     assert abs(run.verdict["roc_auc_diff_mean"]) < 0.002
 
 
+@pytest.mark.slow
+def test_gate_refuses_a_model_trained_on_a_file_whose_labels_are_shuffled(tmp_path):
+    """End to end: on a file with shuffled labels the champion's recipe is as lost as the candidate."""
+    from retainwise.resources import TRAINING_DATA
+
+    frame = pd.read_csv(TRAINING_DATA, dtype=str, keep_default_na=False)
+    frame["Churn"] = np.random.default_rng(0).permutation(frame["Churn"].to_numpy())
+    frame.to_csv(tmp_path / "shuffled.csv", index=False)
+    run = Training(tmp_path / "shuffled.csv", seed=42, budget=1, repeats=1)
+    run.search()
+    run.cross_validation()
+    run.gate(MODEL_DIR)
+    assert run.verdict["decision"] == "reject" and "no better than chance" in run.verdict["reason"]
+
+
 def test_no_champion_means_promote(tmp_path):
     assert gate.read_champion(tmp_path) is None
     (tmp_path / CARD).write_text("{not json", encoding="utf-8")
