@@ -74,7 +74,7 @@ def test_start_scoring_twice_queues_one_run_with_the_confirmed_mapping(stack, po
     key = stage(stack)
     portal_page._on_upload(None, {"kind": "uploaded", "key": key, "name": EXPORT.name}, [])
     assert portal_page.upload.state == "done", portal_page.upload.message
-    portal_page._staged.editor.dropdowns["Pay by"].value = None
+    portal_page._staged.editor.dropdowns["Pay by"].value = ""  # ignore
     portal_page._start()
     portal_page._start()  # a second click
     [run] = stack.store.list_tenant("acme")
@@ -108,6 +108,6 @@ def test_two_columns_sent_to_one_field_are_refused_and_can_be_fixed(stack, porta
     portal_page._start()
     assert "contract" in portal_page.columns_status.value and stack.store.list_tenant("acme") == []
     assert not portal_page.start_button.disabled
-    dropdowns["Plan"].value = None
+    dropdowns["Plan"].value = ""
     portal_page._start()
     assert len(stack.store.list_tenant("acme")) == 1

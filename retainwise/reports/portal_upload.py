@@ -122,13 +122,48 @@ class _Sink:
             self.upload_id = None
 
 
+class Refused(Exception):
+    """An upload the endpoint turns away: the HTTP status and the one line shown to the tenant."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+UNAVAILABLE = "Storage is unavailable right now; try again in a minute."
+
+
+def admit(settings, token: str | None, name: str, declared: str | None) -> _Sink:
+    """Where an upload may go (a sink under the token's tenant's staging area), checked before its body.
+
+    Raises :class:`Refused`: 403 for a token that is not a valid portal token, 411 without a size,
+    413/400 with the CLI's reason for a file that is too large, empty or badly named, 503 without storage.
+    """
+    from retainwise.platform.links import verify_portal
+    from retainwise.platform.storage import Storage
+
+    try:
+        grant = verify_portal(settings.secret, token)
+        name = check_name(name)
+        if declared is None or not declared.isdigit():
+            raise Refused(411, "The upload must say its size (Content-Length).")
+        refusal = size_refusal(name, int(declared))
+        if refusal is not None:
+            raise refusal
+        return _Sink(Storage(settings), staged_key(grant.tenant, name), name)
+    except LinkError:
+        raise Refused(403, "This link is not valid.") from None
+    except InputError as exc:
+        raise Refused(413 if exc.code == "too_large" else 400, exc.message) from None
+    except RetainwiseError:
+        raise Refused(503, UNAVAILABLE) from None
+
+
 @functools.cache
 def handler_class():
     """The tornado handler (built lazily: importing this module must not import tornado's web stack)."""
     import tornado.web
 
-    from retainwise.platform.links import verify_portal
-    from retainwise.platform.storage import Storage
     from retainwise.science.reading import MAX_BYTES
     from retainwise.settings import Settings
 
@@ -143,29 +178,20 @@ def handler_class():
             # make the browser attach: there is no ambient authority for a forged request to ride on.
             return None
 
-        def _refuse(self, status: int, message: str) -> None:
-            self.set_status(status)
+        def _refuse(self, refused: Refused) -> None:
+            if self.sink is not None:
+                self.sink.abort()
+                self.sink = None
+            self.set_status(refused.status)
             self.set_header("Cache-Control", "no-store")
-            self.finish({"error": message})
+            self.finish({"error": refused.message})
 
         async def prepare(self):
-            settings = Settings.from_env()
-            declared = self.request.headers.get("Content-Length")
             try:
-                grant = verify_portal(settings.secret, self.get_query_argument("token", None))
-                name = check_name(self.get_query_argument("name", ""))
-                if declared is None or not declared.isdigit():
-                    return self._refuse(411, "The upload must say its size (Content-Length).")
-                refusal = size_refusal(name, int(declared))
-                if refusal is not None:
-                    raise refusal
-                self.sink = _Sink(Storage(settings), staged_key(grant.tenant, name), name)
-            except LinkError:
-                return self._refuse(403, "This link is not valid.")
-            except InputError as exc:
-                return self._refuse(413 if exc.code == "too_large" else 400, exc.message)
-            except RetainwiseError:
-                return self._refuse(503, "Storage is unavailable right now; try again in a minute.")
+                self.sink = admit(Settings.from_env(), self.get_query_argument("token", None),
+                                  self.get_query_argument("name", ""), self.request.headers.get("Content-Length"))
+            except Refused as refused:
+                return self._refuse(refused)
             self.request.connection.set_max_body_size(MAX_BYTES)
 
         async def data_received(self, chunk: bytes):
@@ -173,9 +199,7 @@ def handler_class():
                 try:
                     await self.sink.write(chunk)
                 except RetainwiseError:
-                    self.sink.abort()
-                    self.sink = None
-                    self._refuse(503, "Storage is unavailable right now; try again in a minute.")
+                    self._refuse(Refused(503, UNAVAILABLE))
 
         async def post(self):
             if self.sink is None:
@@ -183,8 +207,7 @@ def handler_class():
             try:
                 await self.sink.close()
             except RetainwiseError:
-                self.sink.abort()
-                return self._refuse(503, "Storage is unavailable right now; try again in a minute.")
+                return self._refuse(Refused(503, UNAVAILABLE))
             self.finish({"key": self.sink.key, "name": self.sink.name, "size": self.sink.size})
 
         def on_connection_close(self):

@@ -100,7 +100,8 @@ class MappingEditor:
 
     def __init__(self, frame, mapping) -> None:
         self.sources = [str(c) for c in frame.columns]
-        options = [(IGNORE, None)] + [(name, name) for name in schema.NAMES]
+        # "" rather than None for "ignore": a Dropdown shows value None as no selection at all
+        options = [(IGNORE, "")] + [(name, name) for name in schema.NAMES]
         header = w.HTML("<div class='rw-map-row rw-map-head'><span>Your column</span><span>Read as</span>"
                         "<span>Confidence</span><span>Examples</span></div>")
         self.dropdowns: dict[str, w.Dropdown] = {}
@@ -108,7 +109,7 @@ class MappingEditor:
         for source in self.sources:
             target = mapping.mapping.get(source)
             confidence = mapping.confidence.get(source, 0.0) if target else 0.0
-            pick = w.Dropdown(options=options, value=target, layout=w.Layout(width="210px"))
+            pick = w.Dropdown(options=options, value=target or "", layout=w.Layout(width="210px"))
             pick.add_class("rw-map-field")
             self.dropdowns[source] = pick
             row = w.HBox([w.HTML(f"<span class='rw-map-source'>{html.escape(source)}</span>",
@@ -125,4 +126,4 @@ class MappingEditor:
 
     def overrides(self) -> dict[str, str | None]:
         """What the tenant confirmed: every source column -> field (None: leave it out)."""
-        return {source: pick.value for source, pick in self.dropdowns.items()}
+        return {source: pick.value or None for source, pick in self.dropdowns.items()}
