@@ -46,3 +46,16 @@ def test_chunks_appended_equal_one_write_and_parquet_holds_the_same_rows(tmp_pat
     assert back["customer_id"].tolist() == csv["customer_id"].tolist()  # neutralised in both
     assert back.columns.tolist() == csv.columns.tolist()
     np.testing.assert_allclose(back["churn_probability"], whole["churn_probability"])
+
+
+def test_csv_body_is_what_pandas_writes():
+    from retainwise.science.outputs import csv_bytes
+
+    frame = pd.DataFrame({
+        "customer_id": pd.Series(["a,b", 'x"y', "c", "line\nbreak", None, ""], dtype="str"),
+        "p": [0.1234567, 1.0, 0.0001234567, 0.5, np.nan, 0.333333333],
+        "n": [1, 0, 1, 2, 3, 4],
+        "e": ["Hi, there", "", "plain", '[{"feature":"x"}]', "z", "ok"],
+    })
+    assert csv_bytes(frame).decode() == frame.to_csv(index=False, header=False, float_format="%.6g",
+                                                     lineterminator="\n")

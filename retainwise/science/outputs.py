@@ -17,6 +17,7 @@ import math
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from retainwise.science.neutralise import neutralise_frame
@@ -61,7 +62,7 @@ class ResultsWriter:
 
     def __enter__(self) -> ResultsWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._csv = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed in __exit__
+        self._csv = open(self.path, "wb")  # noqa: SIM115 - closed in __exit__
         return self
 
     def append(self, results: pd.DataFrame) -> None:
@@ -72,7 +73,9 @@ class ResultsWriter:
         if self.columns is None:
             self.columns = RESULT_COLUMNS + [c for c in EXTRA_COLUMNS if c in results.columns]
         safe = neutralise_frame(results[self.columns], ECHOED)
-        safe.to_csv(self._csv, index=False, header=self.rows == 0, float_format="%.6g", lineterminator="\n")
+        if self.rows == 0:
+            self._csv.write((",".join(self.columns) + "\n").encode())
+        self._csv.write(csv_bytes(safe))
         if self.parquet_path is not None:
             self._append_parquet(safe)
         self.rows += len(safe)
@@ -88,11 +91,52 @@ class ResultsWriter:
 
     def __exit__(self, *exc) -> None:
         if self.rows == 0 and self._csv is not None:  # no chunk came: still a CSV with its header
-            pd.DataFrame(columns=RESULT_COLUMNS).to_csv(self._csv, index=False, lineterminator="\n")
+            self._csv.write((",".join(RESULT_COLUMNS) + "\n").encode())
         if self._csv is not None:
             self._csv.close()
         if self._parquet is not None:
             self._parquet.close()
+
+
+def _significant(x: np.ndarray, digits: int = 6) -> np.ndarray:
+    """``x`` rounded to ``digits`` significant digits (what ``%.6g`` prints), vectorised."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mag = np.floor(np.log10(np.abs(x)))
+    e = (digits - 1) - np.where(np.isfinite(mag), mag, 0)
+    up = e >= 0  # scale by an exact power of ten, so the result is the double nearest the decimal
+    scale = 10.0 ** np.abs(e)
+    return np.where(up, np.round(x * np.where(up, scale, 1.0)) / np.where(up, scale, 1.0),
+                    np.round(x / np.where(up, 1.0, scale)) * np.where(up, 1.0, scale))
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """``frame``'s rows as CSV (no header, ``\\n`` line ends, fields quoted only when needed, floats to 6
+    significant digits), built column-wise with Arrow: no Python work per row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = []
+    for name in frame.columns:
+        values = frame[name]
+        if pd.api.types.is_float_dtype(values):
+            arr = pc.cast(pa.array(_significant(values.to_numpy(dtype="float64")), from_pandas=True), pa.string())
+        elif pd.api.types.is_integer_dtype(values) or pd.api.types.is_bool_dtype(values):
+            arr = pc.cast(pa.array(values.astype("int64"), from_pandas=True), pa.string())
+        else:
+            arr = pa.array(values.astype("str"), from_pandas=True).cast(pa.string())
+            quote = pa.repeat(pa.scalar('"'), len(arr))  # arrays, not scalars: Arrow's scalar broadcast is slow
+            quoted = pc.binary_join_element_wise(quote, pc.replace_substring(arr, '"', '""'), quote, "")
+            arr = pc.if_else(pc.match_substring_regex(arr, '[",\r\n]'), quoted, arr)
+        columns.append(pc.fill_null(arr, ""))
+    if not columns or not len(frame):
+        return b""
+    end = pa.repeat(pa.scalar(""), len(frame))
+    lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*columns, ","), end, "\n")  # "a,b,c\n"
+    lines = pa.concat_arrays(lines.chunks) if isinstance(lines, pa.ChunkedArray) else lines
+    # the lines lie back to back in the array's data buffer: that is the CSV body
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset:lines.offset + len(lines) + 1]
+    data = lines.buffers()[2]
+    return data.to_pybytes()[offsets[0]:offsets[-1]]
 
 
 def _jsonable(value):
