@@ -165,3 +165,29 @@ def test_a_dead_kernel_is_a_transient_execution_error(tmp_path):
     with pytest.raises(ExecutionError) as info:
         run_notebook(source, tmp_path / "dead.ipynb", {})
     assert info.value.transient and (tmp_path / "dead.ipynb").is_file()
+
+
+def test_score_uses_the_tenants_saved_mapping_and_saves_the_one_it_used(tmp_path):
+    import os
+
+    home = tmp_path / "home"
+    (home / "mappings").mkdir(parents=True)
+    # "Zeta" holds the ids but is named so that no stage of inference takes it for customer_id...
+    upload = tmp_path / "export.csv"
+    upload.write_text("Zeta,tenure,MonthlyCharges\nQ-1,3,70.5\nQ-2,40,20.0\n", encoding="utf-8")
+    env = {**os.environ, "RETAINWISE_HOME": str(home)}
+    alone = subprocess.run([sys.executable, "-m", "retainwise", "score", str(upload), "--out", str(tmp_path / "a"),
+                            "--tenant", "zed", "--quiet"], capture_output=True, text=True, timeout=300, env=env)
+    assert alone.returncode == 2, alone.stderr  # ...so without the saved mapping the file is unusable
+    # ...until a person confirmed it for this tenant: the saved mapping makes the same file score
+    (home / "mappings" / "zed.json").write_text(json.dumps({
+        "columns": ["Zeta", "tenure", "MonthlyCharges"], "mapping": {"Zeta": "customer_id"},
+        "confirmed": {"Zeta": "customer_id"}}), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "retainwise", "score", str(upload), "--out", str(tmp_path / "b"),
+                           "--tenant", "zed", "--quiet"], capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    results = pd.read_csv(tmp_path / "b" / "results.csv", dtype=str)
+    assert sorted(results["customer_id"]) == ["Q-1", "Q-2"]
+    saved = json.loads((home / "mappings" / "zed.json").read_text(encoding="utf-8"))
+    assert saved == json.loads((tmp_path / "b" / "mapping.json").read_text(encoding="utf-8"))
+    assert saved["mapping"]["Zeta"] == "customer_id" and saved["mapping"]["tenure"] == "tenure_months"
