@@ -42,6 +42,7 @@ class ReportData:
     #: The tenant's previous completed run: {"summary": ..., "results": ...} or None.
     previous: dict | None = None
     _features: pd.DataFrame | None = None
+    _pending: object = None  # a Future while prefetch() loads the features
 
     @property
     def rows_scored(self) -> int:
@@ -63,9 +64,20 @@ class ReportData:
     def quality_score(self) -> float:
         return float(self.summary["quality"]["score"])
 
+    def prefetch(self) -> None:
+        """Start loading the features in the background: the first sections render meanwhile."""
+        if self._pending is None and self._features is None and callable(self.features_loader):
+            from concurrent.futures import ThreadPoolExecutor
+
+            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rw-features")
+            self._pending = pool.submit(self.features_loader)
+            pool.shutdown(wait=False)
+
     def features(self) -> pd.DataFrame | None:
         """The customers' canonical fields indexed by customer id (None when the upload is not available)."""
-        if self._features is None and callable(self.features_loader):
+        if self._pending is not None:
+            self._features, self._pending = self._pending.result(), None
+        elif self._features is None and callable(self.features_loader):
             self._features = self.features_loader()
         return self._features
 
@@ -108,12 +120,12 @@ def _data_link(path: Path) -> str:
 
 
 def _local_upload(results_dir: Path) -> Path | None:
-    import nbformat
-
     executed = results_dir / "notebooks" / "pipeline.ipynb"
     if not executed.is_file():
         return None
-    params = nbformat.read(str(executed), as_version=4).metadata.get("papermill", {}).get("parameters", {})
+    # plain JSON: importing nbformat pulls in jsonschema's slow format checkers, for one metadata field
+    params = json.loads(executed.read_text(encoding="utf-8")).get("metadata", {}).get("papermill", {}).get(
+        "parameters", {})
     path = Path(str(params.get("input_path") or ""))
     return path if path.is_file() else None
 

@@ -56,9 +56,9 @@ def segment_tables(data: ReportData) -> dict[str, pd.DataFrame]:
 
 
 def segments_section(data: ReportData) -> str:
-    tables = [(t, rows.head(6).to_dict("records"), charts.segment_bars(rows.head(6), t))
-              for t, rows in segment_tables(data).items()]
-    return section("segments", "Segments", render("segments.html.j2", tables=tables),
+    top = {t: rows.head(6) for t, rows in segment_tables(data).items()}
+    tables = [(t, rows.to_dict("records")) for t, rows in top.items()]
+    return section("segments", "Segments", render("segments.html.j2", tables=tables, chart=charts.segment_bars(top)),
                    "Where the risk and the revenue at risk sit.")
 
 

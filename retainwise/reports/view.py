@@ -28,6 +28,8 @@ class Page:
         self._browser = None
         self.selected: str | None = None if data is None or data.results.empty else str(
             data.results["customer_id"].iloc[0])
+        if data is not None:
+            data.prefetch()
 
     # -- plumbing ------------------------------------------------------------------
     def _html(self, html: str) -> None:
@@ -117,6 +119,20 @@ class Page:
         self.selected = customer_id
         if self._detail is not None:
             self._detail.show(customer_id, search)
+
+
+def prepare() -> None:
+    """Import what the sections use and render a blank chart, before any request: a preheated Voila
+    kernel runs this while it waits, so a visitor does not pay for it. Touches no tenant data."""
+    import ipywidgets  # noqa: F401
+
+    import retainwise.reports.detail_widget  # noqa: F401
+    import retainwise.reports.granted  # noqa: F401
+    import retainwise.reports.grid  # noqa: F401
+    import retainwise.science.pipeline  # noqa: F401
+    from retainwise.reports import charts
+
+    charts.warm()
 
 
 def open_report(results_dir: str = "", *, environ: dict | None = None) -> Page:
