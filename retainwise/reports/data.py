@@ -41,6 +41,8 @@ class ReportData:
     features_loader: object = None
     #: The tenant's previous completed run: {"summary": ..., "results": ...} or None.
     previous: dict | None = None
+    #: Whether the tenant's history was looked up (a run folder alone knows nothing of earlier runs).
+    history_known: bool = False
     _features: pd.DataFrame | None = None
     _pending: object = None  # a Future while prefetch() loads the features
 

@@ -70,4 +70,5 @@ def load_granted(settings, grant, run_id: str) -> ReportData:
         return canonical_rows(local, summary)
 
     return ReportData(run.tenant, run.id, summary, results, download_url=url, earlier=earlier, upload_name=name,
-                      features_loader=features, previous=_previous(storage, earlier, store, run))
+                      features_loader=features, previous=_previous(storage, earlier, store, run),
+                      history_known=True)

@@ -150,6 +150,9 @@ def _change(now: float, before: float, kind: str) -> str:
 
 
 def since(data: ReportData) -> str:
+    """Against the tenant's previous run; nothing when the history is unknown (a run folder alone)."""
+    if not data.history_known:
+        return ""
     prev = data.previous
     ctx = {"previous": None}
     if prev:
@@ -165,4 +168,6 @@ def since(data: ReportData) -> str:
 
 
 def earlier(data: ReportData) -> str:
+    if not data.history_known:
+        return ""
     return section("earlier", "Earlier reports", render("earlier.html.j2", rows=data.earlier))

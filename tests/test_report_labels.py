@@ -1,0 +1,46 @@
+"""Plain words on the report, and the sections that compare runs: unit tests without a browser."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from retainwise.reports import detail, labels, sections
+from retainwise.reports.data import ReportData
+
+
+def test_labels_dates_files_and_points():
+    assert labels.fact("tenure_months", 4.0) == "Months as a customer: 4"
+    assert labels.fact("internet_service", "fiber_optic") == "Internet: fibre optic"
+    assert labels.fact("paperless_billing", 1.0) == "Paperless billing: yes"
+    assert labels.when("2026-11-27T09:59:41+00:00") == "27 Nov 2026, 09:59"
+    assert labels.file_name("uploads/acme/0123456789ab-my customers.csv") == "my customers.csv"
+    assert labels.file_name("uploads/acme/plain.csv") == "plain.csv"
+    assert labels.points(0.12) == "+12 pts" and labels.points(-0.031) == "-3 pts"
+    assert labels.join(["a"]) == "a" and labels.join(["a", "b", "c"]) == "a, b and c"
+
+
+def test_factor_points_follow_the_impact():
+    assert detail.factor_points(0.5, 1.0) > 0.2  # a strong push towards leaving
+    assert detail.factor_points(0.5, -1.0) < -0.2
+    assert abs(detail.factor_points(0.9, 0.0)) < 1e-9
+
+
+def _data(high_ids, revenue, previous=None, history=True):
+    results = pd.DataFrame({"customer_id": ["a", "b", "c"], "churn_risk": ["HIGH" if c in high_ids else "LOW"
+                                                                           for c in "abc"]})
+    summary = {"rows_scored": 3, "risk_counts": {"HIGH": len(high_ids)}, "revenue_at_risk": revenue}
+    return ReportData("acme", "r2", summary, results, previous=previous, history_known=history)
+
+
+def test_since_last_time_names_customers_newly_at_high_risk():
+    before = _data({"a"}, 100.0)
+    now = _data({"a", "c"}, 150.0, previous={"summary": before.summary, "results": before.results,
+                                              "when": "1 Nov 2026, 10:00", "upload": "october.csv"})
+    html = sections.since(now)
+    assert "october.csv" in html and "up 33.3 points" in html and "up $50" in html
+    assert "1 customer newly at high risk: c." in html
+
+
+def test_since_last_time_is_left_out_without_history():
+    assert sections.since(_data({"a"}, 1.0, history=False)) == ""
+    assert "first report" in sections.since(_data({"a"}, 1.0))
