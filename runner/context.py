@@ -34,6 +34,8 @@ def kernel_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
 
 def run_notebooks(source: Path, out: Path, *, saved_mapping: dict | None = None, **params):
     """The pipeline and report notebooks on ``source`` (``retainwise.execution``, imported when first run)."""
+    # Imported on the first run: with Papermill it costs about 1.2 s (bench/bench_pool.py), which a
+    # worker that only rejects or drops messages never pays.
     from retainwise.execution.execute import run_pipeline
 
     if saved_mapping is not None:

@@ -46,6 +46,7 @@ def run_worker(settings: Settings, *, concurrency: int | None = None, pool_size:
         ctx.stopping = stop_event
     size = settings.concurrency if settings.pool_size is None else settings.pool_size
     if size > 0:
+        # jupyter_client costs ~0.1 s to import (python -X importtime); `--no-pool` runners skip it here.
         from retainwise.execution.kernels import KernelPool
 
         ctx.pool = KernelPool(size, cwd=ctx.work_root, env=kernel_environment()).start()

@@ -201,6 +201,7 @@ def _kernel(ctx: Context):
         with ctx.pool.kernel() as km:
             yield km
         return
+    # Only `--no-pool` runners get here; jupyter_client (~0.1 s to import) is not loaded otherwise.
     from retainwise.execution.kernels import start_kernel
 
     km = start_kernel(cwd=ctx.work_root, env=kernel_environment())

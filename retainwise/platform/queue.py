@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from retainwise.errors import ConfigError
 from retainwise.platform.aws import client, translate
 
 LONG_POLL_S = 20
@@ -34,8 +35,6 @@ class Queue:
     def __init__(self, settings, url: str | None = None) -> None:
         self.url = url or settings.queue_url
         if not self.url:
-            from retainwise.errors import ConfigError
-
             raise ConfigError("No queue configured: set RETAINWISE_QUEUE_URL or start `retainwise up`.")
         self.sqs = client("sqs", settings)
         self._dlq_url: str | None = None
@@ -112,8 +111,6 @@ def redrive(queue: Queue, *, limit: int | None = None) -> int:
     """
     dlq = queue.dead_letter_url()
     if dlq is None:
-        from retainwise.errors import ConfigError
-
         raise ConfigError(f"Queue {queue.url} has no dead-letter queue (no redrive policy).")
     moved = 0
     while limit is None or moved < limit:

@@ -38,6 +38,7 @@ from retainwise.platform.embedded import (
     provision,
 )
 from retainwise.platform.runs import COMPLETED, FAILED, PROCESSING, QUEUED, RunStore
+from retainwise.platform.storage import Storage
 from retainwise.settings import Settings, write_env_file
 
 #: What `retainwise up` writes for the commands run in another shell.
@@ -174,8 +175,6 @@ class Platform:
 
 def fail_lost_uploads(store: RunStore, settings: Settings) -> list[str]:
     """FAIL unfinished runs whose upload is no longer in storage; returns their ids."""
-    from retainwise.platform.storage import Storage
-
     storage = Storage(settings)
     lost = []
     for status in (QUEUED, PROCESSING):
