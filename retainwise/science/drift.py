@@ -37,8 +37,11 @@ def bin_counts(values: pd.Series, name: str, ref: dict) -> np.ndarray:
         counts = np.bincount(np.searchsorted(edges, x[~np.isnan(x)], side="right"), minlength=len(edges) + 1)
         counts = np.append(counts, np.isnan(x).sum())
     else:
-        s = values.astype("str") if schema.column(name).kind == "category" else values.map(
-            lambda v: None if pd.isna(v) else str(int(float(v) >= 0.5)))
+        if schema.column(name).kind == "category":
+            s = values.astype("str")
+        else:  # flags: "1"/"0", missing kept missing
+            x = pd.to_numeric(values, errors="coerce")
+            s = pd.Series(np.where(x >= 0.5, "1", "0"), index=values.index, dtype="str").mask(x.isna())
         counts = np.array([int((s == lvl).sum()) for lvl in ref["levels"]] + [int(s.isna().sum())])
     return counts
 

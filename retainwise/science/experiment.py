@@ -46,9 +46,9 @@ def assign(tenant: str, customer_ids, rules_share: float = 0.0) -> np.ndarray:
     share = float(rules_share)
     if not 0.0 <= share <= 1.0:
         raise ConfigError(f"rules_share={rules_share!r} must be between 0 and 1.", code="bad_rules_share")
+    if share == 0.0:  # everyone gets the model: no hashing
+        return np.full(len(customer_ids), "ml", dtype=object)
     ids = [str(c) for c in customer_ids]
-    if share == 0.0:
-        return np.full(len(ids), "ml", dtype=object)
     return np.array(["rules" if bucket(tenant, c) < share else "ml" for c in ids], dtype=object)
 
 

@@ -77,6 +77,24 @@ def _rows(index) -> list[str]:
     return [f"row {int(i) + 2}" for i in index[:5]]
 
 
+class _HashSet:
+    """64-bit hashes seen so far: one sorted array per chunk (8 bytes a row; no re-sorting of the past)."""
+
+    def __init__(self) -> None:
+        self.parts: list[np.ndarray] = []
+
+    def contains(self, h: np.ndarray) -> np.ndarray:
+        found = np.zeros(len(h), dtype=bool)
+        for part in self.parts:
+            at = np.minimum(np.searchsorted(part, h), len(part) - 1)
+            found |= part[at] == h
+        return found
+
+    def add(self, h: np.ndarray) -> None:
+        if len(h):
+            self.parts.append(np.sort(h))
+
+
 def _hashes(values) -> np.ndarray:
     return pd.util.hash_pandas_object(values, index=False).to_numpy()
 
@@ -94,7 +112,7 @@ class Validator:
         self.level, self.mapping = level, mapping
         self.source = {t: s for s, t in (mapping.mapping.items() if mapping is not None else [])}
         self.rows_in = self.scored = self.scorable = self.conflicting = 0
-        self.seen_ids = self.seen_versions = np.empty(0, dtype="uint64")
+        self.seen_ids, self.seen_versions = _HashSet(), _HashSet()
         self.tallies: dict[tuple[str, str | None], _Tally] = {}
         self.columns: list[str] = []
         self.missing_cells = 0
@@ -130,11 +148,11 @@ class Validator:
         self._tally("missing_id", "customer_id").add(no_id.sum(), _rows(data.index[no_id]))
         with_id = data.loc[~no_id]
         h, versions = _hashes(with_id["customer_id"]), _hashes(with_id)
-        repeat = np.isin(h, self.seen_ids) | pd.Series(h).duplicated().to_numpy()
-        new_version = ~np.isin(versions, self.seen_versions) & ~pd.Series(versions).duplicated().to_numpy()
+        repeat = self.seen_ids.contains(h) | pd.Series(h).duplicated().to_numpy()
+        new_version = ~self.seen_versions.contains(versions) & ~pd.Series(versions).duplicated().to_numpy()
         self.conflicting += int((repeat & new_version).sum())
-        self.seen_ids = np.union1d(self.seen_ids, h)
-        self.seen_versions = np.union1d(self.seen_versions, versions)
+        self.seen_ids.add(h)
+        self.seen_versions.add(versions)
         dup = pd.Series(False, index=data.index)
         dup[with_id.index[repeat]] = True
         self._tally("duplicate_id", "customer_id").add(dup.sum(), ids[dup].tolist(), distinct=True)
