@@ -62,7 +62,13 @@ table.rw-table td { padding: 5px 8px; border-bottom: 1px solid #e6e9ee; vertical
 .rw-status-PROCESSING, .rw-status-QUEUED { color: #9a5b00; }
 .rw-refusal { max-width: 520px; margin: 60px auto; padding: 28px; border-radius: 8px; background: #fff7f6;
   border: 1px solid #f3c3bf; font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; }
-@media (max-width: 700px) { .rw-runs { overflow-x: auto; } .rw-map-head { display: none; } }
+.rw-runs a { color: #1d5fbf; text-decoration: underline; }
+@media (max-width: 700px) {
+  .rw-map-head, .rw-runs-table thead { display: none; }
+  .rw-runs-table tr { display: block; border-bottom: 1px solid #e6e9ee; padding: 6px 0; }
+  .rw-runs-table td { display: block; border: none; padding: 2px 8px; }
+  .rw-runs-table td[data-label]::before { content: attr(data-label) ": "; color: #5b6775; }
+}
 </style>
 """
 

@@ -118,12 +118,13 @@ class RunsTable:
                        f' target="_blank" rel="noopener">Download results</a>')
         elif run.status == FAILED:
             actions = f'<span class="rw-failed-reason">{html.escape(run.error or "The run failed.")}</span>'
+        scored = "" if run.rows_scored is None else f"{run.rows_scored:,}"
         return (f'<tr data-run="{html.escape(run.id)}" data-status="{run.status}">'
                 f'<td class="rw-run-file">{html.escape(self._names[run.id])}</td>'
-                f'<td>{run.created_at:%Y-%m-%d %H:%M} UTC</td>'
-                f'<td class="rw-run-status rw-status-{run.status}">{html.escape(status)}</td>'
-                f'<td>{"" if run.rows_scored is None else f"{run.rows_scored:,}"}</td>'
-                f'<td>{cells.get("high", "")}</td><td>{actions}</td></tr>')
+                f'<td data-label="Submitted">{run.created_at:%Y-%m-%d %H:%M} UTC</td>'
+                f'<td class="rw-run-status rw-status-{run.status}" data-label="Status">{html.escape(status)}</td>'
+                f'<td data-label="Customers scored">{scored}</td>'
+                f'<td data-label="At high risk">{cells.get("high", "")}</td><td>{actions}</td></tr>')
 
     def render(self, runs) -> str:
         """The table's HTML for ``runs`` (all the grant's tenant's)."""

@@ -4,7 +4,8 @@
 command of ``retainwise.platform.entrypoints.REPORTS``, used by ``retainwise up``, the
 tests and the container). Safety decisions:
 
-- only ``/`` (the report) and ``/portal`` (the portal, when its notebook exists) are
+- only ``/`` (the report), ``/portal`` (the portal, when its notebook exists) and
+  ``/portal/upload`` (the portal's streaming upload, behind a portal token) are
   served, no tree; every other path is a 404;
 - each request's token is checked in the server process *before* a kernel is
   taken or started (``gate.admit``); a stranger gets the refusal page (403) and
@@ -154,6 +155,8 @@ def _app_class():
         def init_handlers(self):
             from jupyter_server.utils import url_path_join
 
+            from retainwise.reports import portal_upload
+
             catch_all = url_path_join(self.server_url, r"/(.*)")
             handlers = [h for h in super().init_handlers() if h[0] != catch_all]
             for route, gate in GATES.items():
@@ -164,7 +167,7 @@ def _app_class():
                                      "gate": gate, "notebook_path": gate.notebook,
                                      "template_paths": self.template_paths, "config": self.config,
                                      "voila_configuration": self.voila_configuration}))
-            return handlers
+            return handlers + portal_upload.handlers(self.server_url)  # token checked, streamed to S3
 
     return ReportServer
 
