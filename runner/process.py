@@ -30,6 +30,7 @@ from retainwise.platform.messages import Work, parse
 from retainwise.platform.queue import Received
 from retainwise.platform.runs import ABANDONED, COMPLETED, FAILED, GAVE_UP, PROCESSING, Run, now
 from retainwise.platform.storage import results_prefix
+from retainwise.platform.tenants import upload_name
 
 from .context import Context, kernel_environment
 from .heartbeat import Heartbeat
@@ -80,7 +81,8 @@ def run_upload(msg: Received, work: Work, ctx: Context) -> Outcome:
             if done is not None and done.get("etag") == run.upload_etag:
                 ctx.log("outputs_found", run_id=run.id)  # a retry after the outputs were put: record only
             else:
-                source = workdir / "input" / Path(work.key).name
+                # Named as the tenant named it: the pipeline's messages quote it (never the key's prefix)
+                source = workdir / "input" / upload_name(work.key)
                 ctx.storage.download(work.key, source)
                 saved = mapping_store.load(ctx.store, run.tenant)  # shared by every runner
                 with _kernel(ctx) as km:

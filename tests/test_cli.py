@@ -180,3 +180,20 @@ def test_submit_then_download_end_to_end(stack, tmp_path):
     for name in ("results.csv", "summary.json", "report.html", "notebooks/pipeline.ipynb", "notebooks/report.ipynb"):
         assert (tmp_path / "got" / name).stat().st_size > 0, name
     assert json.loads((tmp_path / "got" / "summary.json").read_text())["rows_scored"] == 400
+
+
+@pytest.mark.aws
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_a_failed_upload_is_named_as_the_user_named_it(stack, tmp_path):
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(bytes(range(256)) * 40)
+    submitted = rw("submit", str(junk), "--tenant", "acme", env=stack.env())
+    assert submitted.returncode == 0, submitted.stderr
+    run_id = submitted.stdout.strip()
+    stack.start_worker("--once")
+    run = stack.wait_status(run_id)
+    prefix = run.upload_key.rsplit("/", 1)[-1].removesuffix("junk.csv")
+    assert run.status == "FAILED" and "junk.csv" in run.error and prefix not in run.error, run.error
+    status = rw("status", run_id, env=stack.env())
+    assert "junk.csv" in status.stdout and prefix not in status.stdout, status.stdout
