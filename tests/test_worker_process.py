@@ -224,3 +224,23 @@ def test_a_copy_cannot_spend_the_attempts_of_a_resting_run(stack, ctx):
     copy = ctx.queue.receive(1, wait_s=2)[0]  # the upload's S3 event, arriving during the backoff
     assert isinstance(process(copy, ctx), Delete)
     assert stack.store.get(run_id).attempts == 1 and ctx.pipeline.calls == 1
+
+
+def test_worker_options_left_unset_take_the_settings(monkeypatch, stack):
+    """`retainwise worker` with no options runs with RETAINWISE_* (the container's settings), not parser defaults."""
+    import runner.loop as loop
+    from retainwise.cli.parser import build_parser
+
+    args = build_parser().parse_args(["worker"])
+    assert (args.concurrency, args.poll_wait, args.retry_backoff) == (None, None, None)
+    seen = {}
+
+    def create(settings, log):
+        seen["settings"] = settings
+        raise RuntimeError("enough")
+
+    monkeypatch.setattr(loop.Context, "create", staticmethod(create))
+    with pytest.raises(RuntimeError, match="enough"):
+        loop.run_worker(stack.settings.replace(retry_backoff_s=30, poll_wait_s=20), retry_backoff_s=args.retry_backoff,
+                        poll_wait_s=2, concurrency=args.concurrency)
+    assert (seen["settings"].retry_backoff_s, seen["settings"].poll_wait_s, seen["settings"].concurrency) == (30, 2, 1)

@@ -83,14 +83,17 @@ def _platform(sub) -> None:
                    help="stop everything once the sample run has finished (for scripts)")
 
     p = sub.add_parser("worker", help="the queue runner process")
-    p.add_argument("--concurrency", type=values.whole(1), default=1, help="uploads run at once (default 1)")
+    p.add_argument("--concurrency", type=values.whole(1), default=None,
+                   help="uploads run at once (default: RETAINWISE_CONCURRENCY, 1)")
     p.add_argument("--pool-size", type=values.whole(0), default=None,
                    help="pre-started single-use kernels (default: the concurrency)")
     p.add_argument("--no-pool", action="store_true", help="start a cold kernel for every run")
-    p.add_argument("--poll-wait", type=values.whole(0, 20), default=20,
-                   help="SQS long-poll seconds, 0 to 20 (default 20)")
-    p.add_argument("--retry-backoff", type=values.whole(0), default=5,
-                   help="seconds before a transiently failed upload is retried, growing with its attempts")
+    # Defaults None: the settings (RETAINWISE_*, settings.env) decide unless an option is given.
+    p.add_argument("--poll-wait", type=values.whole(0, 20), default=None,
+                   help="SQS long-poll seconds, 0 to 20 (default: RETAINWISE_POLL_WAIT, 20)")
+    p.add_argument("--retry-backoff", type=values.whole(0), default=None,
+                   help="seconds before a transiently failed upload is first retried, x4 each attempt "
+                        "(default: RETAINWISE_RETRY_BACKOFF, 30)")
     p.add_argument("--once", action="store_true", help="exit when the queue is empty (for tests and scripts)")
 
     p = sub.add_parser("redrive", help="move the dead-letter queue's messages back to the job queue")

@@ -203,11 +203,3 @@ def wait_for(store: RunStore, run_id: str, timeout: float = 300, poll: float = 0
         time.sleep(poll)
     raise ExecutionError(f"Run {run_id} did not reach {'/'.join(statuses)} within {timeout:.0f} s "
                          f"(last seen: {run.status if run else 'unknown'}).", code="wait_timeout")
-
-
-def cli_up(args) -> int:
-    """Where the ``up`` handler used to live: forwards to ``retainwise.cli.up`` (looked up by name, since the
-    platform may not import the CLI). Delete once the command table routes ``up`` there."""
-    import importlib
-
-    return importlib.import_module("retainwise.cli.up").cli_up(args)
