@@ -82,6 +82,7 @@ def contributions(rows: list[dict]) -> str:
 def segment_bars(tables: dict[str, pd.DataFrame]) -> str:
     """Revenue at risk per segment, one panel per dimension (one figure: one PNG to encode, not four)."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     if not tables:
         return ""
@@ -93,6 +94,7 @@ def segment_bars(tables: dict[str, pd.DataFrame]) -> str:
         ax.barh(table["segment"].astype(str)[::-1], table["revenue"].to_numpy()[::-1], color="#b42318")
         ax.set_title(title, fontsize=10)
         ax.spines[["top", "right"]].set_visible(False)
+        ax.xaxis.set_major_locator(MaxNLocator(4))  # money labels are wide: few ticks, no overlap
         ax.xaxis.set_major_formatter(lambda x, _: f"${x:,.0f}")
         alt.append(f"{title}: " + ", ".join(f"{s} ${r:,.0f}" for s, r in
                                             zip(table["segment"], table["revenue"], strict=True)))
