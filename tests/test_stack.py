@@ -129,3 +129,17 @@ def test_up_rides_out_a_run_store_outage(platform, monkeypatch, capsys):
     monkeypatch.setattr(RunStore, "recent", flaky)
     assert up._watch(platform, stop) == 0  # kept supervising; before, `up` crashed here
     assert len(calls) == 3 and "(retrying)" in capsys.readouterr().err
+
+
+def test_up_runs_the_sample_and_exits(tmp_path):
+    """`retainwise up --exit-after-sample`, as a user runs it: the sample COMPLETED, its links printed, exit 0."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RETAINWISE_", "AWS_"))}
+    env["RETAINWISE_HOME"] = str(tmp_path / "home")
+    done = subprocess.run([sys.executable, "-m", "retainwise", "up", "--exit-after-sample", "--no-voila",
+                           "--runners", "1"], env=env, capture_output=True, text=True, timeout=400)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "tenant sample  COMPLETED" in done.stdout and "  report   http://127.0.0.1:" in done.stdout
+    assert "Traceback" not in done.stderr

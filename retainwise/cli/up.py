@@ -52,7 +52,8 @@ def _print_stack(platform: Platform, args) -> None:
 
 
 def _sample(platform: Platform):
-    from retainwise.platform.jobs import format_status, submit
+    from retainwise.cli.status import format_status, run_record
+    from retainwise.platform.jobs import submit
     from retainwise.platform.links import portal_url
     from retainwise.resources import SAMPLE_UPLOAD
 
@@ -61,9 +62,7 @@ def _sample(platform: Platform):
     run_id = submit(SAMPLE_UPLOAD, "sample", s, store)
     print(f"submitted the bundled sample as run {run_id}; waiting for it ...", flush=True)
     run = wait_for(store, run_id, timeout=s.run_timeout_s + 120)
-    data = run.to_dict()
-    data["outputs"] = {n: f"s3://{s.bucket}/{k}" for n, k in run.output_keys.items()}
-    print(format_status(data))
+    print(format_status(run_record(run, s)))
     print(f"  report   {_link(s, run)}")
     print(f"  portal   {portal_url(s, run.tenant)}")  # the sample tenant's own page: upload, runs, reports
     return run
