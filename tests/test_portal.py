@@ -6,6 +6,7 @@ using its portal link as a customer would.
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import time
@@ -19,8 +20,9 @@ import pytest
 
 from retainwise.errors import InputError
 from retainwise.platform.links import portal_url, sign, sign_portal
+from retainwise.reports.portal_upload import size_refusal
 from retainwise.reports.portal_widgets import IGNORE
-from retainwise.science.reading import read_upload
+from retainwise.science.reading import MAX_BYTES, read_upload
 
 from . import _report_server as rs
 from ._report_server import kernel_pids, screenshot, settled_kernels
@@ -184,6 +186,15 @@ def test_upload_cannot_leave_the_tenant_prefix_or_use_another_token(portal):
     for bad in (sign(secret, "rival", "run1", 3600), sign_portal("another-secret", "rival", 3600), ""):
         status, _ = _get(f"{base}/portal/upload?token={bad}&name=x.csv", body)
         assert status == 403
+    for declared in (str(MAX_BYTES + 1), "0"):  # refused on the declared size, before any body is read
+        conn = http.client.HTTPConnection("127.0.0.1", portal["port"], timeout=30)
+        conn.putrequest("POST", f"/portal/upload?token={token}&name=huge.csv")
+        conn.putheader("Content-Length", declared)
+        conn.endheaders()
+        answer = conn.getresponse()
+        assert answer.status in (400, 413)
+        assert json.loads(answer.read())["error"] == size_refusal("huge.csv", int(declared)).message
+        conn.close()
     status, answer = _get(f"{base}/portal/upload?token={token}&name=ok.csv", body)
     assert status == 200 and json.loads(answer)["key"].startswith("uploads/acme/portal/")
     assert stack.storage.list("uploads/rival/") == []

@@ -22,6 +22,7 @@ every error is logged, never raised.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -173,13 +174,19 @@ def send_email(settings, address: str, event: dict) -> None:
             "Subject": {"Data": subject, "Charset": "UTF-8"}, "Body": {"Text": {"Data": body, "Charset": "UTF-8"}}})
 
 
+@functools.cache
+def _store(url: str):
+    from retainwise.platform.runs import RunStore
+
+    return RunStore.open(url, migrate=False)  # one engine (and connection pool) per process, not per run
+
+
 def deliver(settings, run_id: str, summary: dict | None = None) -> list[dict]:
     """Work out and send every notification of a finished run (blocking). Returns the events sent."""
     from retainwise.platform import tenants_config
-    from retainwise.platform.runs import RunStore
     from retainwise.platform.storage import Storage
 
-    store = RunStore.open(settings.effective_database_url, migrate=False)
+    store = _store(settings.effective_database_url)
     run = store.get(run_id)
     config = tenants_config.get(store, run.tenant) if run else None
     if config is None or not (config.webhook_url or config.email):
