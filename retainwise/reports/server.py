@@ -69,12 +69,9 @@ def _kernel_manager_class():
 
         @default("ip")
         def _default_ip(self):
-            import tempfile
-            import uuid
+            from retainwise.execution.kernels import ipc_socket_prefix
 
-            sockets = os.path.join(tempfile.gettempdir(), "retainwise-voila")
-            os.makedirs(sockets, mode=0o700, exist_ok=True)
-            return os.path.join(sockets, uuid.uuid4().hex[:16])
+            return ipc_socket_prefix("voila")
 
     return IPCKernelManager
 
