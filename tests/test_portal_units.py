@@ -111,3 +111,14 @@ def test_two_columns_sent_to_one_field_are_refused_and_can_be_fixed(stack, porta
     dropdowns["Plan"].value = ""
     portal_page._start()
     assert len(stack.store.list_tenant("acme")) == 1
+
+
+@pytest.mark.aws
+def test_a_staged_file_that_cannot_be_copied_leaves_no_queued_run(stack, portal_page):
+    key = stage(stack)
+    portal_page._on_upload(None, {"kind": "uploaded", "key": key, "name": EXPORT.name}, [])
+    stack.storage.s3.delete_object(Bucket=stack.storage.bucket, Key=key)  # gone before Start scoring
+    portal_page._start()
+    [run] = stack.store.list_tenant("acme")
+    assert run.status == "FAILED" and "upload it again" in run.error
+    assert "try again" in portal_page.columns_status.value and not portal_page.start_button.disabled

@@ -15,6 +15,7 @@ import time
 import uuid
 from urllib.parse import unquote
 
+from retainwise.errors import RetainwiseError
 from retainwise.platform.runs import COMPLETED, FAILED, PROCESSING, QUEUED
 
 POLL_S = 1.5
@@ -54,9 +55,15 @@ def queue_staged(settings, store, storage, tenant: str, staged_key: str, name: s
     run_id = uuid.uuid4().hex[:12]
     # Recorded before the copy exists, as `submit` does: the copy's S3 event must find this run.
     store.create(tenant=tenant, upload_key=key, run_id=run_id, upload_id=key.rsplit("/", 1)[-1][:12])
-    with translate(f"queueing {staged_key}"):
-        copied = storage.s3.copy_object(Bucket=storage.bucket, Key=key, MetadataDirective="COPY",
-                                        CopySource={"Bucket": storage.bucket, "Key": staged_key})
+    try:
+        with translate(f"queueing {staged_key}"):
+            copied = storage.s3.copy_object(Bucket=storage.bucket, Key=key, MetadataDirective="COPY",
+                                            CopySource={"Bucket": storage.bucket, "Key": staged_key})
+    except RetainwiseError:
+        # No copy, no S3 event: nothing would ever pick this run up, so it must not stay QUEUED.
+        store.fail(run_id, error="The file could not be queued for scoring; please upload it again.",
+                   code="not_queued")
+        raise
     store.set_etag(run_id, copied["CopyObjectResult"]["ETag"])
     job = JobMessage.for_upload(run_id=run_id, upload_id=key.rsplit("/", 1)[-1][:12], tenant=tenant,
                                 bucket=storage.bucket, key=key)
