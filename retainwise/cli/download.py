@@ -16,7 +16,7 @@ def cli_download(args) -> int:
     Raises :class:`InputError` for an unknown run or one with no outputs yet (QUEUED, PROCESSING),
     :class:`ConfigError` without a bucket, :class:`StorageError` when storage fails.
     """
-    from retainwise.platform.storage import Storage
+    from retainwise.platform.storage import Storage  # boto3, ~0.17 s: imported by the commands that use it
 
     settings = Settings.from_env()
     run = find_run(settings, args.run_id)

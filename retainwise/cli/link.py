@@ -5,6 +5,7 @@ from __future__ import annotations
 from retainwise.cli.output import print_json
 from retainwise.cli.status import find_run
 from retainwise.errors import InputError
+from retainwise.platform.links import portal_url, report_url
 from retainwise.settings import Settings
 
 
@@ -14,8 +15,6 @@ def cli_link(args) -> int:
     Raises :class:`InputError` for an unknown run, a run of another tenant than ``--tenant``, or
     neither a run nor a tenant; :class:`ConfigError` when RETAINWISE_SECRET is not set.
     """
-    from retainwise.platform.links import portal_url, report_url
-
     settings = Settings.from_env()
     if args.run_id is None:
         if args.tenant is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from retainwise.cli import values
+from retainwise.cli.tenant import add_parser as add_tenant
 
 JSON_HELP = "print machine-readable JSON on stdout instead of text"
 
@@ -34,8 +35,6 @@ def build_parser() -> argparse.ArgumentParser:
     _local(sub)
     _platform(sub)
     _runs(sub)
-    from retainwise.cli.tenant import add_parser as add_tenant
-
     add_tenant(sub)
     return parser
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from retainwise.cli.output import print_json
 from retainwise.errors import InputError
+from retainwise.platform.tenants import upload_name
 from retainwise.settings import Settings
 
 
 def find_run(settings: Settings, run_id: str):
     """The run ``run_id`` from the run store. Raises :class:`InputError` when there is none."""
+    # SQLAlchemy costs ~0.25 s to import (measured): only the commands that read the store pay it.
     from retainwise.platform.runs import RunStore
 
     run = RunStore.from_settings(settings).get(run_id)
@@ -20,8 +22,6 @@ def find_run(settings: Settings, run_id: str):
 
 def run_record(run, settings: Settings) -> dict:
     """What the commands show of a run: its fields, the uploaded file's own name and its outputs' URLs."""
-    from retainwise.platform.tenants import upload_name
-
     data = run.to_dict()
     data["file"] = upload_name(run.upload_key)
     if settings.bucket and run.output_keys:

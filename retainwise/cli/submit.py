@@ -14,7 +14,7 @@ def cli_submit(args) -> int:
     Raises :class:`InputError` for a missing file or a bad tenant, :class:`ConfigError` when no stack
     is configured, :class:`StorageError` when S3, SQS or the run store fail.
     """
-    from retainwise.platform.jobs import submit
+    from retainwise.platform.jobs import submit  # boto3 and SQLAlchemy (~0.4 s): only when submitting
 
     run_id = submit(args.file, args.tenant, Settings.from_env())
     if args.json:

@@ -6,6 +6,8 @@ import argparse
 from collections.abc import Callable
 
 from retainwise.errors import InputError
+from retainwise.platform.links import parse_duration
+from retainwise.platform.tenants import check_run_id, check_tenant
 
 
 def probability(text: str) -> float:
@@ -51,20 +53,14 @@ def _from_input_error(check: Callable[[str], object]) -> Callable[[str], object]
 
 def duration(text: str) -> int:
     """Seconds in a lifetime such as ``30m``, ``12h``, ``7d`` (more than 0). Raises ArgumentTypeError."""
-    from retainwise.platform.links import parse_duration
-
     return _from_input_error(parse_duration)(text)
 
 
 def tenant(text: str) -> str:
     """A tenant name the platform accepts. Raises ArgumentTypeError."""
-    from retainwise.platform.tenants import check_tenant
-
     return _from_input_error(check_tenant)(text)
 
 
 def run_id(text: str) -> str:
     """A run id the platform accepts. Raises ArgumentTypeError."""
-    from retainwise.platform.tenants import check_run_id
-
     return _from_input_error(check_run_id)(text)

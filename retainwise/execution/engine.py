@@ -14,6 +14,11 @@ Everything else is Papermill's own nbclient engine.
 
 from __future__ import annotations
 
+import queue
+import time
+
+from jupyter_client.session import Session
+from nbclient.exceptions import DeadKernelError
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from papermill.log import logger
@@ -52,11 +57,6 @@ def _notice_death(kc, km) -> None:
     for a kernel that died would block the event loop, and that poll, forever. Waits are cut into
     one-second slices, checking between them that the kernel lives.
     """
-    import queue
-    import time
-
-    from nbclient.exceptions import DeadKernelError
-
     if km is None or getattr(kc, "_retainwise_watched", False):
         return
     for channel in (kc.shell_channel, kc.iopub_channel):
@@ -77,8 +77,6 @@ def _notice_death(kc, km) -> None:
 
 def connect(km, timeout: float = 60):
     """A started, ready client for ``km``'s kernel (stop it with ``kc.stop_channels()``)."""
-    from jupyter_client.session import Session
-
     # Its own Session (same key, new session id): km.client() shares the manager's, and jupyter_client uses
     # the session id as the shell socket's identity, so any other client of the kernel (a debugger, a test)
     # would take over this client's replies and leave it waiting forever.

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from retainwise.errors import InputError
-from retainwise.execution.notebook import notebook_path, run_notebook
+from retainwise.execution.notebook import kernel_session, notebook_path, run_notebook
 
 __all__ = ["RunOutcome", "notebook_path", "run_pipeline", "score_file"]
 
@@ -61,8 +61,6 @@ def run_pipeline(
     input or model, :class:`ExecutionError` (transient) when the kernel dies or
     times out, :class:`InternalError` (permanent) when a cell fails otherwise.
     """
-    from retainwise.execution.notebook import kernel_session
-
     output_dir = Path(output_dir).resolve()
     params = {
         "input_path": str(Path(input_path).resolve()),
@@ -91,7 +89,7 @@ def run_pipeline(
 
 def _finish(output_dir: Path, tenant: str, run_id: str, notebook_s: float, report_notebook_s: float) -> RunOutcome:
     """Render the static report, add the notebook timings to summary.json; the run's outcome."""
-    from retainwise.execution.static_report import render_static
+    from retainwise.execution.static_report import render_static  # nbconvert: ~1 s, only once a run is done
 
     executed, report_executed = output_dir / OUTPUT_NOTEBOOK, output_dir / OUTPUT_REPORT_NOTEBOOK
     t = time.perf_counter()

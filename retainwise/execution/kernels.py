@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import logging
 import queue
+import tempfile
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -38,9 +40,6 @@ def ipc_socket_prefix(owner: str = "kernels") -> str:
     same moment (a pool warming, two report visitors) could otherwise share sockets: each kernel gets
     a prefix of its own. Raises OSError when the folder cannot be made.
     """
-    import tempfile
-    import uuid
-
     sockets = Path(tempfile.gettempdir()) / f"retainwise-{owner}"
     sockets.mkdir(mode=0o700, exist_ok=True)
     return str(sockets / uuid.uuid4().hex[:16])
@@ -51,7 +50,7 @@ def start_kernel(cwd: Path | None = None, env: dict | None = None):
 
     Raises what jupyter_client raises when the kernel cannot start.
     """
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import KernelManager  # ~0.1 s: processes that start no kernel never load it
 
     km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=ipc_socket_prefix())
     kwargs = {"cwd": str(cwd or Path.cwd())}
@@ -85,7 +84,7 @@ POOL_CLIENT = "retainwise_client"
 
 def warm(km, timeout: float = 120) -> None:
     """Run the warm-up imports in ``km``'s kernel and keep the ready client on it; ExecutionError on failure."""
-    from retainwise.execution.engine import connect
+    from retainwise.execution.engine import connect  # Papermill (~0.3 s) only in processes that warm kernels
 
     kc = connect(km, timeout)
     try:

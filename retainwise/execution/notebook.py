@@ -16,6 +16,7 @@ from pathlib import Path
 
 from retainwise.errors import BY_NAME, ExecutionError, InternalError, RetainwiseError
 from retainwise.execution.kernels import KERNEL_NAME, POOL_CLIENT, kernel_pid, start_kernel
+from retainwise.resources import notebook as shipped_notebook
 
 # Jupyter's path-migration notice is noise for our users; opt in to the new paths.
 os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
@@ -27,9 +28,7 @@ sys.modules.setdefault("rfc3987_syntax", None)
 
 def notebook_path(name: str) -> Path:
     """Where a shipped notebook lives (the repository's notebooks/, or the installed copy)."""
-    from retainwise.resources import notebook
-
-    return notebook(name)
+    return shipped_notebook(name)
 
 
 @contextmanager
@@ -40,6 +39,7 @@ def kernel_session(km=None, kc=None, *, cwd: str | Path | None = None, env: dict
     here, a pool's or a caller's never. Raises :class:`ExecutionError` when a kernel cannot be
     started or reached.
     """
+    # Papermill (~0.3 s to import, measured for bench_pool) loads only when a notebook runs: the engine needs it.
     from retainwise.execution.engine import connect
 
     own_km = own_kc = None
@@ -77,7 +77,7 @@ def run_notebook(notebook: str | Path, executed: str | Path, parameters: dict, *
     :class:`InternalError` (permanent) for any other exception in a cell; :class:`ExecutionError`
     (transient) when the kernel dies, times out or cannot be reached.
     """
-    import papermill as pm
+    import papermill as pm  # ~0.3 s: only when a notebook runs (see kernel_session)
     from papermill.exceptions import PapermillExecutionError
 
     from retainwise.execution.engine import ENGINE_NAME
@@ -124,7 +124,7 @@ def _stamp(executed: Path, km) -> None:
     """Record which kernel process ran this notebook (isolation is auditable per run)."""
     if not executed.exists():
         return
-    import nbformat
+    import nbformat  # loaded by Papermill already by the time a notebook ran
 
     nb = nbformat.read(str(executed), as_version=4)
     # A pool kernel carries the client it connected while warming; a cold one does not.
@@ -136,7 +136,7 @@ def _ensure_record(source: Path, executed: Path, reason: str) -> None:
     """Leave an executed-notebook record even when Papermill could not write one."""
     if executed.exists():
         return
-    import nbformat
+    import nbformat  # loaded by Papermill already by the time a notebook ran
 
     nb = nbformat.read(str(source), as_version=4)
     # The reason may quote a customer's text: shown as code, with no backtick to break out of it.
