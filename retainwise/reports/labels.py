@@ -7,8 +7,9 @@ Nothing here shows a field name, log-odds or SHAP: the page speaks in "Months as
 from __future__ import annotations
 
 import math
-import re
 from datetime import datetime
+
+from retainwise.platform.tenants import upload_name
 
 LABELS = {
     "customer_id": "Customer", "tenure_months": "Months as a customer", "contract": "Contract",
@@ -28,7 +29,6 @@ VALUES = {
     "no_phone_service": "no phone line", "yes": "yes", "no": "no",
 }
 MONEY = {"monthly_charges", "total_charges"}
-_UPLOAD_PREFIX = re.compile(r"[0-9a-f]{12}-(.+)")
 #: Factors moving the probability by less than this (in points) are not worth a line.
 MIN_POINTS = 1.0
 
@@ -81,9 +81,7 @@ def when(iso: str | datetime | None) -> str:
 
 def file_name(key_or_name: str | None) -> str:
     """The uploaded file's own name: ``uploads/acme/0123456789ab-customers.csv`` -> ``customers.csv``."""
-    base = str(key_or_name or "").rsplit("/", 1)[-1]
-    match = _UPLOAD_PREFIX.fullmatch(base)
-    return match.group(1) if match else base
+    return upload_name(str(key_or_name or ""))
 
 
 def join(items: list[str]) -> str:
