@@ -197,3 +197,16 @@ def test_a_failed_upload_is_named_as_the_user_named_it(stack, tmp_path):
     assert run.status == "FAILED" and "junk.csv" in run.error and prefix not in run.error, run.error
     status = rw("status", run_id, env=stack.env())
     assert "junk.csv" in status.stdout and prefix not in status.stdout, status.stdout
+
+
+@pytest.mark.parametrize(("key", "shown"), [
+    ("uploads/acme/1e23a44c4abe-junk.csv", "junk.csv"),
+    ("uploads/acme/1e23a44c4abe-1e23a44c4abe-twice.csv", "1e23a44c4abe-twice.csv"),  # only upload_key's prefix
+    ("uploads/acme/report.csv", "report.csv"),
+    ("1e23a44c4abe-", "1e23a44c4abe-"),  # nothing after the prefix: nothing to strip
+])
+def test_users_are_shown_the_name_they_uploaded(key, shown):
+    from retainwise.platform.tenants import upload_key, upload_name
+
+    assert upload_name(key) == shown
+    assert upload_name(upload_key("acme", "March export.csv")) == "March_export.csv"  # as stored (safe_name)
