@@ -197,6 +197,11 @@ def test_a_failed_upload_is_named_as_the_user_named_it(stack, tmp_path):
     assert run.status == "FAILED" and "junk.csv" in run.error and prefix not in run.error, run.error
     status = rw("status", run_id, env=stack.env())
     assert "junk.csv" in status.stdout and prefix not in status.stdout, status.stdout
+    # a failed run's record (its executed notebook, error at the top) can be downloaded like any output
+    got = rw("download", run_id, "--out", str(tmp_path / "got"), "--json", env=stack.env())
+    assert got.returncode == 0, got.stderr
+    assert "notebooks/pipeline.ipynb" in json.loads(got.stdout)["files"]
+    assert "InputError" in (tmp_path / "got" / "notebooks" / "pipeline.ipynb").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(("key", "shown"), [
