@@ -18,11 +18,7 @@ def cli_runs(args) -> int:
         runs = store.list_tenant(args.tenant, limit=args.limit)
     else:  # the most recently touched runs include every newly created one; shown by creation
         runs = sorted(store.recent(limit=args.limit), key=lambda r: r.created_at, reverse=True)
-    rows = [{
-        "id": r.id, "tenant": r.tenant, "file": upload_name(r.upload_key), "status": r.status,
-        "rows": r.rows_scored if r.rows_scored is not None else r.rows_in,
-        "created": r.to_dict()["created_at"], "finished": r.to_dict()["finished_at"],
-    } for r in runs]
+    rows = [_row(r.to_dict()) for r in runs]
     if args.json:
         print_json(rows)
     elif rows:
@@ -30,3 +26,10 @@ def cli_runs(args) -> int:
     else:
         print("no runs yet" + (f" for tenant {args.tenant}" if args.tenant else ""))
     return 0
+
+
+def _row(run: dict) -> dict:
+    """One line of the list: the uploaded file's own name, rows scored (or read), times as ISO text."""
+    return {"id": run["id"], "tenant": run["tenant"], "file": upload_name(run["upload_key"]), "status": run["status"],
+            "rows": run["rows_scored"] if run["rows_scored"] is not None else run["rows_in"],
+            "created": run["created_at"], "finished": run["finished_at"]}
