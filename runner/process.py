@@ -49,7 +49,8 @@ def process(msg: Received, ctx: Context) -> Outcome:
                 body=msg.body[:300])
         return Delete("rejected")
     if not work:
-        ctx.log("test_event_ignored", message_id=msg.message_id)
+        # the s3:TestEvent, or the event of a file waiting in the portal for its columns
+        ctx.log("nothing_to_run", message_id=msg.message_id)
         return Delete("test event")
     outcomes = [run_upload(msg, w, ctx) for w in work]  # S3 sends one record per event; be general anyway
     return next((o for o in outcomes if not isinstance(o, Delete)), outcomes[0])

@@ -78,3 +78,12 @@ def test_submit_and_the_runner_share_one_job_model():
     assert (work.tenant, work.key, work.run_id) == ("acme", "uploads/acme/abc-file.csv", "r1")
     with pytest.raises(ValueError):
         JobMessage.for_upload(run_id="r1", upload_id="u1", tenant="acme\n", bucket="bucket", key="uploads/acme/x")
+
+
+def test_a_file_waiting_in_the_portal_is_not_a_job_but_its_confirmed_copy_is():
+    assert parse(s3_event("uploads/acme/portal/0123456789ab-x.csv"), bucket="bucket") == []
+    [work] = parse(s3_event("uploads/acme/0123456789ab-x.csv"), bucket="bucket")
+    assert (work.tenant, work.key) == ("acme", "uploads/acme/0123456789ab-x.csv")
+    # only the tenant's own staging folder is quiet; any other deeper key is still refused
+    with pytest.raises(MessageError):
+        parse(s3_event("uploads/acme/other/0123456789ab-x.csv"), bucket="bucket")

@@ -18,7 +18,7 @@ from urllib.parse import unquote_plus
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from retainwise.errors import MessageError
-from retainwise.platform.tenants import RUN_ID_RE, check_key, is_tenant
+from retainwise.platform.tenants import RUN_ID_RE, check_key, is_staged, is_tenant
 
 __all__ = ["MessageError", "Work", "JobMessage", "S3Event", "check_key", "parse"]
 
@@ -115,7 +115,10 @@ def parse(body: str, bucket: str | None = None) -> list[Work]:
                                        code="bad_event")
                 if bucket and rec.s3.bucket.name != bucket:
                     raise MessageError(f"Event for bucket {rec.s3.bucket.name!r}, not ours.", code="wrong_bucket")
-                tenant, key = check_key(unquote_plus(rec.s3.object.key))
+                raw_key = unquote_plus(rec.s3.object.key)
+                if is_staged(raw_key):  # waits in the portal for its columns; its confirmed copy runs
+                    continue
+                tenant, key = check_key(raw_key)
                 if not rec.s3.object.eTag:  # without it a finished upload cannot be told from a new version
                     raise MessageError(f"Event for {key!r} carries no ETag.", code="no_etag")
                 work.append(Work(tenant=tenant, key=key, etag=rec.s3.object.eTag))

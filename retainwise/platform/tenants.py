@@ -71,6 +71,17 @@ def results_prefix(tenant: str, run_id: str) -> str:
     return f"results/{check_tenant(tenant)}/{check_run_id(run_id)}/"
 
 
+#: Folder under ``uploads/<tenant>/`` where the portal keeps a file until its columns are confirmed;
+#: the confirmed file is copied to ``uploads/<tenant>/<file>``, and that copy is what runs.
+STAGING = "portal"
+
+
+def is_staged(key: str) -> bool:
+    """Whether ``key`` is a portal upload waiting for its columns (its S3 event is not a job)."""
+    parts = key.split("/")
+    return len(parts) == 4 and parts[0] == "uploads" and is_tenant(parts[1]) and parts[2] == STAGING
+
+
 def check_key(key: str, tenant: str | None = None) -> tuple[str, str]:
     """(tenant, key) if ``key`` lies under ``uploads/<tenant>/`` with no traversal; MessageError otherwise."""
     parts = key.split("/")

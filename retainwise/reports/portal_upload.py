@@ -26,6 +26,7 @@ from urllib.parse import quote
 
 from retainwise.errors import InputError, LinkError, RetainwiseError
 from retainwise.platform.storage import check_tenant, safe_name
+from retainwise.platform.tenants import STAGING
 
 ROUTE = "/portal/upload"
 PART_BYTES = 8 * 1024 * 1024  # S3 parts must be at least 5 MiB, except the last
@@ -34,7 +35,7 @@ _UNSAFE_NAME = re.compile(r"[/\\\x00-\x1f\x7f]")
 
 def staging_prefix(tenant: str) -> str:
     """Where ``tenant``'s portal uploads wait for the tenant to confirm their columns."""
-    return f"uploads/{check_tenant(tenant)}/portal/"
+    return f"uploads/{check_tenant(tenant)}/{STAGING}/"
 
 
 def check_name(name: str) -> str:
