@@ -73,6 +73,13 @@ data "aws_iam_policy_document" "runner_task" {
     }
   }
 
+  # Finished runs are announced by e-mail when a tenant asks for it (retainwise.platform.notify).
+  statement {
+    sid       = "NotifyByEmail"
+    actions   = ["ses:SendEmail"]
+    resources = ["arn:${local.partition}:ses:${local.region}:${local.account_id}:identity/*"]
+  }
+
   # The bucket is SSE-KMS: reading an upload decrypts, writing a result generates a data key.
   # Only through S3, so the role cannot use the key for anything else.
   statement {
@@ -99,9 +106,12 @@ resource "aws_iam_role_policy" "runner_task" {
   policy = data.aws_iam_policy_document.runner_task.json
 }
 
-# --- reports (Voila): read results/* only ---
+# --- reports (Voila): read results/*; the tenant portal writes uploads/* and queues them ---
 # No s3:ListBucket: the report finds a run's output keys in the run store
-# (retainwise.reports.view), reads them with GetObject, and hands out presigned GETs for them.
+# (retainwise.reports.data), reads them with GetObject, and hands out presigned GETs for them.
+# The portal streams a tenant's file to uploads/<tenant>/portal/ (the tenant prefix comes from
+# the signed portal token, checked by the server before the body is read), copies it to
+# uploads/<tenant>/ once its columns are confirmed, and sends the run's job message.
 
 data "aws_iam_policy_document" "reports_task" {
   statement {
@@ -111,8 +121,27 @@ data "aws_iam_policy_document" "reports_task" {
   }
 
   statement {
+    sid       = "PortalUploads"
+    actions   = ["s3:PutObject", "s3:GetObject"]
+    resources = ["${aws_s3_bucket.data.arn}/${local.uploads_prefix}*"]
+  }
+
+  # Only the portal's staging folder is ever deleted from or has multipart uploads aborted.
+  statement {
+    sid       = "PortalStaging"
+    actions   = ["s3:DeleteObject", "s3:AbortMultipartUpload"]
+    resources = ["${aws_s3_bucket.data.arn}/${local.uploads_prefix}*/portal/*"]
+  }
+
+  statement {
+    sid       = "QueuePortalUploads"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.jobs.arn]
+  }
+
+  statement {
     sid       = "BucketKeyViaS3"
-    actions   = ["kms:Decrypt"]
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [aws_kms_key.data.arn]
     condition {
       test     = "StringEquals"
@@ -124,7 +153,7 @@ data "aws_iam_policy_document" "reports_task" {
 
 resource "aws_iam_role" "reports_task" {
   name_prefix        = "${local.prefix}-reports-task-"
-  description        = "RetainWise report server: read results/* only."
+  description        = "RetainWise report server: read results/*, portal uploads to uploads/*."
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
 

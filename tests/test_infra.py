@@ -371,6 +371,7 @@ def test_runner_may_only_work_its_queue_read_uploads_and_write_results():
         | {("s3:GetObject", uploads), ("s3:PutObject", results), ("s3:GetObject", results)}  # completion marker
         | {("s3:ListBucket", BUCKET)}
         | {("kms:Decrypt", KMS_KEY), ("kms:GenerateDataKey", KMS_KEY)}
+        | {("ses:SendEmail", "arn:${local.partition}:ses:${local.region}:${local.account_id}:identity/*")}
     )
     by_sid = _statements_by_sid(statements)
     assert _conditions(by_sid["BucketKeyViaS3"]) == {"kms:ViaService": ("StringEquals", [S3_VIA])}
@@ -381,11 +382,19 @@ def test_runner_may_only_work_its_queue_read_uploads_and_write_results():
             assert "condition" not in s  # the resource itself is the restriction
 
 
-def test_reports_may_only_read_results():
+def test_reports_read_results_and_the_portal_writes_only_uploads():
     t = tf()
     statements = t.data[("aws_iam_policy_document", "reports_task")]["statement"]
     results = f"{BUCKET}/${{local.results_prefix}}*"
-    assert _grants(statements) == {("s3:GetObject", results), ("kms:Decrypt", KMS_KEY)}
+    uploads = f"{BUCKET}/${{local.uploads_prefix}}*"
+    staging = f"{BUCKET}/${{local.uploads_prefix}}*/portal/*"
+    assert _grants(statements) == {
+        ("s3:GetObject", results),
+        ("s3:PutObject", uploads), ("s3:GetObject", uploads),
+        ("s3:DeleteObject", staging), ("s3:AbortMultipartUpload", staging),
+        ("sqs:SendMessage", "${aws_sqs_queue.jobs.arn}"),
+        ("kms:Decrypt", KMS_KEY), ("kms:GenerateDataKey", KMS_KEY),
+    }
     by_sid = _statements_by_sid(statements)
     assert _conditions(by_sid["BucketKeyViaS3"]) == {"kms:ViaService": ("StringEquals", [S3_VIA])}
     assert "condition" not in by_sid["ReadResults"]
