@@ -7,7 +7,7 @@ what-if controls, down to the last section); for the reference: its one output i
 The reference notebook prints one line; it is served with Voila's defaults. Median of --repeat loads
 each, a fresh browser context (no cache) per load. Target: report <= 2x the reference.
 
-Usage: python bench/bench_report.py [--rows 10000] [--repeat 5] [--no-preheat]
+Usage: python bench/bench_report.py [--rows 10000] [--repeat 5] [--gap 15] [--no-preheat]
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def trivial_notebook(path: Path) -> Path:
     return path
 
 
-def load_times(browser, url: str, selectors: list[str], repeat: int) -> list[float]:
+def load_times(browser, url: str, selectors: list[str], repeat: int, gap: float) -> list[float]:
     times = []
     for _ in range(repeat):
         context = browser.new_context(viewport={"width": 1280, "height": 1600})
@@ -68,7 +68,7 @@ def load_times(browser, url: str, selectors: list[str], repeat: int) -> list[flo
             page.wait_for_selector(sel, timeout=120_000)
         times.append(time.perf_counter() - start)
         context.close()
-        time.sleep(3)  # visitors arrive apart: the closed page's kernel shuts down, a preheated one replaces it
+        time.sleep(gap)  # visitors arrive apart: the closed page's kernel shuts down, a preheated one replaces it
     return times
 
 
@@ -77,6 +77,9 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-preheat", action="store_true", help="serve the report without a preheated kernel")
+    parser.add_argument("--gap", type=float, default=15,
+                        help="seconds between visitors: a used preheated kernel is replaced in the background, "
+                             "which takes its start plus the imports (about 15 s on a busy 2-core machine)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -111,16 +114,16 @@ def main() -> int:
         try:
             wait_port(report_port)
             wait_port(trivial_port)
-            time.sleep(8)  # the preheated kernels warm
+            time.sleep(2 * args.gap)  # the preheated kernels start and import
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
                                             args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
                 url = report_url(settings, "bench", run.id)
-                load_times(browser, url, ["#rw-rows"], 1)  # warm-up: first-load costs of both servers
-                load_times(browser, f"http://127.0.0.1:{trivial_port}/", ["#done"], 1)
+                load_times(browser, url, ["#rw-rows"], 1, args.gap)  # warm-up: first-load costs of both servers
+                load_times(browser, f"http://127.0.0.1:{trivial_port}/", ["#done"], 1, args.gap)
                 ours = load_times(browser, url, ["#rw-rows", "#rw-segments img", ".rw-row", ".rw-drill img",
-                                                 ".rw-whatif-contract select", "#rw-earlier"], args.repeat)
-                ref = load_times(browser, f"http://127.0.0.1:{trivial_port}/", ["#done"], args.repeat)
+                                                 ".rw-whatif-contract select", "#rw-earlier"], args.repeat, args.gap)
+                ref = load_times(browser, f"http://127.0.0.1:{trivial_port}/", ["#done"], args.repeat, args.gap)
                 browser.close()
         finally:
             for proc in procs:

@@ -13,6 +13,7 @@ class DetailWidget:
 
     def __init__(self, data: ReportData) -> None:
         import ipywidgets as w
+        from ipywidgets.widgets.widget_description import DescriptionStyle
 
         self.data = data
         self.html = w.HTML()
@@ -21,6 +22,7 @@ class DetailWidget:
         self.result = w.HTML()
         self.result.add_class("rw-whatif-result")
         self.widget = w.VBox([self.html, self.controls, self.result])
+        self._style = DescriptionStyle(description_width="150px")  # one model shared by every control
 
     def show(self, customer_id: str | None, search: str = "") -> None:
         self.result.value = ""
@@ -50,7 +52,7 @@ class DetailWidget:
             options = whatif.choices(field)
             values = [v for _, v in options]
             pick = w.Dropdown(options=options, value=current if current in values else None,
-                              description=label(field), style={"description_width": "150px"})
+                              description=label(field), style=self._style)
             pick.add_class(f"rw-whatif-{field.replace('_', '-')}")
             pick.observe(lambda ch, f=field: self._rescore(row, canonical, f, ch["new"]), names="value")
             controls.append(pick)

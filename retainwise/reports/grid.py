@@ -60,6 +60,8 @@ class Browser:
             control.observe(self._filters_changed, names="value")
         self.prev.on_click(lambda _: self._turn(-1))
         self.next.on_click(lambda _: self._turn(+1))
+        # one layout and one style shared by every row: each is a model the browser must fetch otherwise
+        self._row_layout, self._row_style = w.Layout(width="100%"), w.ButtonStyle()
         self.frame = results
         self.refresh()
 
@@ -95,7 +97,8 @@ class Browser:
         shown = self.frame.iloc[start:start + PAGE_ROWS]
         buttons = []
         for r in shown.itertuples(index=False):
-            b = w.Button(description=row_text(r), tooltip=str(r.customer_id), layout=w.Layout(width="100%"))
+            b = w.Button(description=row_text(r), tooltip=str(r.customer_id), layout=self._row_layout,
+                         style=self._row_style)
             b.add_class("rw-row")
             b.add_class(f"rw-row-{r.churn_risk}")
             b.on_click(lambda _, cid=str(r.customer_id): self.on_select(cid, self.search.value))
