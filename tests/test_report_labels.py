@@ -44,3 +44,11 @@ def test_since_last_time_names_customers_newly_at_high_risk():
 def test_since_last_time_is_left_out_without_history():
     assert sections.since(_data({"a"}, 1.0, history=False)) == ""
     assert "first report" in sections.since(_data({"a"}, 1.0))
+
+
+def test_a_large_run_is_read_from_its_top_customers():
+    from retainwise.reports.data import MAX_ROWS, results_name
+
+    assert results_name({"results.csv", "results_top.csv"}, MAX_ROWS + 1) == "results_top.csv"
+    assert results_name({"results.csv", "results_top.csv"}, 400) == "results.csv"
+    assert results_name({"results.csv"}, MAX_ROWS + 1) == "results.csv"  # runs from before results_top.csv

@@ -2,9 +2,9 @@
 
 Three sources: a run's output directory (static report, JupyterLab), a verified grant (Voila: the run
 store and S3) and the bundled sample scored in-process (JupyterLab's default). Headline figures come
-from ``summary.json``; the customers from ``results.csv``, which is sorted by probability, so a very
-large run is read as its top :data:`MAX_ROWS` customers (the report says so) while every aggregate
-still comes from the summary.
+from ``summary.json``; the customers from ``results.csv`` (every customer, sorted here by probability),
+or for a run larger than :data:`MAX_ROWS` from ``results_top.csv`` (the customers most at risk, which
+the pipeline writes; the page says so) while every aggregate still comes from the summary.
 """
 
 from __future__ import annotations
@@ -84,6 +84,12 @@ class ReportData:
         return self._features
 
 
+def results_name(available, rows_scored: int) -> str:
+    """Which results file the page reads: ``results_top.csv`` (the most at risk, sorted, written by the
+    pipeline for large runs) when the run is larger than :data:`MAX_ROWS` and has it, else ``results.csv``."""
+    return "results_top.csv" if rows_scored > MAX_ROWS and "results_top.csv" in available else "results.csv"
+
+
 def results_frame(text: str, nrows: int | None = MAX_ROWS) -> pd.DataFrame:
     """results.csv as the page uses it: revenue at risk and the recommended action per customer."""
     frame = pd.read_csv(io.StringIO(text), dtype={"customer_id": str}, nrows=nrows)
@@ -136,7 +142,8 @@ def load_local(results_dir: str | Path) -> ReportData:
     """A run's output directory (static report, JupyterLab). OSError when it holds no run."""
     d = Path(results_dir)
     summary = json.loads((d / "summary.json").read_text(encoding="utf-8"))
-    results = results_frame((d / "results.csv").read_text(encoding="utf-8"))
+    name = results_name({p.name for p in d.iterdir()}, int(summary["rows_scored"]))
+    results = results_frame((d / name).read_text(encoding="utf-8"))
     upload = _local_upload(d)
     return ReportData(summary["tenant"], summary["run_id"], summary, results, download_url=_data_link(d / "results.csv"),
                       upload_name=labels.file_name((summary.get("input") or {}).get("name")),

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from retainwise.reports import labels
-from retainwise.reports.data import ReportData, canonical_rows, results_frame
+from retainwise.reports.data import ReportData, canonical_rows, results_frame, results_name
 
 
 def _earlier(settings, store, run, grant) -> list[dict]:
@@ -57,7 +57,8 @@ def load_granted(settings, grant, run_id: str) -> ReportData:
         raise LinkError(f"This report is not ready yet (status {run.status}).", code="not_ready")
     storage = Storage(settings)
     summary = json.loads(storage.get_text(run.output_keys["summary.json"]))
-    results = results_frame(storage.get_text(run.output_keys["results.csv"]))
+    results = results_frame(storage.get_text(
+        run.output_keys[results_name(run.output_keys, int(summary["rows_scored"]))]))
     name = labels.file_name(run.upload_key)
     url = storage.s3.generate_presigned_url("get_object", ExpiresIn=min(3600, remaining_s(grant)), Params={
         "Bucket": storage.bucket, "Key": run.output_keys["results.csv"],
