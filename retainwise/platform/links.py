@@ -22,7 +22,7 @@ from retainwise.errors import (  # LinkError lives in errors; re-exported here
     LinkError,
 )
 
-SALT = "retainwise.execution.static_report-link.v1"
+SALT = "retainwise.report-link.v1"  # unchanged since the first release: links already issued stay valid
 PORTAL_SALT = "retainwise.portal-link.v1"
 _DURATION = re.compile(r"\s*(\d+)\s*([smhdw]?)\s*")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
