@@ -101,8 +101,12 @@ def results_frame(text: str, nrows: int | None = MAX_ROWS) -> pd.DataFrame:
     return frame.sort_values("churn_probability", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def canonical_rows(upload: Path, summary: dict) -> pd.DataFrame | None:
-    """The upload read and mapped the way the run mapped it, one row per scored customer (None on failure)."""
+def canonical_rows(upload: Path, summary: dict, keep: set[str] | None = None) -> pd.DataFrame | None:
+    """The upload read and mapped the way the run mapped it, one row per scored customer (None on failure).
+
+    With ``keep`` (customer ids), only those customers: the upload is streamed chunk by chunk and each chunk
+    filtered, so a run of a million rows costs a chunk plus the kept rows, never the whole file.
+    """
     import tempfile
 
     from retainwise.errors import RetainwiseError
@@ -116,15 +120,26 @@ def canonical_rows(upload: Path, summary: dict) -> pd.DataFrame | None:
         run.validate()
     except (RetainwiseError, OSError):
         return None
-    rows = run.rows.drop_duplicates("customer_id")
+    spill = run._spill  # the validated rows parked on disk: read back a chunk at a time, as the run scored them
+    try:
+        parts = [c if keep is None else c[c["customer_id"].astype(str).isin(keep)] for c in spill.chunks()]
+    finally:
+        spill.close()
+    rows = pd.concat(parts) if parts else pd.DataFrame(columns=["customer_id"])
+    rows = rows.drop_duplicates("customer_id")
     return rows.set_index(rows["customer_id"].astype(str))
 
 
+def shown_ids(data: ReportData) -> set[str] | None:
+    """The customer ids the page shows when it shows only some of the run (None: every customer is shown)."""
+    return set(data.results["customer_id"].astype(str)) if data.truncated else None
+
+
 def _data_link(path: Path) -> str:
-    raw = path.read_bytes()
-    if len(raw) > EMBED_BYTES:
+    # the size first: results.csv of a million customers is 700 MB, never to be read just to be refused
+    if path.stat().st_size > EMBED_BYTES:
         return ""
-    return "data:text/csv;base64," + base64.b64encode(raw).decode("ascii")
+    return "data:text/csv;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
 def _local_upload(results_dir: Path) -> Path | None:
@@ -145,9 +160,11 @@ def load_local(results_dir: str | Path) -> ReportData:
     name = results_name({p.name for p in d.iterdir()}, int(summary["rows_scored"]))
     results = results_frame((d / name).read_text(encoding="utf-8"))
     upload = _local_upload(d)
-    return ReportData(summary["tenant"], summary["run_id"], summary, results, download_url=_data_link(d / "results.csv"),
-                      upload_name=labels.file_name((summary.get("input") or {}).get("name")),
-                      features_loader=(lambda: canonical_rows(upload, summary)) if upload else None)
+    data = ReportData(summary["tenant"], summary["run_id"], summary, results, download_url=_data_link(d / "results.csv"),
+                      upload_name=labels.file_name((summary.get("input") or {}).get("name")))
+    if upload:
+        data.features_loader = lambda: canonical_rows(upload, summary, shown_ids(data))
+    return data
 
 
 def load_demo() -> ReportData:
@@ -160,5 +177,5 @@ def load_demo() -> ReportData:
     out = Path(tempfile.mkdtemp(prefix="retainwise-report-demo-"))
     Pipeline(SAMPLE_UPLOAD, out, tenant="sample", run_id="demo").run_all()
     data = load_local(out)
-    data.features_loader = lambda: canonical_rows(SAMPLE_UPLOAD, data.summary)
+    data.features_loader = lambda: canonical_rows(SAMPLE_UPLOAD, data.summary, shown_ids(data))
     return data

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from retainwise.reports import labels
-from retainwise.reports.data import ReportData, canonical_rows, results_frame, results_name
+from retainwise.reports.data import ReportData, canonical_rows, results_frame, results_name, shown_ids
 
 
 def _earlier(settings, store, run, grant) -> list[dict]:
@@ -35,8 +35,10 @@ def _previous(storage, earlier: list[dict], store, run) -> dict | None:
     for entry in earlier:
         if entry["status"] == COMPLETED and entry["created_at"] < run.created_at:
             other = store.get(entry["run_id"])
-            return {"summary": json.loads(storage.get_text(other.output_keys["summary.json"])),
-                    "results": results_frame(storage.get_text(other.output_keys["results.csv"])),
+            summary = json.loads(storage.get_text(other.output_keys["summary.json"]))
+            # a large run's most at risk (results_top.csv): its whole results.csv is in upload order, and huge
+            name = results_name(other.output_keys, int(summary["rows_scored"]))
+            return {"summary": summary, "results": results_frame(storage.get_text(other.output_keys[name])),
                     "when": entry["when"], "upload": entry["upload"]}
     return None
 
@@ -68,8 +70,9 @@ def load_granted(settings, grant, run_id: str) -> ReportData:
     def features():
         local = Path(tempfile.mkdtemp(prefix="retainwise-upload-")) / (name or "upload.csv")
         storage.download(run.upload_key, local)
-        return canonical_rows(local, summary)
+        return canonical_rows(local, summary, shown_ids(data))
 
-    return ReportData(run.tenant, run.id, summary, results, download_url=url, earlier=earlier, upload_name=name,
+    data = ReportData(run.tenant, run.id, summary, results, download_url=url, earlier=earlier, upload_name=name,
                       features_loader=features, previous=_previous(storage, earlier, store, run),
                       history_known=True)
+    return data

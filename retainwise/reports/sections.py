@@ -58,8 +58,12 @@ def segment_tables(data: ReportData) -> dict[str, pd.DataFrame]:
 def segments_section(data: ReportData) -> str:
     top = {t: rows.head(6) for t, rows in segment_tables(data).items()}
     tables = [(t, rows.to_dict("records")) for t, rows in top.items()]
+    intro = "Where the risk and the revenue at risk sit."
+    if data.truncated:  # a large run's segments are counted over the customers the page holds, not every one
+        intro += (f" Counted over the {len(data.results):,} customers most at risk shown here,"
+                  f" not all {data.rows_scored:,}.")
     return section("segments", "Segments", render("segments.html.j2", tables=tables, chart=charts.segment_bars(top)),
-                   "Where the risk and the revenue at risk sit.")
+                   intro)
 
 
 def customers_table(frame: pd.DataFrame, note: str) -> str:

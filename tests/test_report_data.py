@@ -1,0 +1,81 @@
+"""The report's data loading (reports/data.py): a large run costs the customers shown, not the whole file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from retainwise.reports import data as report_data
+from retainwise.reports import sections, segments
+from retainwise.resources import SAMPLE_UPLOAD
+from retainwise.science.pipeline import Pipeline
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    """The bundled sample scored, with the executed-notebook metadata load_local finds the upload by."""
+    out = tmp_path_factory.mktemp("run")
+    Pipeline(SAMPLE_UPLOAD, out, tenant="acme", run_id="r1").run_all()
+    (out / "notebooks").mkdir()
+    meta = {"metadata": {"papermill": {"parameters": {"input_path": str(SAMPLE_UPLOAD)}}}, "cells": []}
+    (out / "notebooks" / "pipeline.ipynb").write_text(json.dumps(meta), encoding="utf-8")
+    return out
+
+
+def test_kept_customers_are_the_same_rows_as_the_whole_upload(run_dir):
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    whole = report_data.canonical_rows(SAMPLE_UPLOAD, summary)
+    keep = set(whole.index[::7])
+    kept = report_data.canonical_rows(SAMPLE_UPLOAD, summary, keep)
+    assert set(kept.index) == keep
+    pd.testing.assert_frame_equal(kept, whole.loc[kept.index])
+
+
+def test_a_small_run_loads_every_customers_fields(run_dir):
+    data = report_data.load_local(run_dir)
+    assert not data.truncated
+    assert set(data.features().index) == set(data.results["customer_id"].astype(str))
+
+
+def test_a_large_run_loads_only_the_customers_shown_and_same_segments(run_dir, monkeypatch):
+    full = report_data.load_local(run_dir)
+    every = full.features()
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    top = full.results.head(25)
+    top.to_csv(run_dir / "results_top.csv", index=False)
+    monkeypatch.setattr(report_data, "MAX_ROWS", 30)  # the sample (400 rows) now counts as a large run
+    try:
+        data = report_data.load_local(run_dir)
+    finally:
+        (run_dir / "results_top.csv").unlink()
+    assert data.truncated and data.rows_scored == summary["rows_scored"] > len(data.results) == 25
+    assert set(data.features().index) == set(top["customer_id"].astype(str))
+    shown = segments.by_segment(data.results, segments.segment_labels(data.features()))
+    over_all = segments.by_segment(data.results, segments.segment_labels(every))
+    assert shown.keys() == over_all.keys() and shown
+    for title in shown:
+        pd.testing.assert_frame_equal(shown[title], over_all[title])
+    assert f"Counted over the 25 customers most at risk shown here, not all {data.rows_scored:,}" in \
+        sections.segments_section(data)
+    assert "Counted over" not in sections.segments_section(full)
+
+
+def test_results_too_big_to_embed_are_not_read(tmp_path, monkeypatch):
+    big = tmp_path / "results.csv"
+    big.write_bytes(b"customer_id\n" + b"1\n" * 1000)
+    monkeypatch.setattr(report_data, "EMBED_BYTES", 100)
+
+    def refuse(self):
+        raise AssertionError(f"{self} was read whole")
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    assert report_data._data_link(big) == ""
+
+
+def test_results_small_enough_are_embedded(tmp_path):
+    small = tmp_path / "results.csv"
+    small.write_text("customer_id\n1\n", encoding="utf-8")
+    assert report_data._data_link(small).startswith("data:text/csv;base64,")
