@@ -180,9 +180,10 @@ def frames(path: Path, encoding: str, delimiter: str, skipped: int, chunk_rows: 
     """
     done = 0
     with _open_text(path, encoding, skipped) as fh:
-        reader = pd.read_csv(fh, sep=delimiter, header=None, dtype="str", keep_default_na=False, na_filter=False,
-                             skip_blank_lines=True, engine="c", quotechar='"', chunksize=chunk_rows)
-        try:
+        try:  # the reader parses its first block when it is made: a lone quote fails already here
+            reader = pd.read_csv(fh, sep=delimiter, header=None, dtype="str", keep_default_na=False,
+                                 na_filter=False, skip_blank_lines=True, engine="c", quotechar='"',
+                                 chunksize=chunk_rows)
             for chunk in reader:
                 chunk.index = pd.RangeIndex(done, done + len(chunk))
                 done += len(chunk)
