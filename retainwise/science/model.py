@@ -241,7 +241,7 @@ def load_model(directory: str | os.PathLike | None = None) -> ModelSet:
     path = Path(directory or MODEL_DIR).resolve()
     card_path = path / CARD
     if not card_path.is_file():
-        raise ModelError(f"No model in {path}: expected {CARD}. Run `retainwise train` to build one.",
+        raise ModelError(f"No model in {path}: expected {CARD}. Run `retainwise train --out DIR` to build one.",
                          code="model_missing")
     # Cache on content, so a re-trained or tampered directory is re-checked, not served from memory.
     return _load(str(path), card_path.stat().st_mtime_ns, *_artefact_stamps(path))
@@ -260,20 +260,20 @@ def _load(directory: str, *_stamps) -> ModelSet:
         card = json.loads((path / CARD).read_text(encoding="utf-8"))
         sets = card["feature_sets"]
     except (ValueError, KeyError, TypeError) as exc:
-        raise ModelError(f"The model card in {path} is unreadable ({exc}). Run `retainwise train` to rebuild it.",
+        raise ModelError(f"The model card in {path} is unreadable ({exc}). Run `retainwise train --out DIR` to rebuild it.",
                          code="model_missing") from exc
     models = {}
     for name, spec in sets.items():
         artefact = path / spec["artefact"]
         if not artefact.is_file():
-            raise ModelError(f"No model in {path}: {artefact.name} is missing. Run `retainwise train` to build one.",
+            raise ModelError(f"No model in {path}: {artefact.name} is missing. Run `retainwise train --out DIR` to build one.",
                              code="model_missing")
         actual = sha256_file(artefact)
         if actual != spec.get("sha256"):
             raise ModelError(
                 f"The model artefact {artefact.name} does not match its model card (SHA-256 {actual[:12]}… "
                 f"instead of {str(spec.get('sha256'))[:12]}…); refusing to score. "
-                "Restore it or run `retainwise train`.",
+                "Restore it or run `retainwise train --install`.",
                 code="model_tampered",
             )
         booster = xgb.Booster()
@@ -285,5 +285,5 @@ def _load(directory: str, *_stamps) -> ModelSet:
         booster.set_param({"nthread": NTHREAD})
         models[name] = ChurnModel(booster=booster, card=card, name=name)
     if "full" not in models:
-        raise ModelError(f"The model card in {path} lists no full model. Run `retainwise train`.", code="model_missing")
+        raise ModelError(f"The model card in {path} lists no full model. Run `retainwise train --out DIR`.", code="model_missing")
     return ModelSet(card=card, models=models)
