@@ -66,6 +66,9 @@ WARM_UP = (
     "import matplotlib.pyplot\n"
     "from IPython.display import Markdown, display\n"
     "import retainwise.science.pipeline, retainwise.science.plots, retainwise.reports.view\n"
+    # The report notebook's own warm-up (its modules, widgets and a blank chart; no tenant data), which
+    # every run executes after the pipeline notebook: paid here, off the run's clock.
+    "retainwise.reports.view.prepare()\n"
     # Library initialisation only: the first figure a process renders loads fonts and the Agg backend.
     "_f = matplotlib.pyplot.figure(); _f.savefig(io.BytesIO(), format='png'); matplotlib.pyplot.close(_f)\n"
     "del io, numpy, pandas, xgboost, matplotlib, Markdown, display, _f\n"
