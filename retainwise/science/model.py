@@ -83,8 +83,22 @@ def confidence_level(auc: float, full_auc: float) -> str:
     return "medium" if auc >= 0.75 else "low"
 
 
+class _Carded:
+    """The model card's identity, for a single model and for the set it belongs to."""
+
+    card: dict
+
+    @property
+    def version(self) -> str:
+        return self.card["version"]
+
+    @property
+    def kind(self) -> str:
+        return self.card.get("kind", "xgboost")
+
+
 @dataclass
-class ChurnModel:
+class ChurnModel(_Carded):
     """One verified booster for one feature set.
 
     ``calibration`` (from the card) is ``None`` or a Platt map ``a * margin + b``
@@ -100,13 +114,6 @@ class ChurnModel:
     def spec(self) -> dict:
         return self.card["feature_sets"][self.name]
 
-    @property
-    def version(self) -> str:
-        return self.card["version"]
-
-    @property
-    def kind(self) -> str:
-        return self.card.get("kind", "xgboost")
 
     @property
     def features(self) -> list[str]:
@@ -173,19 +180,12 @@ class Choice:
 
 
 @dataclass
-class ModelSet:
+class ModelSet(_Carded):
     """The verified models of one artefact directory (one per feature set) and their card."""
 
     card: dict
     models: dict[str, ChurnModel]
 
-    @property
-    def version(self) -> str:
-        return self.card["version"]
-
-    @property
-    def kind(self) -> str:
-        return self.card.get("kind", "xgboost")
 
     def choose(self, rows: pd.DataFrame) -> Choice:
         """The feature set with the best expected ROC AUC for the columns ``rows`` has."""
