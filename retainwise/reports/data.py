@@ -45,6 +45,7 @@ class ReportData:
     history_known: bool = False
     _features: pd.DataFrame | None = None
     _pending: object = None  # a Future while prefetch() loads the features
+    _segments: pd.DataFrame | None = None
 
     @property
     def rows_scored(self) -> int:
@@ -84,6 +85,15 @@ class ReportData:
         return self._features
 
 
+    def segment_labels(self) -> pd.DataFrame:
+        """Each customer's segment per dimension (the segments section and the browser's filter), made once."""
+        if self._segments is None:
+            from retainwise.reports.segments import segment_labels
+
+            self._segments = segment_labels(self.features())
+        return self._segments
+
+
 def results_name(available, rows_scored: int) -> str:
     """Which results file the page reads: ``results_top.csv`` (the most at risk, sorted, written by the
     pipeline for large runs) when the run is larger than :data:`MAX_ROWS` and has it, else ``results.csv``."""
@@ -114,7 +124,7 @@ def canonical_rows(upload: Path, summary: dict, keep: set[str] | None = None) ->
 
     try:
         run = Pipeline(upload, tempfile.mkdtemp(prefix="retainwise-report-"),
-                       mapping_overrides=dict(summary.get("mapping") or {}))
+                       mapping_overrides=dict(summary.get("mapping") or {}), explain_ahead=False)
         run.read()
         run.map_columns()
         run.validate()

@@ -5,6 +5,7 @@ Every link and download minted here expires no later than the grant: a page cann
 
 from __future__ import annotations
 
+import functools
 import json
 import tempfile
 from pathlib import Path
@@ -43,36 +44,68 @@ def _previous(storage, earlier: list[dict], store, run) -> dict | None:
     return None
 
 
+@functools.cache
+def _store(database_url: str):
+    """The run store, opened (and migrated) once per kernel: :func:`warm` does it before the request."""
+    from retainwise.platform.runs import RunStore
+
+    return RunStore.open(database_url)
+
+
+@functools.cache
+def _storage(settings):
+    """The S3 storage client, made once per kernel (botocore loads its service model on the first)."""
+    from retainwise.platform.storage import Storage
+
+    return Storage(settings)
+
+
+def warm() -> None:
+    """Import the platform and connect the run store and S3 client from the kernel's settings, before any
+    request (a preheated Voila kernel): no tenant, run or object is read. Best effort: on any failure the
+    request connects again and reports its own error."""
+    import retainwise.platform.links  # noqa: F401
+    from retainwise.settings import Settings
+
+    try:
+        settings = Settings.from_env()
+        _store(settings.effective_database_url)
+        _storage(settings)
+    except Exception:  # noqa: BLE001 - warming must never break the page; the request retries and reports
+        _store.cache_clear()
+        _storage.cache_clear()
+
+
 def load_granted(settings, grant, run_id: str) -> ReportData:
     """The run ``grant`` names. LinkError when it is not the tenant's or not COMPLETED; StorageError when
     storage or the run store fails."""
     from retainwise.errors import LinkError
     from retainwise.platform.links import remaining_s
-    from retainwise.platform.runs import COMPLETED, RunStore
-    from retainwise.platform.storage import Storage
+    from retainwise.platform.runs import COMPLETED
 
-    store = RunStore.from_settings(settings)
+    store = _store(settings.effective_database_url)
     run = store.get(run_id)
     if run is None or run.tenant != grant.tenant or run.id != grant.run_id:
         raise LinkError("This report link is not valid.", code="wrong_tenant")
     if run.status != COMPLETED:
         raise LinkError(f"This report is not ready yet (status {run.status}).", code="not_ready")
-    storage = Storage(settings)
+    storage = _storage(settings)
     summary = json.loads(storage.get_text(run.output_keys["summary.json"]))
     results = results_frame(storage.get_text(
         run.output_keys[results_name(run.output_keys, int(summary["rows_scored"]))]))
     name = labels.file_name(run.upload_key)
-    url = storage.s3.generate_presigned_url("get_object", ExpiresIn=min(3600, remaining_s(grant)), Params={
-        "Bucket": storage.bucket, "Key": run.output_keys["results.csv"],
-        "ResponseContentDisposition": f'attachment; filename="churn-{run.id}.csv"'})
-    earlier = _earlier(settings, store, run, grant)
 
     def features():
         local = Path(tempfile.mkdtemp(prefix="retainwise-upload-")) / (name or "upload.csv")
         storage.download(run.upload_key, local)
         return canonical_rows(local, summary, shown_ids(data))
 
-    data = ReportData(run.tenant, run.id, summary, results, download_url=url, earlier=earlier, upload_name=name,
-                      features_loader=features, previous=_previous(storage, earlier, store, run),
+    data = ReportData(run.tenant, run.id, summary, results, upload_name=name, features_loader=features,
                       history_known=True)
+    data.prefetch()  # the upload downloads and maps while the links and the history load, and the first sections show
+    data.download_url = storage.s3.generate_presigned_url("get_object", ExpiresIn=min(3600, remaining_s(grant)), Params={
+        "Bucket": storage.bucket, "Key": run.output_keys["results.csv"],
+        "ResponseContentDisposition": f'attachment; filename="churn-{run.id}.csv"'})
+    data.earlier = _earlier(settings, store, run, grant)
+    data.previous = _previous(storage, data.earlier, store, run)
     return data

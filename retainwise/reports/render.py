@@ -31,6 +31,13 @@ def render(name: str, **context) -> str:
     return _environment().get_template(name).render(**context)
 
 
+def warm() -> None:
+    """Compile every report template (a preheated kernel does it before the request)."""
+    env = _environment()
+    for name in env.list_templates(filter_func=lambda n: n.endswith(".j2")):
+        env.get_template(name)
+
+
 def money(value) -> str:
     """``$1,234`` (whole dollars), or ``n/a``."""
     if value is None or value != value:

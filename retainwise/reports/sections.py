@@ -52,7 +52,7 @@ def drivers(data: ReportData) -> str:
 
 
 def segment_tables(data: ReportData) -> dict[str, pd.DataFrame]:
-    return segments.by_segment(data.results, segments.segment_labels(data.features()))
+    return segments.by_segment(data.results, data.segment_labels())
 
 
 def segments_section(data: ReportData) -> str:

@@ -89,12 +89,11 @@ class Page:
             return
         from IPython.display import display
 
-        from retainwise.reports import grid, segments
+        from retainwise.reports import grid
 
         self._html(sections.section("customers", "Customers",
                                     "", "Click a customer to see why and what to do."))
-        segs = segments.segment_labels(self.data.features())
-        self._browser = grid.Browser(self.data.results, segs, self.select)
+        self._browser = grid.Browser(self.data.results, self.data.segment_labels(), self.select)
         display(self._browser.widget)
 
     def customer(self) -> None:
@@ -122,17 +121,20 @@ class Page:
 
 
 def prepare() -> None:
-    """Import what the sections use and render a blank chart, before any request: a preheated Voila
-    kernel runs this while it waits, so a visitor does not pay for it. Touches no tenant data."""
+    """Import what the sections use, compile the templates and draw a blank chart, before any request: a
+    preheated Voila kernel runs this while it waits, so a visitor does not pay for it. In such a kernel it
+    also connects the run store and the S3 client (:func:`granted.warm`). Touches no tenant data."""
     import ipywidgets  # noqa: F401
 
     import retainwise.reports.detail_widget  # noqa: F401
-    import retainwise.reports.granted  # noqa: F401
     import retainwise.reports.grid  # noqa: F401
     import retainwise.science.pipeline  # noqa: F401
-    from retainwise.reports import charts
+    from retainwise.reports import charts, granted, render
 
     charts.warm()
+    render.warm()
+    if os.environ.get("VOILA_PREHEAT") == "True":
+        granted.warm()
 
 
 def open_report(results_dir: str = "", *, environ: dict | None = None) -> Page:
