@@ -184,3 +184,20 @@ def test_vectorised_factors_for_the_rules_and_ties():
     got = explain.factor_columns(rows, expl, p, tiers)
     want = _reference_factor_columns(rows, expl, p, tiers)
     pd.testing.assert_frame_equal(got.astype(str), want.astype(str))
+
+
+def test_vectorised_actions_equal_the_playbook_for_model_and_rules_explanations():
+    """factor_columns(with_actions=True) gives what playbook.recommend reads from the written risk factors."""
+    from retainwise.science import playbook
+
+    rows, _ = load_training_rows()
+    rows = rows.drop(columns=["churned"]).head(2000).copy()
+    rows.loc[rows.index[:30], rows.columns[1:]] = np.nan  # missing values match no rule
+    model = load_model()
+    scores = scoring.score_rows(rows, model)
+    p, tiers = scores["churn_probability"].to_numpy(), scores["churn_risk"].to_numpy()
+    for expl in (explain.explain_rows(rows, model), explain.rules_explanations(rows)):
+        got = explain.factor_columns(rows, expl, p, tiers, with_actions=True)
+        want = playbook.recommend(got.assign(churn_risk=tiers))
+        assert got["recommended_action"].tolist() == want.tolist()
+        assert (got["recommended_action"] != "").sum() > 50  # the playbook does speak for this file

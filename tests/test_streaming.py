@@ -58,6 +58,25 @@ def test_chunked_run_equals_the_whole_file_run(messy_upload, tmp_path):
     assert f"{int((versions - 1).sum())} of them with different values" in codes["duplicate_id"]["message"]
     assert s1["realised"]["by_group"] and s1["experiment"]["groups"]["rules"] > 0
     assert pd.read_parquet(tmp_path / "chunked" / "results.parquet").shape[0] == s1["rows_scored"]
+    customers = [pd.read_parquet(tmp_path / d / "customers.parquet") for d in ("whole", "chunked")]
+    pd.testing.assert_frame_equal(customers[0], customers[1])
+
+
+def test_customers_file_holds_the_canonical_fields_of_the_top_customers(messy_upload, tmp_path, monkeypatch):
+    """customers.parquet: results_top.csv's customers, same order, as the run mapped them (the report's
+    segments and what-if read it instead of the upload)."""
+    from retainwise.science import pipeline
+
+    monkeypatch.setattr(pipeline, "TOP_N", 300)  # fewer than the file holds: the top must be chosen across chunks
+    run(messy_upload, tmp_path / "out", 500)
+    top = pd.read_csv(tmp_path / "out" / "results_top.csv", dtype={"customer_id": str}, keep_default_na=False)
+    customers = pd.read_parquet(tmp_path / "out" / "customers.parquet")
+    assert len(top) == 300 and customers["customer_id"].astype(str).tolist() == top["customer_id"].tolist()
+    validated = Pipeline(messy_upload, tmp_path / "validated", explain_ahead=False)
+    validated.read(), validated.map_columns(), validated.validate()
+    rows = validated.rows.set_index("customer_id")  # validation keeps each customer's first row
+    expected = rows.loc[customers["customer_id"], ["contract", "tenure_months", "monthly_charges"]]
+    pd.testing.assert_frame_equal(customers.set_index("customer_id")[expected.columns], expected)
 
 
 def test_results_keep_the_upload_order_and_summary_carries_the_most_at_risk(messy_upload, tmp_path):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from retainwise.science import schema
+from retainwise.science import playbook, schema
 from retainwise.science.features import BUSINESS_FEATURE
 
 TOP_N = 3
@@ -89,8 +89,9 @@ def _phrase(name: str, value) -> str:
     return f"{label} ({str(value).replace('_', ' ')})"
 
 
-def _tables(name: str, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Per row of ``column``: its JSON factor prefix (up to the impact) and its phrase.
+def _tables(name: str, column: pd.Series, rules=None) -> tuple[np.ndarray, ...]:
+    """Per row of ``column``: its JSON factor prefix (up to the impact), its phrase and (with a playbook's
+    ``rules``) the action a rule gives it as a risk factor ("" when none does).
 
     Built once per *distinct* value (a file has few), then spread back by code.
     """
@@ -99,7 +100,11 @@ def _tables(name: str, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     prefix = np.array([f'{{"feature":{json.dumps(name)},"value":{json.dumps(v)},"impact":' for v in values],
                       dtype=object)
     phrase = np.array([_phrase(name, v) for v in values], dtype=object)
-    return prefix[codes], phrase[codes]
+    if rules is None:
+        return prefix[codes], phrase[codes]
+    # the factor as results.csv's risk_factors holds it, so the rule sees the same value recommend() does
+    action = np.array([playbook.action_for([{"feature": name, "value": v}], rules) for v in values], dtype=object)
+    return prefix[codes], phrase[codes], action[codes]
 
 
 def _impacts(values: np.ndarray) -> np.ndarray:
@@ -119,8 +124,11 @@ def _join(parts: list[np.ndarray], count: np.ndarray) -> np.ndarray:
     return np.where(count == 1, a, np.where(count == 2, a + " and " + b, a + ", " + b + " and " + c))
 
 
-def factor_columns(rows: pd.DataFrame, expl: Explanations, probabilities, tiers) -> pd.DataFrame:
-    """``risk_factors``, ``protective_factors`` (JSON) and ``explanation`` for each row.
+def factor_columns(rows: pd.DataFrame, expl: Explanations, probabilities, tiers, *,
+                   with_actions: bool = False) -> pd.DataFrame:
+    """``risk_factors``, ``protective_factors`` (JSON) and ``explanation`` for each row, and with
+    ``with_actions`` the default playbook's ``recommended_action`` (what :func:`playbook.recommend` gives
+    for these risk factors and tiers).
 
     Array operations over the contribution matrix (argsort per row, phrase
     tables per distinct value): no Python loop per customer.
@@ -129,7 +137,8 @@ def factor_columns(rows: pd.DataFrame, expl: Explanations, probabilities, tiers)
     n = len(rows)
     values = expl.values[present].to_numpy()
     order = np.argsort(-values, axis=1)  # strongest risk first
-    tables = [_tables(f, rows[f]) for f in present]
+    rules = playbook.load() if with_actions else None
+    tables = [_tables(f, rows[f], rules) for f in present]
     prefix = np.stack([t[0] for t in tables], axis=1) if present else np.empty((n, 0), dtype=object)
     phrase = np.stack([t[1] for t in tables], axis=1) if present else np.empty((n, 0), dtype=object)
     impact = _impacts(values) if present else np.empty((n, 0), dtype=object)
@@ -147,8 +156,26 @@ def factor_columns(rows: pd.DataFrame, expl: Explanations, probabilities, tiers)
         for k in range(1, entries.shape[1]):
             json_list = json_list + np.where(picked[:, k], "," + entries[:, k], "")
         sides[side] = (json_list + "]", _join(text, count), count)
-    return pd.DataFrame({"explanation": _sentences(probabilities, tiers, sides), "risk_factors": sides["risk"][0],
-                         "protective_factors": sides["protect"][0]}, index=rows.index)
+    out = pd.DataFrame({"explanation": _sentences(probabilities, tiers, sides), "risk_factors": sides["risk"][0],
+                        "protective_factors": sides["protect"][0]}, index=rows.index)
+    if with_actions:
+        action = np.stack([t[2] for t in tables], axis=1) if present else np.empty((n, 0), dtype=object)
+        out["recommended_action"] = _actions(action, order[:, :TOP_N], values, tiers)
+    return out
+
+
+def _actions(action: np.ndarray, columns: np.ndarray, values: np.ndarray, tiers) -> np.ndarray:
+    """The action of each at-risk row's strongest risk factor a rule matches (playbook.recommend, by array)."""
+    n = len(action)
+    chosen = np.full(n, "", dtype=object)
+    if columns.shape[1]:
+        picked = np.take_along_axis(values, columns, axis=1) > 0
+        picked &= np.cumprod(picked, axis=1).astype(bool)  # the risk_factors list, as factor_columns builds it
+        slot = np.where(picked, np.take_along_axis(action, columns, axis=1), "")
+        for k in range(slot.shape[1] - 1, -1, -1):  # the strongest slot with an action wins: fill from the last
+            chosen = np.where(slot[:, k] != "", slot[:, k], chosen)
+    at_risk = np.isin(np.asarray(tiers, dtype=object), playbook.AT_RISK)
+    return np.where(at_risk, chosen, "")
 
 
 def _sentences(probabilities, tiers, sides) -> np.ndarray:

@@ -110,33 +110,45 @@ def _significant(x: np.ndarray, digits: int = 6) -> np.ndarray:
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """``frame``'s rows as CSV (no header, ``\\n`` line ends, fields quoted only when needed, floats to 6
-    significant digits), built column-wise with Arrow: no Python work per row."""
+    """``frame``'s rows as CSV (no header, ``\\n`` line ends, every non-empty text field quoted, empty
+    text and missing values as empty fields, floats to 6 significant digits), by Arrow's CSV writer.
+
+    Why Arrow's writer: a million results (700 MB) take it about 2 s; building the lines ourselves,
+    quoting only the fields that need it as pandas does, took 13 s. Quoting every text field is the
+    same table to every CSV reader (RFC 4180).
+    """
+    import io
+
     import pyarrow as pa
     import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
 
-    columns = []
+    if frame.shape[1] == 0 or not len(frame):
+        return b""
+    columns = {}
     for name in frame.columns:
         values = frame[name]
         if pd.api.types.is_float_dtype(values):
-            arr = pc.cast(pa.array(_significant(values.to_numpy(dtype="float64")), from_pandas=True), pa.string())
+            columns[name] = pa.array(_significant(values.to_numpy(dtype="float64")), from_pandas=True)
         elif pd.api.types.is_integer_dtype(values) or pd.api.types.is_bool_dtype(values):
-            arr = pc.cast(pa.array(values.astype("int64"), from_pandas=True), pa.string())
+            columns[name] = pa.array(values.astype("int64"), from_pandas=True)
         else:
-            arr = pa.array(values.astype("str"), from_pandas=True).cast(pa.string())
-            quote = pa.repeat(pa.scalar('"'), len(arr))  # arrays, not scalars: Arrow's scalar broadcast is slow
-            quoted = pc.binary_join_element_wise(quote, pc.replace_substring(arr, '"', '""'), quote, "")
-            arr = pc.if_else(pc.match_substring_regex(arr, '[",\r\n]'), quoted, arr)
-        columns.append(pc.fill_null(arr, ""))
-    if not columns or not len(frame):
-        return b""
-    end = pa.repeat(pa.scalar(""), len(frame))
-    lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*columns, ","), end, "\n")  # "a,b,c\n"
-    lines = pa.concat_arrays(lines.chunks) if isinstance(lines, pa.ChunkedArray) else lines
-    # the lines lie back to back in the array's data buffer: that is the CSV body
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset:lines.offset + len(lines) + 1]
-    data = lines.buffers()[2]
-    return data.to_pybytes()[offsets[0]:offsets[-1]]
+            text = pa.array(values.astype("str"), from_pandas=True).cast(pa.string())
+            columns[name] = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)  # "" as empty
+    out = io.BytesIO()
+    pacsv.write_csv(pa.table(columns), out, write_options=pacsv.WriteOptions(include_header=False,
+                                                                             quoting_style="needed"))
+    return out.getvalue()
+
+
+def write_customers(rows: pd.DataFrame, path: Path) -> Path:
+    """The canonical fields of the customers a report shows (``rows``, in results_top.csv's order) as Parquet.
+
+    Their values are the customers' own, as mapped and normalised: read by the report (segments, what-if)
+    instead of the upload, and never written to CSV, so nothing here reaches a spreadsheet.
+    """
+    rows.reset_index(drop=True).to_parquet(path, index=False, compression="zstd")
+    return Path(path)
 
 
 def _jsonable(value):

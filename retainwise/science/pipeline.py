@@ -11,8 +11,10 @@ Everything summary.json reports is accumulated so that it equals the
 whole-file figures whatever the chunk size (validation.py, streaming.py).
 ``results.csv`` keeps the upload's order; ``results_top.csv`` holds the
 :data:`TOP_N` customers most at risk, highest probability first (same
-columns), and summary.json the first 20 of them (``top_at_risk``) and a
-probability histogram, so a report never needs to load all results.
+columns), ``customers.parquet`` their canonical fields (what the report's
+segments and what-if need, so it never reads the upload again), and
+summary.json the first 20 of them (``top_at_risk``) and a probability
+histogram, so a report never needs to load all results.
 
 Every stage records its wall time in ``timings`` (``timings_s`` in
 summary.json) and its progress in ``<output_dir>/progress.json``.
@@ -29,7 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from retainwise.science import drift, experiment, explain, outputs, playbook, rules, scoring
+from retainwise.science import drift, experiment, explain, outputs, rules, scoring
+from retainwise.science.ahead import Ahead
 from retainwise.science.features import present_features
 from retainwise.science.mapping import map_columns
 from retainwise.science.model import load_model
@@ -57,7 +60,9 @@ class Pipeline:
     ``mapping.json``); ``model_dir`` another model artefact directory;
     ``rules_share`` the share of customers (by a hash of tenant and customer)
     scored by the rules baseline instead of the model, for A/B tests;
-    ``chunk_rows`` rows per chunk; ``progress_bar`` a tqdm bar per stage.
+    ``chunk_rows`` rows per chunk; ``progress_bar`` a tqdm bar per stage;
+    ``explain_ahead`` compute SHAP values in the background from validation on
+    (ahead.py; off when only the validated rows are wanted).
 
     Stages raise :class:`~retainwise.errors.InputError` for unusable input,
     :class:`~retainwise.errors.ModelError` for a missing or tampered model and
@@ -68,7 +73,7 @@ class Pipeline:
                  run_id: str | None = None, quality_level: str = "standard",
                  mapping_overrides: dict[str, str] | None = None, saved_mapping: dict | None = None,
                  model_dir: str | Path | None = None, rules_share: float = 0.0, chunk_rows: int = CHUNK_ROWS,
-                 progress_bar: bool = False) -> None:
+                 progress_bar: bool = False, explain_ahead: bool = True) -> None:
         if not 0.0 <= float(rules_share) <= 1.0:
             from retainwise.errors import ConfigError
 
@@ -82,6 +87,8 @@ class Pipeline:
         self.timings: dict[str, float] = {}
         self.started_at = datetime.now(UTC)
         self._spill: Spill | None = None
+        self._ahead: Ahead | None = None
+        self.explain_ahead = explain_ahead
 
     @contextmanager
     def _stage(self, name: str, total: int | None = None):
@@ -128,10 +135,19 @@ class Pipeline:
                     usage_max = max(usage_max, float(rows["feature_usage_score"].max()))
                 if len(rows):  # a chunk of nothing but repeats or rows without an id leaves nothing to score
                     self._spill.put(rows)
+                    if self.explain_ahead:
+                        self._explain_ahead(present)
                 advance(validator.rows_in)
             self.validation = validator.finish()
             self.present, self.usage_scale = present, rules.usage_scale(usage_max)
         return self.validation
+
+    def _explain_ahead(self, present: frozenset[str]) -> None:
+        """Start the SHAP values of the chunk just parked (ahead.py says why), guessing the model from the
+        first chunk's columns."""
+        if self._ahead is None:
+            self._ahead = Ahead(load_model(self.model_dir).choose_for(present).model)
+        self._ahead.submit(self._spill.paths[-1])
 
     @property
     def rows(self) -> pd.DataFrame:
@@ -194,37 +210,40 @@ class Pipeline:
 
         Returns the customers most at risk (:data:`TOP_N`).
         """
-        drivers, revenue, self.top = ExactSum(2.0**30), ExactSum(1e4), None
+        drivers, revenue, self.top, self._top_rows = ExactSum(2.0**30), ExactSum(1e4), None, None
         with self._stage("explanation", len(self.scores)) as advance, \
                 outputs.ResultsWriter(self.output_dir / "results.csv") as writer:
-            for rows in self._spill.chunks():
-                results, values = self._explain_chunk(rows, self.scores.loc[rows.index])
+            for i, rows in enumerate(self._spill.chunks()):
+                expl = (self._ahead.result(i, self.model, rows) if self._ahead is not None
+                        else explain.explain_rows(rows, self.model))
+                results, values = self._explain_chunk(rows, self.scores.loc[rows.index], expl)
                 drivers.add(np.abs(values.to_numpy()))
                 if "monthly_charges" in results.columns:
                     revenue.add(results["monthly_charges"].astype(float) * results["churn_probability"])
                 writer.append(results)
                 self.top = top_rows(self.top, results, TOP_N)
+                self._top_rows = _kept(self._top_rows, rows, self.top.index)
                 advance(rows.index[-1] + 1)
             self.driver_names, n = list(values.columns), max(1, len(self.scores))
         self._mean_abs = drivers.value() / n
         self._revenue = revenue.value() if "monthly_charges" in self.top.columns else None
         return self.top
 
-    def _explain_chunk(self, rows: pd.DataFrame, scores: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """One chunk's results (every results.csv column) and its model's grouped SHAP values."""
-        expl = explain.explain_rows(rows, self.model)
+    def _explain_chunk(self, rows: pd.DataFrame, scores: pd.DataFrame,
+                       expl: explain.Explanations) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """One chunk's results (every results.csv column) from its model's grouped SHAP values ``expl``."""
         p, tiers = scores["churn_probability"].to_numpy(), scores["churn_risk"].to_numpy()
-        factors = explain.factor_columns(rows, expl, p, tiers)
+        factors = explain.factor_columns(rows, expl, p, tiers, with_actions=True)
         by_rules = (scores["experiment_group"] == "rules").to_numpy()
         if by_rules.any():  # customers the rules served are explained by the rules
             some = rows.loc[by_rules]
             factors.loc[by_rules] = explain.factor_columns(
-                some, explain.rules_explanations(some, self.usage_scale), p[by_rules], tiers[by_rules]).to_numpy()
+                some, explain.rules_explanations(some, self.usage_scale), p[by_rules], tiers[by_rules],
+                with_actions=True).to_numpy()
         results = pd.concat([scores, factors], axis=1)
         results["model_version"] = self.model.version
         if "monthly_charges" in rows.columns:
             results["monthly_charges"] = rows["monthly_charges"]
-        results["recommended_action"] = playbook.recommend(results)
         return results, expl.values
 
     def write_outputs(self) -> dict[str, Path]:
@@ -232,11 +251,20 @@ class Pipeline:
         with self._stage("outputs"):
             paths = {name: self.output_dir / name for name in ("results.csv", "results.parquet")}
             paths["results_top.csv"] = outputs.write_results(self.top, self.output_dir / "results_top.csv")
+            if self._top_rows is not None:
+                paths["customers.parquet"] = outputs.write_customers(self._top_rows.loc[self.top.index],
+                                                                     self.output_dir / "customers.parquet")
         # summary last, so its timings include everything before it
         paths["summary.json"] = outputs.write_summary(self.summary(), self.output_dir / "summary.json")
+        self.close()
+        return paths
+
+    def close(self) -> None:
+        """Stop the background work and remove the parked rows (after the outputs, or when a stage failed)."""
+        if self._ahead is not None:
+            self._ahead.close()
         if self._spill is not None:
             self._spill.close()
-        return paths
 
     def run_all(self) -> dict[str, Path]:
         """Every stage in order (what the notebook does, without the displays)."""
@@ -303,3 +331,10 @@ class Pipeline:
         """The ``n`` customers most likely to leave, with their explanation (ties: file order)."""
         cols = columns or ["customer_id", "churn_probability", "churn_risk", "explanation"]
         return self.top[cols].head(n).reset_index(drop=True)
+
+
+def _kept(kept: pd.DataFrame | None, rows: pd.DataFrame, top: pd.Index) -> pd.DataFrame:
+    """The canonical rows of the customers in ``top`` so far (``kept`` and this chunk's ``rows``)."""
+    rows = rows.loc[rows.index.isin(top)]
+    both = rows if kept is None else pd.concat([kept.loc[kept.index.isin(top)], rows])
+    return both
