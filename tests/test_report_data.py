@@ -34,6 +34,23 @@ def test_kept_customers_are_the_same_rows_as_the_whole_upload(run_dir):
     pd.testing.assert_frame_equal(kept, whole.loc[kept.index])
 
 
+def test_the_customers_to_keep_may_be_known_only_once_the_rows_are_read(run_dir):
+    from concurrent.futures import Future
+
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    whole = report_data.canonical_rows(SAMPLE_UPLOAD, summary)
+    shown: Future = Future()  # what load_granted hands over while it still reads the results
+    loading = report_data.background(lambda: report_data.canonical_rows(SAMPLE_UPLOAD, summary, shown.result))
+    keep = set(whole.index[:10])
+    shown.set_result(keep)
+    kept = loading.result(timeout=120)
+    assert set(kept.index) == keep
+    pd.testing.assert_frame_equal(kept, whole.loc[kept.index])
+    everyone: Future = Future()
+    everyone.set_result(None)  # a run shown whole
+    assert set(report_data.canonical_rows(SAMPLE_UPLOAD, summary, everyone.result).index) == set(whole.index)
+
+
 def test_a_small_run_loads_every_customers_fields(run_dir):
     data = report_data.load_local(run_dir)
     assert not data.truncated

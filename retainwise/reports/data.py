@@ -67,14 +67,14 @@ class ReportData:
     def quality_score(self) -> float:
         return float(self.summary["quality"]["score"])
 
-    def prefetch(self) -> None:
-        """Start loading the features in the background: the first sections render meanwhile."""
-        if self._pending is None and self._features is None and callable(self.features_loader):
-            from concurrent.futures import ThreadPoolExecutor
-
-            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rw-features")
-            self._pending = pool.submit(self.features_loader)
-            pool.shutdown(wait=False)
+    def prefetch(self, started=None) -> None:
+        """Start loading the features in the background (or adopt ``started``, a Future of
+        :func:`background` already loading them): the first sections render meanwhile."""
+        if self._pending is None and self._features is None:
+            if started is not None:
+                self._pending = started
+            elif callable(self.features_loader):
+                self._pending = background(self.features_loader)
 
     def features(self) -> pd.DataFrame | None:
         """The customers' canonical fields indexed by customer id (None when the upload is not available)."""
@@ -94,6 +94,16 @@ class ReportData:
         return self._segments
 
 
+def background(fn):
+    """``fn()`` running in a thread of its own: a Future of its result."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rw-features")
+    future = pool.submit(fn)
+    pool.shutdown(wait=False)
+    return future
+
+
 def results_name(available, rows_scored: int) -> str:
     """Which results file the page reads: ``results_top.csv`` (the most at risk, sorted, written by the
     pipeline for large runs) when the run is larger than :data:`MAX_ROWS` and has it, else ``results.csv``."""
@@ -111,11 +121,13 @@ def results_frame(text: str, nrows: int | None = MAX_ROWS) -> pd.DataFrame:
     return frame.sort_values("churn_probability", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def canonical_rows(upload: Path, summary: dict, keep: set[str] | None = None) -> pd.DataFrame | None:
+def canonical_rows(upload: Path, summary: dict, keep=None) -> pd.DataFrame | None:
     """The upload read and mapped the way the run mapped it, one row per scored customer (None on failure).
 
     With ``keep`` (customer ids), only those customers: the upload is streamed chunk by chunk and each chunk
-    filtered, so a run of a million rows costs a chunk plus the kept rows, never the whole file.
+    filtered, so a run of a million rows costs a chunk plus the kept rows, never the whole file. ``keep`` may
+    be a callable returning the ids (or None), called once the rows are validated: the ids may still be
+    loading when this starts.
     """
     import tempfile
 
@@ -132,6 +144,7 @@ def canonical_rows(upload: Path, summary: dict, keep: set[str] | None = None) ->
         return None
     spill = run._spill  # the validated rows parked on disk: read back a chunk at a time, as the run scored them
     try:
+        keep = keep() if callable(keep) else keep
         parts = [c if keep is None else c[c["customer_id"].astype(str).isin(keep)] for c in spill.chunks()]
     finally:
         spill.close()

@@ -8,10 +8,18 @@ from __future__ import annotations
 import functools
 import json
 import tempfile
+from concurrent.futures import Future
 from pathlib import Path
 
 from retainwise.reports import labels
-from retainwise.reports.data import ReportData, canonical_rows, results_frame, results_name, shown_ids
+from retainwise.reports.data import (
+    ReportData,
+    background,
+    canonical_rows,
+    results_frame,
+    results_name,
+    shown_ids,
+)
 
 
 def _earlier(settings, store, run, grant) -> list[dict]:
@@ -91,18 +99,26 @@ def load_granted(settings, grant, run_id: str) -> ReportData:
         raise LinkError(f"This report is not ready yet (status {run.status}).", code="not_ready")
     storage = _storage(settings)
     summary = json.loads(storage.get_text(run.output_keys["summary.json"]))
-    results = results_frame(storage.get_text(
-        run.output_keys[results_name(run.output_keys, int(summary["rows_scored"]))]))
     name = labels.file_name(run.upload_key)
+    shown = Future()  # the customer ids the page shows, known once the results are read
 
     def features():
         local = Path(tempfile.mkdtemp(prefix="retainwise-upload-")) / (name or "upload.csv")
         storage.download(run.upload_key, local)
-        return canonical_rows(local, summary, shown_ids(data))
+        return canonical_rows(local, summary, shown.result)
 
+    # the upload downloads and maps from now on, while the results, the links and the history load
+    pending = background(features)
+    try:
+        results = results_frame(storage.get_text(
+            run.output_keys[results_name(run.output_keys, int(summary["rows_scored"]))]))
+    except BaseException as exc:
+        shown.set_exception(exc)
+        raise
     data = ReportData(run.tenant, run.id, summary, results, upload_name=name, features_loader=features,
                       history_known=True)
-    data.prefetch()  # the upload downloads and maps while the links and the history load, and the first sections show
+    shown.set_result(shown_ids(data))
+    data.prefetch(pending)
     data.download_url = storage.s3.generate_presigned_url("get_object", ExpiresIn=min(3600, remaining_s(grant)), Params={
         "Bucket": storage.bucket, "Key": run.output_keys["results.csv"],
         "ResponseContentDisposition": f'attachment; filename="churn-{run.id}.csv"'})
