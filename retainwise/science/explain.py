@@ -89,22 +89,27 @@ def _phrase(name: str, value) -> str:
     return f"{label} ({str(value).replace('_', ' ')})"
 
 
-def _tables(name: str, column: pd.Series, rules=None) -> tuple[np.ndarray, ...]:
-    """Per row of ``column``: its JSON factor prefix (up to the impact), its phrase and (with a playbook's
-    ``rules``) the action a rule gives it as a risk factor ("" when none does).
+class _Tables:
+    """Per distinct value of each listed column: its JSON factor prefix (up to the impact), its phrase and
+    (with a playbook's ``rules``) the action a rule gives it as a risk factor ("" when none does).
 
-    Built once per *distinct* value (a file has few), then spread back by code.
+    Built once per *distinct* value (a file has few); ``codes`` (rows x columns) points every cell at its
+    entry, so a row's factors are looked up only for the slots it lists, never for every column.
     """
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    values = [_display_value(name, v) for v in uniques] + [None]  # the last entry serves missing values
-    prefix = np.array([f'{{"feature":{json.dumps(name)},"value":{json.dumps(v)},"impact":' for v in values],
-                      dtype=object)
-    phrase = np.array([_phrase(name, v) for v in values], dtype=object)
-    if rules is None:
-        return prefix[codes], phrase[codes]
-    # the factor as results.csv's risk_factors holds it, so the rule sees the same value recommend() does
-    action = np.array([playbook.action_for([{"feature": name, "value": v}], rules) for v in values], dtype=object)
-    return prefix[codes], phrase[codes], action[codes]
+
+    def __init__(self, rows: pd.DataFrame, columns: list[str], rules=None) -> None:
+        self.codes = np.empty((len(rows), len(columns)), dtype=np.int64)
+        prefix, phrase, action = [], [], []
+        for j, name in enumerate(columns):
+            codes, uniques = pd.factorize(rows[name], use_na_sentinel=True)
+            values = [_display_value(name, v) for v in uniques] + [None]  # the last entry serves missing values
+            self.codes[:, j] = len(prefix) + np.where(codes < 0, len(values) - 1, codes)
+            prefix += [f'{{"feature":{json.dumps(name)},"value":{json.dumps(v)},"impact":' for v in values]
+            phrase += [_phrase(name, v) for v in values]
+            if rules is not None:  # the factor as risk_factors holds it: the rule sees what recommend() sees
+                action += [playbook.action_for([{"feature": name, "value": v}], rules) for v in values]
+        self.prefix, self.phrase = np.array(prefix, dtype=object), np.array(phrase, dtype=object)
+        self.action = np.array(action, dtype=object)
 
 
 def _impacts(values: np.ndarray) -> np.ndarray:
@@ -137,43 +142,37 @@ def factor_columns(rows: pd.DataFrame, expl: Explanations, probabilities, tiers,
     n = len(rows)
     values = expl.values[present].to_numpy()
     order = np.argsort(-values, axis=1)  # strongest risk first
-    rules = playbook.load() if with_actions else None
-    tables = [_tables(f, rows[f], rules) for f in present]
-    prefix = np.stack([t[0] for t in tables], axis=1) if present else np.empty((n, 0), dtype=object)
-    phrase = np.stack([t[1] for t in tables], axis=1) if present else np.empty((n, 0), dtype=object)
-    impact = _impacts(values) if present else np.empty((n, 0), dtype=object)
+    tables = _Tables(rows, present, playbook.load() if with_actions else None)
     sides = {}
     for side, columns, sign in (("risk", order[:, :TOP_N], 1), ("protect", order[:, ::-1][:, :TOP_N], -1)):
-        picked = np.take_along_axis(values, columns, axis=1) * sign > 0
+        listed = np.take_along_axis(values, columns, axis=1)
+        picked = listed * sign > 0
         picked &= np.cumprod(picked, axis=1).astype(bool)  # a list stops at the first value of the other sign
         count = picked.sum(axis=1)
-        entries = np.where(picked, np.take_along_axis(prefix, columns, 1) + np.take_along_axis(impact, columns, 1)
-                           + "}", "")
-        text = [np.where(picked[:, k], np.take_along_axis(phrase, columns[:, k:k + 1], 1)[:, 0], "")
-                for k in range(columns.shape[1])]
+        codes = np.take_along_axis(tables.codes, columns, axis=1)
+        entries = np.where(picked, tables.prefix[codes] + _impacts(listed) + "}", "")
+        text = [np.where(picked[:, k], tables.phrase[codes[:, k]], "") for k in range(columns.shape[1])]
         text += [np.full(n, "", dtype=object)] * (TOP_N - len(text))
         json_list = "[" + entries[:, 0] if entries.shape[1] else np.full(n, "[", dtype=object)
         for k in range(1, entries.shape[1]):
             json_list = json_list + np.where(picked[:, k], "," + entries[:, k], "")
         sides[side] = (json_list + "]", _join(text, count), count)
+        if side == "risk" and with_actions:
+            action = _actions(np.where(picked, tables.action[codes], "") if len(tables.action) else
+                              np.full((n, 0), "", dtype=object), tiers)
     out = pd.DataFrame({"explanation": _sentences(probabilities, tiers, sides), "risk_factors": sides["risk"][0],
                         "protective_factors": sides["protect"][0]}, index=rows.index)
     if with_actions:
-        action = np.stack([t[2] for t in tables], axis=1) if present else np.empty((n, 0), dtype=object)
-        out["recommended_action"] = _actions(action, order[:, :TOP_N], values, tiers)
+        out["recommended_action"] = action
     return out
 
 
-def _actions(action: np.ndarray, columns: np.ndarray, values: np.ndarray, tiers) -> np.ndarray:
-    """The action of each at-risk row's strongest risk factor a rule matches (playbook.recommend, by array)."""
-    n = len(action)
-    chosen = np.full(n, "", dtype=object)
-    if columns.shape[1]:
-        picked = np.take_along_axis(values, columns, axis=1) > 0
-        picked &= np.cumprod(picked, axis=1).astype(bool)  # the risk_factors list, as factor_columns builds it
-        slot = np.where(picked, np.take_along_axis(action, columns, axis=1), "")
-        for k in range(slot.shape[1] - 1, -1, -1):  # the strongest slot with an action wins: fill from the last
-            chosen = np.where(slot[:, k] != "", slot[:, k], chosen)
+def _actions(slot: np.ndarray, tiers) -> np.ndarray:
+    """Per at-risk row, the first action of its listed risk factors (``slot``: rows x factors, strongest
+    first, "" where no rule matches or nothing is listed): :func:`playbook.recommend` by array."""
+    chosen = np.full(len(slot), "", dtype=object)
+    for k in range(slot.shape[1] - 1, -1, -1):  # the strongest slot with an action wins: fill from the last
+        chosen = np.where(slot[:, k] != "", slot[:, k], chosen)
     at_risk = np.isin(np.asarray(tiers, dtype=object), playbook.AT_RISK)
     return np.where(at_risk, chosen, "")
 
