@@ -99,3 +99,21 @@ def test_results_keep_the_upload_order_and_summary_carries_the_most_at_risk(mess
     progress = read_progress(tmp_path / "out")
     assert progress["stage"] == "explanation" and progress["rows_done"] == progress["rows_total"] == len(results)
     assert pipe.top_at_risk(3)["churn_probability"].is_monotonic_decreasing
+
+
+def test_top_collected_chunk_by_chunk_equals_sorting_everything_at_once():
+    """Ties on the cut-off and pruning across chunks: the same rows, same order, as one stable sort."""
+    from retainwise.science.streaming import Top
+
+    rng = np.random.default_rng(3)
+    whole = pd.DataFrame({"churn_probability": rng.choice(np.linspace(0, 1, 41), 5000),  # many ties
+                          "customer_id": [f"c{i}" for i in range(5000)]})
+    companion = whole.assign(extra=np.arange(5000))
+    top = Top(300)
+    for start in range(0, len(whole), 170):
+        top.add(whole.iloc[start:start + 170], companion.iloc[start:start + 170])
+    want = whole.sort_values("churn_probability", ascending=False, kind="stable").head(300)
+    got = top.frame()
+    pd.testing.assert_frame_equal(got, want)
+    assert top.companion(got)["extra"].tolist() == want.index.tolist()
+    assert top._rows < 2 * 300 + 170  # pruned as it went, never holding the whole file

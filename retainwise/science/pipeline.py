@@ -39,7 +39,7 @@ from retainwise.science.model import load_model
 from retainwise.science.normalise import to_canonical
 from retainwise.science.progress import write_progress
 from retainwise.science.reading import CHUNK_ROWS, open_upload
-from retainwise.science.streaming import ExactSum, Spill, top_rows
+from retainwise.science.streaming import ExactSum, Spill, Top
 from retainwise.science.validation import Validator
 
 #: Customers most at risk kept (results_top.csv: what a report's table shows of a big run).
@@ -210,7 +210,7 @@ class Pipeline:
 
         Returns the customers most at risk (:data:`TOP_N`).
         """
-        drivers, revenue, self.top, self._top_rows = ExactSum(2.0**30), ExactSum(1e4), None, None
+        drivers, revenue, top = ExactSum(2.0**30), ExactSum(1e4), Top(TOP_N)
         with self._stage("explanation", len(self.scores)) as advance, \
                 outputs.ResultsWriter(self.output_dir / "results.csv") as writer:
             for i, rows in enumerate(self._spill.chunks()):
@@ -221,10 +221,11 @@ class Pipeline:
                 if "monthly_charges" in results.columns:
                     revenue.add(results["monthly_charges"].astype(float) * results["churn_probability"])
                 writer.append(results)
-                self.top = top_rows(self.top, results, TOP_N)
-                self._top_rows = _kept(self._top_rows, rows, self.top.index)
+                top.add(results, rows)
                 advance(rows.index[-1] + 1)
             self.driver_names, n = list(values.columns), max(1, len(self.scores))
+        self.top = top.frame()
+        self._top_rows = top.companion(self.top) if self.top is not None else None
         self._mean_abs = drivers.value() / n
         self._revenue = revenue.value() if "monthly_charges" in self.top.columns else None
         return self.top
@@ -252,8 +253,7 @@ class Pipeline:
             paths = {name: self.output_dir / name for name in ("results.csv", "results.parquet")}
             paths["results_top.csv"] = outputs.write_results(self.top, self.output_dir / "results_top.csv")
             if self._top_rows is not None:
-                paths["customers.parquet"] = outputs.write_customers(self._top_rows.loc[self.top.index],
-                                                                     self.output_dir / "customers.parquet")
+                paths["customers.parquet"] = outputs.write_customers(self._top_rows, self.output_dir / "customers.parquet")
         # summary last, so its timings include everything before it
         paths["summary.json"] = outputs.write_summary(self.summary(), self.output_dir / "summary.json")
         self.close()
@@ -332,9 +332,3 @@ class Pipeline:
         cols = columns or ["customer_id", "churn_probability", "churn_risk", "explanation"]
         return self.top[cols].head(n).reset_index(drop=True)
 
-
-def _kept(kept: pd.DataFrame | None, rows: pd.DataFrame, top: pd.Index) -> pd.DataFrame:
-    """The canonical rows of the customers in ``top`` so far (``kept`` and this chunk's ``rows``)."""
-    rows = rows.loc[rows.index.isin(top)]
-    both = rows if kept is None else pd.concat([kept.loc[kept.index.isin(top)], rows])
-    return both

@@ -9,7 +9,7 @@ need of the whole file is kept here, small:
 - :class:`ExactSum`: sums quantised to integers, so the total is the same
   whatever the chunking (floating-point sums depend on their order; a chunked
   run must give the whole-file figures digit for digit);
-- :func:`top_rows`: the customers most at risk so far.
+- :class:`Top`: the customers most at risk so far (and their canonical rows).
 """
 
 from __future__ import annotations
@@ -70,7 +70,43 @@ class ExactSum:
         return out.astype("float64") if np.ndim(out) else float(out)
 
 
-def top_rows(best: pd.DataFrame | None, chunk: pd.DataFrame, n: int, by: str = "churn_probability") -> pd.DataFrame:
-    """The ``n`` rows of ``best`` and ``chunk`` highest by ``by``; ties keep file order (stable sort)."""
-    both = chunk if best is None else pd.concat([best, chunk])
-    return both.sort_values(by, ascending=False, kind="stable").head(n)
+class Top:
+    """The ``n`` rows highest by ``by`` over every chunk added (ties: file order), each with its row of a
+    companion frame (the customers' canonical fields).
+
+    Why not sort the kept rows with each chunk: they are long text (explanations, factor lists), and a
+    million-row run would re-sort 50,000 of them twenty times. Rows are only collected, and rows below the
+    ``n``-th highest value collected so far are dropped (they can never be in the top); one stable sort
+    at the end gives what sorting everything at once gives.
+    """
+
+    def __init__(self, n: int, by: str = "churn_probability") -> None:
+        self.n, self.by = n, by
+        self._parts: list[tuple[pd.DataFrame, pd.DataFrame | None]] = []
+        self._rows, self._floor = 0, -np.inf
+
+    def add(self, chunk: pd.DataFrame, companion: pd.DataFrame | None = None) -> None:
+        """Collect ``chunk``'s rows that may be in the top (``companion``: same index, rows kept alongside)."""
+        keep = (chunk[self.by] >= self._floor).to_numpy()
+        if keep.any():
+            self._parts.append((chunk.loc[keep], None if companion is None else companion.loc[keep]))
+            self._rows += int(keep.sum())
+        if self._rows >= 2 * self.n:  # prune: memory stays within about twice the top
+            values = np.concatenate([part[self.by].to_numpy(dtype="float64") for part, _ in self._parts])
+            self._floor = max(self._floor, float(np.partition(values, len(values) - self.n)[len(values) - self.n]))
+            self._parts = [(part.loc[m], None if comp is None else comp.loc[m]) for part, comp in self._parts
+                           for m in [(part[self.by] >= self._floor).to_numpy()] if m.any()]
+            self._rows = sum(len(part) for part, _ in self._parts)
+
+    def frame(self) -> pd.DataFrame | None:
+        """The top rows, highest first (None when nothing was added)."""
+        if not self._parts:
+            return None
+        both = pd.concat([part for part, _ in self._parts])
+        return both.sort_values(self.by, ascending=False, kind="stable").head(self.n)
+
+    def companion(self, top: pd.DataFrame) -> pd.DataFrame | None:
+        """The companion rows of ``top`` (from :meth:`frame`), in its order."""
+        parts = [comp for _, comp in self._parts if comp is not None]
+        return pd.concat(parts).loc[top.index] if parts else None
+
