@@ -96,3 +96,18 @@ def test_results_small_enough_are_embedded(tmp_path):
     small = tmp_path / "results.csv"
     small.write_text("customer_id\n1\n", encoding="utf-8")
     assert report_data._data_link(small).startswith("data:text/csv;base64,")
+
+
+def test_a_run_folder_gives_the_customers_fields_from_customers_parquet_as_the_upload_would(run_dir):
+    """The report reads the fields the run wrote (customers.parquet), the same rows the upload gives, and
+    without the upload: a million-row run is not read and validated a second time."""
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    whole = report_data.canonical_rows(SAMPLE_UPLOAD, summary)
+    (run_dir / "notebooks" / "pipeline.ipynb").rename(run_dir / "pipeline.moved")  # no way back to the upload
+    try:
+        data = report_data.load_local(run_dir)
+        features = data.features()
+    finally:
+        (run_dir / "pipeline.moved").rename(run_dir / "notebooks" / "pipeline.ipynb")
+    assert set(features.index) == set(data.results["customer_id"]) == set(whole.index)
+    pd.testing.assert_frame_equal(features.sort_index(), whole.loc[features.index].sort_index(), check_like=True)

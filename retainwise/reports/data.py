@@ -185,9 +185,19 @@ def load_local(results_dir: str | Path) -> ReportData:
     upload = _local_upload(d)
     data = ReportData(summary["tenant"], summary["run_id"], summary, results, download_url=_data_link(d / "results.csv"),
                       upload_name=labels.file_name((summary.get("input") or {}).get("name")))
-    if upload:
+    if (d / "customers.parquet").is_file():  # the shown customers' fields, written by the run: no re-reading
+        data.features_loader = lambda: customers_frame((d / "customers.parquet").read_bytes(), shown_ids(data))
+    elif upload:  # runs from before customers.parquet: the upload mapped again
         data.features_loader = lambda: canonical_rows(upload, summary, shown_ids(data))
     return data
+
+
+def customers_frame(parquet: bytes, keep: set[str] | None = None) -> pd.DataFrame:
+    """``customers.parquet`` (the canonical fields of the customers a run's report shows) as
+    :meth:`ReportData.features` gives them: indexed by customer id; with ``keep``, only those ids."""
+    rows = pd.read_parquet(io.BytesIO(parquet))
+    rows = rows.set_index(rows["customer_id"].astype(str))
+    return rows if keep is None else rows.loc[rows.index.isin(keep)]
 
 
 def load_demo() -> ReportData:
