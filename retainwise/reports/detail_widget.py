@@ -14,15 +14,19 @@ class DetailWidget:
     def __init__(self, data: ReportData) -> None:
         import ipywidgets as w
         from ipywidgets.widgets.widget_description import DescriptionStyle
+        from ipywidgets.widgets.widget_string import HTMLStyle
 
         self.data = data
-        self.html = w.HTML()
+        # one layout and one style of each kind, shared: every model is one more the page must create and render
+        self._layout, html_style = w.Layout(), HTMLStyle()
+        self._style = DescriptionStyle(description_width="150px")
+        self.html = w.HTML(layout=self._layout, style=html_style)
         self.html.add_class("rw-drill-out")
-        self.controls = w.VBox()
-        self.result = w.HTML()
+        self.controls = w.VBox(layout=self._layout)
+        self.result = w.HTML(layout=self._layout, style=html_style)
         self.result.add_class("rw-whatif-result")
-        self.widget = w.VBox([self.html, self.controls, self.result])
-        self._style = DescriptionStyle(description_width="150px")  # one model shared by every control
+        self.widget = w.VBox([self.html, self.controls, self.result], layout=self._layout)
+        self._header = None  # the what-if heading, made once
 
     def show(self, customer_id: str | None, search: str = "") -> None:
         self.result.value = ""
@@ -45,14 +49,17 @@ class DetailWidget:
         if features is None or row.customer_id not in features.index:
             return
         canonical = features.loc[[row.customer_id]]
-        controls = [w.HTML('<b class="rw-page">What if…</b> <span class="rw-page rw-note">change one thing '
-                           "and see the new chance of leaving</span>")]
+        if self._header is None:
+            self._header = w.HTML('<b class="rw-page">What if…</b> <span class="rw-page rw-note">change one thing '
+                                  "and see the new chance of leaving</span>", layout=self._layout,
+                                  style=self.html.style)
+        controls = [self._header]
         for field in whatif.fields(canonical):
             current = canonical[field].iloc[0]
             options = whatif.choices(field)
             values = [v for _, v in options]
             pick = w.Dropdown(options=options, value=current if current in values else None,
-                              description=label(field), style=self._style)
+                              description=label(field), style=self._style, layout=self._layout)
             pick.add_class(f"rw-whatif-{field.replace('_', '-')}")
             pick.observe(lambda ch, f=field: self._rescore(row, canonical, f, ch["new"]), names="value")
             controls.append(pick)

@@ -45,23 +45,30 @@ class Browser:
 
     def __init__(self, results: pd.DataFrame, segs: pd.DataFrame, on_select: Callable[[str | None, str], None]):
         import ipywidgets as w
+        from ipywidgets.widgets.widget_description import DescriptionStyle
 
         self.results, self.segs, self.on_select, self.page = results, segs, on_select, 0
+        # one layout and one style of each kind, shared: every model is one more the page must create and render
+        self._plain, self._row_layout = w.Layout(), w.Layout(width="100%")
+        plain = self._plain
+        self._row_style, described = w.ButtonStyle(), DescriptionStyle()
         self.sort = w.Dropdown(options=[("Chance of leaving", "probability"), ("Revenue at risk", "revenue")],
-                               value="probability", description="Sort by")
-        self.tier = w.ToggleButtons(options=[(t.title(), t) for t in TIERS], value="All", description="Risk")
-        self.segment = w.Dropdown(options=segments.options(segs), value=None, description="Segment")
-        self.search = w.Text(placeholder="customer id", description="Search", continuous_update=False)
-        self.prev, self.next = w.Button(description="‹ Previous"), w.Button(description="Next ›")
-        self.status = w.HTML()
-        self.rows = w.VBox(layout=w.Layout(width="100%"))
+                               value="probability", description="Sort by", layout=plain, style=described)
+        self.tier = w.ToggleButtons(options=[(t.title(), t) for t in TIERS], value="All", description="Risk",
+                                    layout=plain)
+        self.segment = w.Dropdown(options=segments.options(segs), value=None, description="Segment", layout=plain,
+                                  style=described)
+        self.search = w.Text(placeholder="customer id", description="Search", continuous_update=False, layout=plain)
+        self.prev, self.next = (w.Button(description=d, layout=plain, style=self._row_style)
+                                for d in ("‹ Previous", "Next ›"))
+        self.status = w.HTML(layout=plain)
+        self.rows = w.VBox(layout=self._row_layout)
         self.rows.add_class("rw-rows")
         for control in (self.sort, self.tier, self.segment, self.search):
             control.observe(self._filters_changed, names="value")
         self.prev.on_click(lambda _: self._turn(-1))
         self.next.on_click(lambda _: self._turn(+1))
-        # one layout and one style shared by every row: each is a model the browser must fetch otherwise
-        self._row_layout, self._row_style = w.Layout(width="100%"), w.ButtonStyle()
+        self._wrap = w.Layout(flex_flow="row wrap")
         self.frame = results
         self.refresh()
 
@@ -69,9 +76,9 @@ class Browser:
     def widget(self):
         import ipywidgets as w
 
-        filters = w.HBox([self.sort, self.segment, self.search], layout=w.Layout(flex_flow="row wrap"))
-        pager = w.HBox([self.prev, self.next, self.status], layout=w.Layout(flex_flow="row wrap"))
-        box = w.VBox([filters, self.tier, self.rows, pager])
+        filters = w.HBox([self.sort, self.segment, self.search], layout=self._wrap)
+        pager = w.HBox([self.prev, self.next, self.status], layout=self._wrap)
+        box = w.VBox([filters, self.tier, self.rows, pager], layout=self._plain)
         box.add_class("rw-browser")
         return box
 

@@ -80,22 +80,24 @@ def ticks(lo: float, hi: float, n: int = 4) -> list[float]:
 
 @dataclass
 class Bar:
+    """One bar: its label (user text allowed), its value and its fill colour."""
+
     label: str
     value: float
     colour: str
 
 
 def hbars(c: Canvas, x: float, y: float, width: float, bars: list[Bar], *, tick_text, title: str = "",
-          label_w: float | None = None, bar_h: float = 16, gap: float = 6) -> float:
+          bar_h: float = 16, gap: float = 6) -> float:
     """Horizontal bars (top to bottom as given) with labels on the left and a value axis below, drawn into
     ``c`` from (x, y) within ``width``; returns the height used."""
     top = y
     if title:
         c.text(x + width / 2, y + 13, title, anchor="middle", bold=True)
         top += 22
-    label_w = label_w if label_w is not None else min(width * 0.45, max(map(text_width, (b.label for b in bars))) + 14)
+    label_w = min(width * 0.45, max(map(text_width, (b.label for b in bars)), default=0.0) + 14)
     values = [b.value if math.isfinite(b.value) else 0.0 for b in bars]
-    scale = ticks(min(values), max(values))
+    scale = ticks(min(values, default=0.0), max(values, default=0.0))
     lo, hi = scale[0], scale[-1]
     left, right = x + label_w, x + width - 30
     pos = lambda v: left + (v - lo) / (hi - lo) * (right - left)  # noqa: E731
