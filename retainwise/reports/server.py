@@ -23,8 +23,9 @@ tests and the container). Safety decisions:
   and results.csv is downloaded from a short-lived presigned S3 URL;
 - idle kernels are culled after 10 minutes, checked every minute;
 - preheated kernels (Voila's pool, two kernels) take the kernel start and
-  the imports off the request: a 10,000-row report renders in about 1.5x the
-  time of a trivial notebook instead of 2.5x (bench/bench_report.py). It is
+  the imports (and the run store and S3 connections) off the request: a
+  10,000-row report renders in about 1.25x the time of a trivial notebook
+  (bench/bench_report.py). It is
   safe because the notebook runs nothing but imports before
   ``wait_for_request()``: the token is read from the request and verified
   after that, before any data loads, so a preheated kernel holds no tenant's
