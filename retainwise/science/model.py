@@ -109,6 +109,15 @@ class ChurnModel(_Carded):
     booster: object  # xgboost.Booster (imported lazily)
     card: dict
     name: str = "full"
+    nthread: int = NTHREAD
+
+    def with_threads(self, n: int) -> ChurnModel:
+        """This model on a booster of its own that uses ``n`` threads (the same numbers; for a thread
+        pool whose threads each score alone: one booster's settings are not to be changed under a
+        running prediction)."""
+        booster = self.booster.copy()
+        booster.set_param({"nthread": n})
+        return ChurnModel(booster=booster, card=self.card, name=self.name, nthread=n)
 
     @property
     def spec(self) -> dict:
@@ -132,7 +141,7 @@ class ChurnModel(_Carded):
     def _dmatrix(self, rows: pd.DataFrame):
         import xgboost as xgb
 
-        return xgb.DMatrix(feature_frame(rows, self.features), enable_categorical=True, nthread=NTHREAD)
+        return xgb.DMatrix(feature_frame(rows, self.features), enable_categorical=True, nthread=self.nthread)
 
     def margin(self, rows: pd.DataFrame) -> np.ndarray:
         """Calibrated log-odds for each row."""
