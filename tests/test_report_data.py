@@ -111,3 +111,45 @@ def test_a_run_folder_gives_the_customers_fields_from_customers_parquet_as_the_u
         (run_dir / "pipeline.moved").rename(run_dir / "notebooks" / "pipeline.ipynb")
     assert set(features.index) == set(data.results["customer_id"]) == set(whole.index)
     pd.testing.assert_frame_equal(features.sort_index(), whole.loc[features.index].sort_index(), check_like=True)
+
+
+def test_segment_labels_say_each_customers_value_as_labels_do():
+    from retainwise.reports import labels
+
+    features = pd.DataFrame({"contract": ["monthly", None, "two_year", "monthly", float("nan")],
+                             "internet_service": ["fiber_optic", "dsl", "no", "fiber_optic", "dsl"],
+                             "tenure_months": [1, 8, 30, None, 70]}, index=list("abcde"))
+    segs = segments.segment_labels(features)
+    for title, field in (("Contract", "contract"), ("Internet", "internet_service")):
+        assert segs[title].tolist() == [labels.value(field, v) for v in features[field]]
+    assert segs.loc["b", "Contract"] == segs.loc["e", "Contract"] == "unknown"
+    assert segs["Months as a customer"].tolist() == ["0–6 months", "7–12 months", "2–4 years", "unknown", "4+ years"]
+
+
+def test_a_granted_report_reads_customers_parquet_or_else_maps_the_upload_again(run_dir):
+    import shutil
+    from concurrent.futures import Future
+    from types import SimpleNamespace
+
+    from retainwise.reports import granted
+
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    fetched: list[str] = []
+
+    class Storage:  # S3 as granted.py uses it: download(key, path)
+        def download(self, key, path):
+            fetched.append(Path(key).name)
+            shutil.copy(key, path)
+
+    shown: Future = Future()
+    shown.set_result(None)
+    new = SimpleNamespace(output_keys={"customers.parquet": str(run_dir / "customers.parquet")},
+                          upload_key=str(SAMPLE_UPLOAD))
+    old = SimpleNamespace(output_keys={}, upload_key=str(SAMPLE_UPLOAD))  # a run from before customers.parquet
+    from_parquet = granted._features_loader(Storage(), new, summary, "sample.csv", shown)()
+    assert fetched == ["customers.parquet"]
+    from_upload = granted._features_loader(Storage(), old, summary, "sample.csv", shown)()
+    assert fetched[1:] == [SAMPLE_UPLOAD.name]
+    pd.testing.assert_frame_equal(from_parquet.sort_index(), from_upload.loc[from_parquet.index].sort_index(),
+                                  check_like=True)
+    assert set(from_parquet.index) == set(from_upload.index)

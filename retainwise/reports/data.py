@@ -200,6 +200,13 @@ def customers_frame(parquet: bytes, keep: set[str] | None = None) -> pd.DataFram
     return rows if keep is None else rows.loc[rows.index.isin(keep)]
 
 
+def warm() -> None:
+    """Read a tiny customers.parquet of made-up rows: pyarrow's reader loads on the first (before any request)."""
+    buf = io.BytesIO()
+    pd.DataFrame({"customer_id": ["x"], "contract": ["monthly"], "tenure_months": [1.0]}).to_parquet(buf)
+    customers_frame(buf.getvalue())
+
+
 def load_demo() -> ReportData:
     """The bundled sample scored in-process (JupyterLab only)."""
     import tempfile

@@ -16,6 +16,7 @@ from retainwise.reports.data import (
     ReportData,
     background,
     canonical_rows,
+    customers_frame,
     results_frame,
     results_name,
     shown_ids,
@@ -84,6 +85,21 @@ def warm() -> None:
         _storage.cache_clear()
 
 
+def _features_loader(storage, run, summary: dict, name: str, shown: Future):
+    """() -> the shown customers' canonical fields: the run's ``customers.parquet`` when it wrote one, else its
+    upload read and mapped again (runs from before). ``shown`` is a Future of the ids the page shows."""
+
+    def features():
+        local = Path(tempfile.mkdtemp(prefix="retainwise-upload-"))
+        if "customers.parquet" in run.output_keys:
+            storage.download(run.output_keys["customers.parquet"], local / "customers.parquet")
+            return customers_frame((local / "customers.parquet").read_bytes(), shown.result())
+        storage.download(run.upload_key, local / (name or "upload.csv"))
+        return canonical_rows(local / (name or "upload.csv"), summary, shown.result)
+
+    return features
+
+
 def load_granted(settings, grant, run_id: str) -> ReportData:
     """The run ``grant`` names. LinkError when it is not the tenant's or not COMPLETED; StorageError when
     storage or the run store fails."""
@@ -102,12 +118,8 @@ def load_granted(settings, grant, run_id: str) -> ReportData:
     name = labels.file_name(run.upload_key)
     shown = Future()  # the customer ids the page shows, known once the results are read
 
-    def features():
-        local = Path(tempfile.mkdtemp(prefix="retainwise-upload-")) / (name or "upload.csv")
-        storage.download(run.upload_key, local)
-        return canonical_rows(local, summary, shown.result)
-
-    # the upload downloads and maps from now on, while the results, the links and the history load
+    features = _features_loader(storage, run, summary, name, shown)
+    # the customers' fields load from now on, while the results, the links and the history load
     pending = background(features)
     try:
         results = results_frame(storage.get_text(

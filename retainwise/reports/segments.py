@@ -3,6 +3,7 @@ and for SaaS files by seats band, from the customers' canonical fields."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from retainwise.reports import labels
@@ -31,8 +32,9 @@ def segment_labels(features: pd.DataFrame | None) -> pd.DataFrame:
             cut = pd.cut(pd.to_numeric(features[field], errors="coerce"), bins=bands[0], labels=bands[1],
                          include_lowest=True)
             out[title] = cut.astype("str").where(cut.notna(), "unknown")
-        else:
-            out[title] = [labels.value(field, v) for v in features[field]]
+        else:  # each distinct value said once (10,000 customers have three or four contracts)
+            codes, uniques = pd.factorize(features[field], use_na_sentinel=False)
+            out[title] = np.array([labels.value(field, v) for v in uniques], dtype=object)[codes]
     return out
 
 

@@ -129,10 +129,11 @@ def prepare() -> None:
     import retainwise.reports.detail_widget  # noqa: F401
     import retainwise.reports.grid  # noqa: F401
     import retainwise.science.pipeline  # noqa: F401
-    from retainwise.reports import charts, granted, render
+    from retainwise.reports import charts, data, granted, render
 
     charts.warm()
     render.warm()
+    data.warm()
     if os.environ.get("VOILA_PREHEAT") == "True":
         granted.warm()
 
