@@ -33,3 +33,28 @@ def test_background_values_equal_the_foreground_chunk_by_chunk():
     finally:
         ahead.close()
         spill.close()
+
+
+def test_a_failed_stage_stops_the_background_work_and_a_retry_still_explains(tmp_path, monkeypatch):
+    from retainwise.errors import ConfigError
+    from retainwise.resources import SAMPLE_UPLOAD
+    from retainwise.science import experiment
+    from retainwise.science.pipeline import Pipeline
+
+    run = Pipeline(SAMPLE_UPLOAD, tmp_path / "out", chunk_rows=100)
+    run.read(), run.map_columns(), run.validate()
+    ahead = run._ahead
+    assert ahead is not None and len(ahead._futures) >= 4  # one per parked chunk
+
+    def refuse(*args, **kwargs):
+        raise ConfigError("no such share")
+
+    with monkeypatch.context() as m:
+        m.setattr(experiment, "assign", refuse)
+        try:
+            run.predict()
+        except ConfigError:
+            pass
+    assert run._ahead is None and ahead._pool._shutdown
+    run.predict()
+    assert len(run.explain()) == 400 and (tmp_path / "out" / "results.csv").is_file()

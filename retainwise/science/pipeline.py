@@ -103,6 +103,11 @@ class Pipeline:
 
         try:
             yield advance
+        except BaseException:
+            if self._ahead is not None:  # a failed stage stops the SHAP values computing ahead (a later
+                self._ahead.close()  # explain() computes them itself); the parked rows stay for a retry
+                self._ahead = None
+            raise
         finally:
             bar.close()
             self.timings[name] = round(time.perf_counter() - start, 4)
