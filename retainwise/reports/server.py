@@ -24,7 +24,7 @@ tests and the container). Safety decisions:
 - idle kernels are culled after 10 minutes, checked every minute;
 - preheated kernels (Voila's pool, two kernels) take the kernel start and
   the imports (and the run store and S3 connections) off the request: a
-  10,000-row report renders in about 1.25x the time of a trivial notebook
+  10,000-row report renders in about 1.2x the time of a trivial notebook
   (bench/bench_report.py). It is
   safe because the notebook runs nothing but imports before
   ``wait_for_request()``: the token is read from the request and verified
