@@ -102,9 +102,10 @@ def format_summary(outcome: RunOutcome, out: str | Path, seconds: float) -> str:
         f"Risk: HIGH {rc['HIGH']:,} · MEDIUM {rc['MEDIUM']:,} · LOW {rc['LOW']:,}   (model {s['model']['version']})",
         "Most at risk:",
     ]
-    with open(outcome.outputs["results.csv"], newline="", encoding="utf-8") as fh:
-        # results.csv keeps the upload's order: the five highest probabilities, streamed (files may be large)
-        top = heapq.nlargest(5, csv.DictReader(fh), key=lambda row: float(row["churn_probability"]))
+    top = s.get("top_at_risk", [])[:5]  # the pipeline's own list: results.csv of a million is 700 MB to read
+    if not top:  # a summary from before top_at_risk: the five highest probabilities, streamed from results.csv
+        with open(outcome.outputs["results.csv"], newline="", encoding="utf-8") as fh:
+            top = heapq.nlargest(5, csv.DictReader(fh), key=lambda row: float(row["churn_probability"]))
     for row in top:
         lines.append(f"  {row['customer_id']:<14} {float(row['churn_probability']):6.1%}  {row['churn_risk']:<6} "
                      f"{row['explanation']}")
