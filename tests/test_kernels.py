@@ -86,3 +86,21 @@ def test_kernel_killed_while_idle_is_replaced_and_next_run_completes(tmp_path):
             assert kernel_pid(km) != victim and km.is_alive()
             outcome = run_pipeline(_upload(tmp_path, "c.csv", "C"), tmp_path / "c", tenant="gamma", run_id="run-c", km=km)
     assert outcome.summary["rows_scored"] == 40
+
+
+def test_a_started_kernel_imports_xgboost_without_scikit_learn(tmp_path):
+    """Run kernels get science.model's lean-import flag (0.8 s of each run's start)."""
+    from retainwise.execution.kernels import start_kernel
+
+    km = start_kernel(cwd=tmp_path)
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        reply = kc.execute_interactive(
+            "from retainwise.science.model import load_model; _m = load_model()", timeout=120,
+            user_expressions={"lean": "'sklearn' not in __import__('sys').modules"}, output_hook=lambda msg: None)
+        assert reply["content"]["user_expressions"]["lean"]["data"]["text/plain"] == "True"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)

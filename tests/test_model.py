@@ -136,3 +136,32 @@ def test_card_lists_the_measured_sets_used_for_choosing():
         assert len(everything) == 1 and abs(everything[0] - spec["cv"]["roc_auc"]) < 0.01, name
         assert all(0.4 <= m["roc_auc"] <= 1 for m in measured)
         assert all(set(m["absent"]) <= set(spec["features"]) for m in measured)
+
+
+def test_run_kernels_import_xgboost_without_sklearn_and_score_the_same():
+    """science.model.import_xgboost in a run kernel's environment: no scikit-learn loaded, the same
+    probabilities, and scikit-learn still importable afterwards (training in the same kernel)."""
+    import json
+    import subprocess
+    import sys
+
+    from retainwise.science.model import LEAN_ENV
+
+    code = (
+        "import json, sys\n"
+        "from retainwise.science.model import load_model\n"
+        "from retainwise.science.training.data import load_training_rows\n"
+        "rows, _ = load_training_rows()\n"
+        "p = load_model().predict_proba(rows.head(50)).tolist()\n"
+        "lean = 'sklearn' not in sys.modules\n"
+        "import sklearn.metrics\n"
+        "print(json.dumps({'lean': lean, 'p': p}))\n"
+    )
+    runs = {}
+    for flag in ("1", "0"):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             env={**__import__("os").environ, LEAN_ENV: flag})
+        runs[flag] = json.loads(out.stdout.strip().splitlines()[-1])
+    assert runs["1"]["lean"] and not runs["0"]["lean"]
+    assert runs["1"]["p"] == runs["0"]["p"]
+

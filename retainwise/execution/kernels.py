@@ -17,6 +17,7 @@ giving up isolation:
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import tempfile
 import threading
@@ -53,10 +54,10 @@ def start_kernel(cwd: Path | None = None, env: dict | None = None):
     from jupyter_client.manager import KernelManager  # ~0.1 s: processes that start no kernel never load it
 
     km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=ipc_socket_prefix())
-    kwargs = {"cwd": str(cwd or Path.cwd())}
-    if env is not None:
-        kwargs["env"] = env
-    km.start_kernel(**kwargs)
+    # xgboost without scikit-learn in run kernels (science.model.import_xgboost says why); the name is
+    # spelled here, not imported: importing science.model would load pandas into every CLI process
+    env = {**(os.environ if env is None else env), "RETAINWISE_LEAN_XGBOOST": "1"}
+    km.start_kernel(cwd=str(cwd or Path.cwd()), env=env)
     return km
 
 
