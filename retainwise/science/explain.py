@@ -89,27 +89,50 @@ def _phrase(name: str, value) -> str:
     return f"{label} ({str(value).replace('_', ' ')})"
 
 
-class _Tables:
-    """Per distinct value of each listed column: its JSON factor prefix (up to the impact), its phrase and
-    (with a playbook's ``rules``) the action a rule gives it as a risk factor ("" when none does).
+class FactorTables:
+    """Per distinct value of each column: its JSON factor prefix (up to the impact), its phrase and (with
+    a playbook's ``rules``) the action a rule gives it as a risk factor ("" when none does).
 
-    Built once per *distinct* value (a file has few); ``codes`` (rows x columns) points every cell at its
-    entry, so a row's factors are looked up only for the slots it lists, never for every column.
+    Each distinct value is described once (a file has few), and once per *run* when the same tables
+    serve every chunk (the pipeline keeps one); :meth:`codes` points every cell at its entry, so a row's
+    factors are looked up only for the slots it lists.
     """
 
-    def __init__(self, rows: pd.DataFrame, columns: list[str], rules=None) -> None:
-        self.codes = np.empty((len(rows), len(columns)), dtype=np.int64)
-        prefix, phrase, action = [], [], []
+    _MISSING = object()  # the key of a column's missing value
+
+    def __init__(self, rules=None) -> None:
+        self.rules = rules
+        self._index: dict[str, dict] = {}
+        self._entries: list[tuple[str, str, str]] = []
+        self._arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def _id(self, known: dict, name: str, key) -> int:
+        if key not in known:
+            v = None if key is self._MISSING else _display_value(name, key)
+            action = playbook.action_for([{"feature": name, "value": v}], self.rules) if self.rules else ""
+            # the factor as risk_factors holds it: the rule sees what recommend() sees
+            self._entries.append((f'{{"feature":{json.dumps(name)},"value":{json.dumps(v)},"impact":',
+                                  _phrase(name, v), action))
+            known[key], self._arrays = len(self._entries) - 1, None
+        return known[key]
+
+    def codes(self, rows: pd.DataFrame, columns: list[str]) -> np.ndarray:
+        """rows x columns: each cell's entry."""
+        out = np.empty((len(rows), len(columns)), dtype=np.int64)
         for j, name in enumerate(columns):
-            codes, uniques = pd.factorize(rows[name], use_na_sentinel=True)
-            values = [_display_value(name, v) for v in uniques] + [None]  # the last entry serves missing values
-            self.codes[:, j] = len(prefix) + np.where(codes < 0, len(values) - 1, codes)
-            prefix += [f'{{"feature":{json.dumps(name)},"value":{json.dumps(v)},"impact":' for v in values]
-            phrase += [_phrase(name, v) for v in values]
-            if rules is not None:  # the factor as risk_factors holds it: the rule sees what recommend() sees
-                action += [playbook.action_for([{"feature": name, "value": v}], rules) for v in values]
-        self.prefix, self.phrase = np.array(prefix, dtype=object), np.array(phrase, dtype=object)
-        self.action = np.array(action, dtype=object)
+            local, uniques = pd.factorize(rows[name], use_na_sentinel=True)
+            known = self._index.setdefault(name, {})
+            ids = [self._id(known, name, v) for v in uniques] + [self._id(known, name, self._MISSING)]
+            out[:, j] = np.asarray(ids, dtype=np.int64)[local]  # code -1 (missing) takes the last
+        return out
+
+    @property
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(prefix, phrase, action) per entry."""
+        if self._arrays is None:
+            cols = list(zip(*self._entries, strict=True)) if self._entries else [(), (), ()]
+            self._arrays = tuple(np.array(c, dtype=object) for c in cols)
+        return self._arrays
 
 
 def _impacts(values: np.ndarray) -> np.ndarray:
@@ -130,10 +153,11 @@ def _join(parts: list[np.ndarray], count: np.ndarray) -> np.ndarray:
 
 
 def factor_columns(rows: pd.DataFrame, expl: Explanations, probabilities, tiers, *,
-                   with_actions: bool = False) -> pd.DataFrame:
+                   with_actions: bool = False, tables: FactorTables | None = None) -> pd.DataFrame:
     """``risk_factors``, ``protective_factors`` (JSON) and ``explanation`` for each row, and with
     ``with_actions`` the default playbook's ``recommended_action`` (what :func:`playbook.recommend` gives
-    for these risk factors and tiers).
+    for these risk factors and tiers). ``tables``: a run's :class:`FactorTables`, kept across chunks
+    (made with the default playbook's rules when ``with_actions``).
 
     Array operations over the contribution matrix (argsort per row, phrase
     tables per distinct value): no Python loop per customer.
@@ -142,23 +166,26 @@ def factor_columns(rows: pd.DataFrame, expl: Explanations, probabilities, tiers,
     n = len(rows)
     values = expl.values[present].to_numpy()
     order = np.argsort(-values, axis=1)  # strongest risk first
-    tables = _Tables(rows, present, playbook.load() if with_actions else None)
+    if tables is None:
+        tables = FactorTables(playbook.load() if with_actions else None)
+    cell = tables.codes(rows, present)
+    prefix, phrase, action_of = tables.arrays
     sides = {}
     for side, columns, sign in (("risk", order[:, :TOP_N], 1), ("protect", order[:, ::-1][:, :TOP_N], -1)):
         listed = np.take_along_axis(values, columns, axis=1)
         picked = listed * sign > 0
         picked &= np.cumprod(picked, axis=1).astype(bool)  # a list stops at the first value of the other sign
         count = picked.sum(axis=1)
-        codes = np.take_along_axis(tables.codes, columns, axis=1)
-        entries = np.where(picked, tables.prefix[codes] + _impacts(listed) + "}", "")
-        text = [np.where(picked[:, k], tables.phrase[codes[:, k]], "") for k in range(columns.shape[1])]
+        codes = np.take_along_axis(cell, columns, axis=1)
+        entries = np.where(picked, prefix[codes] + _impacts(listed) + "}", "")
+        text = [np.where(picked[:, k], phrase[codes[:, k]], "") for k in range(columns.shape[1])]
         text += [np.full(n, "", dtype=object)] * (TOP_N - len(text))
         json_list = "[" + entries[:, 0] if entries.shape[1] else np.full(n, "[", dtype=object)
         for k in range(1, entries.shape[1]):
             json_list = json_list + np.where(picked[:, k], "," + entries[:, k], "")
         sides[side] = (json_list + "]", _join(text, count), count)
         if side == "risk" and with_actions:
-            action = _actions(np.where(picked, tables.action[codes], "") if len(tables.action) else
+            action = _actions(np.where(picked, action_of[codes], "") if len(action_of) else
                               np.full((n, 0), "", dtype=object), tiers)
     out = pd.DataFrame({"explanation": _sentences(probabilities, tiers, sides), "risk_factors": sides["risk"][0],
                         "protective_factors": sides["protect"][0]}, index=rows.index)

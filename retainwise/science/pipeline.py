@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from retainwise.science import drift, experiment, explain, outputs, rules, scoring
+from retainwise.science import drift, experiment, explain, outputs, playbook, rules, scoring
 from retainwise.science.ahead import Ahead
 from retainwise.science.features import present_features
 from retainwise.science.mapping import map_columns
@@ -216,6 +216,7 @@ class Pipeline:
         Returns the customers most at risk (:data:`TOP_N`).
         """
         drivers, revenue, top = ExactSum(2.0**30), ExactSum(1e4), Top(TOP_N)
+        self._tables = explain.FactorTables(playbook.load())  # each distinct value described once per run
         with self._stage("explanation", len(self.scores)) as advance, \
                 outputs.ResultsWriter(self.output_dir / "results.csv") as writer:
             for i, rows in enumerate(self._spill.chunks()):
@@ -239,13 +240,13 @@ class Pipeline:
                        expl: explain.Explanations) -> tuple[pd.DataFrame, pd.DataFrame]:
         """One chunk's results (every results.csv column) from its model's grouped SHAP values ``expl``."""
         p, tiers = scores["churn_probability"].to_numpy(), scores["churn_risk"].to_numpy()
-        factors = explain.factor_columns(rows, expl, p, tiers, with_actions=True)
+        factors = explain.factor_columns(rows, expl, p, tiers, with_actions=True, tables=self._tables)
         by_rules = (scores["experiment_group"] == "rules").to_numpy()
         if by_rules.any():  # customers the rules served are explained by the rules
             some = rows.loc[by_rules]
             factors.loc[by_rules] = explain.factor_columns(
                 some, explain.rules_explanations(some, self.usage_scale), p[by_rules], tiers[by_rules],
-                with_actions=True).to_numpy()
+                with_actions=True, tables=self._tables).to_numpy()
         results = pd.concat([scores, factors], axis=1)
         results["model_version"] = self.model.version
         if "monthly_charges" in rows.columns:
