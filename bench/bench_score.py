@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _stack import make_upload  # noqa: E402
 
-IMPORTS = "import pandas, numpy, xgboost, matplotlib.pyplot, retainwise.science.pipeline, retainwise.science.plots"
+IMPORTS = "import pandas, numpy, xgboost, retainwise.science.pipeline, retainwise.reports.charts"
 
 
 def make_trivial(path: Path) -> Path:

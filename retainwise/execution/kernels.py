@@ -66,7 +66,7 @@ WARM_UP = (
     "import io, numpy, pandas, xgboost, matplotlib\n"
     "import matplotlib.pyplot\n"
     "from IPython.display import Markdown, display\n"
-    "import retainwise.science.pipeline, retainwise.science.plots, retainwise.reports.view\n"
+    "import retainwise.science.pipeline, retainwise.reports.charts, retainwise.reports.view\n"
     # The report notebook's own warm-up (its modules, widgets and a blank chart; no tenant data), which
     # every run executes after the pipeline notebook: paid here, off the run's clock.
     "retainwise.reports.view.prepare()\n"
