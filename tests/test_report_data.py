@@ -136,7 +136,11 @@ def test_a_granted_report_reads_customers_parquet_or_else_maps_the_upload_again(
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     fetched: list[str] = []
 
-    class Storage:  # S3 as granted.py uses it: download(key, path)
+    class Storage:  # S3 as granted.py uses it: get_bytes(key), download(key, path)
+        def get_bytes(self, key):
+            fetched.append(Path(key).name)
+            return Path(key).read_bytes()
+
         def download(self, key, path):
             fetched.append(Path(key).name)
             shutil.copy(key, path)

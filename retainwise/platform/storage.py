@@ -102,9 +102,13 @@ class Storage:
         data = json.loads(self.get_text(key))
         return data if isinstance(data, dict) else None
 
-    def get_text(self, key: str) -> str:
+    def get_bytes(self, key: str) -> bytes:
+        """The object at ``key``. StorageError when storage fails."""
         with translate(f"reading {key}"):
-            return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read().decode("utf-8")
+            return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+    def get_text(self, key: str) -> str:
+        return self.get_bytes(key).decode("utf-8")
 
     def list(self, prefix: str) -> list[str]:
         keys: list[str] = []

@@ -90,10 +90,9 @@ def _features_loader(storage, run, summary: dict, name: str, shown: Future):
     upload read and mapped again (runs from before). ``shown`` is a Future of the ids the page shows."""
 
     def features():
+        if "customers.parquet" in run.output_keys:  # read in memory: no temporary file left per visit
+            return customers_frame(storage.get_bytes(run.output_keys["customers.parquet"]), shown.result())
         local = Path(tempfile.mkdtemp(prefix="retainwise-upload-"))
-        if "customers.parquet" in run.output_keys:
-            storage.download(run.output_keys["customers.parquet"], local / "customers.parquet")
-            return customers_frame((local / "customers.parquet").read_bytes(), shown.result())
         storage.download(run.upload_key, local / (name or "upload.csv"))
         return canonical_rows(local / (name or "upload.csv"), summary, shown.result)
 

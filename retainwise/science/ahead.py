@@ -5,7 +5,7 @@ most of a big run's work and the only part that runs on every core; the rest
 (parsing, validation, scoring tables, factor lists, writing) is Python on one
 core. Run one after the other, the second core idles through all of that. So
 each chunk's SHAP values are computed as soon as the chunk is validated and
-parked on disk, in one background thread, and the explanation stage takes
+parked on disk, in a background pool, and the explanation stage takes
 them when it reaches the chunk: both cores stay busy (``bench/bench_scale.py``).
 
 The pool has one thread per CPU, each scoring whole chunks on a single

@@ -15,6 +15,7 @@ reports.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -142,7 +143,7 @@ class ChurnModel(_Carded):
         running prediction)."""
         booster = self.booster.copy()
         booster.set_param({"nthread": n})
-        return ChurnModel(booster=booster, card=self.card, name=self.name, nthread=n)
+        return dataclasses.replace(self, booster=booster, nthread=n)
 
     @property
     def spec(self) -> dict:
