@@ -100,3 +100,19 @@ def test_summary_reports_drift_but_no_realised_metrics_without_outcomes(tmp_path
     assert "realised" not in summary
     assert summary["drift"]["tenure_months"]["level"] == "major"
     assert all(set(v) == {"psi", "level"} for v in summary["drift"].values())
+
+
+def test_bin_counts_tally_levels_flags_and_missing(reference):
+    """Counts per level (flags: 1 at 0.5 and above, 0 below), the last bin missing; unknown levels in no bin."""
+    import numpy as np
+    import pandas as pd
+
+    from retainwise.science.drift import bin_counts
+
+    flag = pd.Series([1.0, 0.0, 0.5, 0.49, np.nan, 1.0, None])
+    assert bin_counts(flag, "partner", reference["partner"]).tolist() == [
+        2 if lvl == "0" else 3 for lvl in reference["partner"]["levels"]] + [2]
+    levels = reference["contract"]["levels"]
+    contract = pd.Series([levels[0], levels[0], levels[-1], None, "weekly"], dtype="str")
+    expected = [2 if lvl == levels[0] else 1 if lvl == levels[-1] else 0 for lvl in levels] + [1]
+    assert bin_counts(contract, "contract", reference["contract"]).tolist() == expected

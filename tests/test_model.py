@@ -165,3 +165,32 @@ def test_run_kernels_import_xgboost_without_sklearn_and_score_the_same():
     assert runs["1"]["lean"] and not runs["0"]["lean"]
     assert runs["1"]["p"] == runs["0"]["p"]
 
+
+
+def test_feature_frame_categories_are_what_pandas_categorical_gives():
+    """Category codes are each value's level (looked up once per distinct value): known levels, unknown and missing values,
+    a column absent from the rows, and a column with no value at all."""
+    import pandas as pd
+
+    from retainwise.science import schema
+    from retainwise.science.features import FULL_FEATURES, feature_frame
+
+    contract = list(schema.column("contract").categories)
+    rows = pd.DataFrame({
+        "contract": [contract[0], contract[1], None, "weekly", contract[-1], contract[0]],
+        "internet_service": [None] * 6,
+        "payment_method": ["Electronic check", "bank_transfer", "", "credit_card", None, "x"],
+        "tenure_months": [1.0, 2.0, None, 4.0, 5.0, 6.0],
+    }, index=[10, 11, 12, 13, 14, 15]).astype({"contract": "str", "internet_service": "str", "payment_method": "str"})
+    frame = feature_frame(rows, FULL_FEATURES)
+    for name in FULL_FEATURES:
+        col = schema.column(name)
+        if col.kind != "category":
+            continue
+        source = rows[name].tolist() if name in rows.columns else [None] * 6
+        levels = list(col.categories)
+        expected = [levels.index(v) if v in levels else -1 for v in source]
+        assert frame[name].cat.categories.tolist() == levels, name
+        assert frame[name].cat.codes.tolist() == expected, name
+    assert frame["contract"].cat.codes.tolist() == [0, 1, -1, -1, len(contract) - 1, 0]
+    assert list(frame.index) == list(rows.index)

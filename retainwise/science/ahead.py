@@ -32,6 +32,7 @@ import pandas as pd
 
 from retainwise.science.explain import Explanations, explain_rows
 from retainwise.science.model import NTHREAD
+from retainwise.science.streaming import read_chunk
 
 
 class Ahead:
@@ -53,7 +54,7 @@ class Ahead:
         model = getattr(self._local, "model", None)
         if model is None:
             model = self._local.model = self.model.with_threads(1)
-        return explain_rows(pd.read_parquet(path), model)
+        return explain_rows(read_chunk(path), model)
 
     def result(self, index: int, model, rows: pd.DataFrame) -> Explanations:
         """Chunk ``index``'s values for ``model`` (computed now when ``model`` is not the one guessed)."""

@@ -39,10 +39,14 @@ def bin_counts(values: pd.Series, name: str, ref: dict) -> np.ndarray:
     else:
         if schema.column(name).kind == "category":
             s = values.astype("str")
+            tally = s.value_counts(dropna=True).to_dict()  # one pass, not one comparison per level
+            missing = int(s.isna().sum())
         else:  # flags: "1"/"0", missing kept missing
-            x = pd.to_numeric(values, errors="coerce")
-            s = pd.Series(np.where(x >= 0.5, "1", "0"), index=values.index, dtype="str").mask(x.isna())
-        counts = np.array([int((s == lvl).sum()) for lvl in ref["levels"]] + [int(s.isna().sum())])
+            x = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
+            known = ~np.isnan(x)
+            ones = int((x[known] >= 0.5).sum())
+            tally, missing = {"1": ones, "0": int(known.sum()) - ones}, int((~known).sum())
+        counts = np.array([int(tally.get(lvl, 0)) for lvl in ref["levels"]] + [missing])
     return counts
 
 

@@ -49,12 +49,24 @@ def feature_frame(rows: pd.DataFrame, features: tuple[str, ...] | list[str] = FU
         col = schema.column(name)
         present = name in rows.columns
         if col.kind == "category":
-            values = rows[name] if present else pd.Series([None] * n, index=rows.index, dtype="str")
-            out[name] = pd.Categorical(values, categories=list(col.categories))
+            out[name] = _categorical(rows[name] if present else None, list(col.categories), n)
         else:
             values = rows[name] if present else np.full(n, np.nan)
             out[name] = pd.to_numeric(pd.Series(values, index=rows.index), errors="coerce").astype("float64")
     return pd.DataFrame(out, index=rows.index)
+
+
+def _categorical(values: pd.Series | None, levels: list[str], n: int) -> pd.Categorical:
+    """``values`` as a categorical of ``levels`` (others and missing: missing).
+
+    Each distinct value is looked up once (a column has a handful): ``pd.Categorical(values, levels)``
+    gives the same codes at about three times the cost per chunk, paid twice per chunk of a big run.
+    """
+    if values is None:
+        return pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), categories=levels)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    known = pd.Index(levels).get_indexer(pd.Index(uniques, dtype="str"))
+    return pd.Categorical.from_codes(np.append(known, -1)[codes], categories=levels)
 
 
 def present_features(rows: pd.DataFrame) -> frozenset[str]:

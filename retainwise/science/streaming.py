@@ -3,9 +3,9 @@
 A big file is read, validated and scored chunk by chunk; what later stages
 need of the whole file is kept here, small:
 
-- :class:`Spill`: the validated canonical rows, one Parquet file per chunk in
-  a private temporary folder (gone when the run is), read back one chunk at a
-  time by prediction and explanation;
+- :class:`Spill`: the validated canonical rows, one Arrow IPC file per chunk
+  in a private temporary folder (gone when the run is), read back one chunk
+  at a time by the SHAP pool, prediction and explanation;
 - :class:`ExactSum`: sums quantised to integers, so the total is the same
   whatever the chunking (floating-point sums depend on their order; a chunked
   run must give the whole-file figures digit for digit);
@@ -23,7 +23,12 @@ import pandas as pd
 
 
 class Spill:
-    """Chunks of rows parked on disk (Parquet), read back in order."""
+    """Chunks of rows parked on disk, read back in order.
+
+    Arrow IPC, uncompressed: each chunk is written once and read three times (SHAP ahead, prediction,
+    explanation); Parquet took 5x the CPU to write and 4x to read (about 3 CPU-s of a million-row run)
+    for files 12x smaller. A million canonical rows take about 250 MB of disk until the run ends.
+    """
 
     def __init__(self) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="retainwise-run-")
@@ -31,15 +36,18 @@ class Spill:
         self.rows = 0
 
     def put(self, frame: pd.DataFrame) -> None:
-        path = Path(self._dir.name) / f"chunk-{len(self.paths):05d}.parquet"
-        frame.to_parquet(path, index=True)
+        import pyarrow as pa
+        import pyarrow.feather as feather
+
+        path = Path(self._dir.name) / f"chunk-{len(self.paths):05d}.arrow"
+        feather.write_feather(pa.Table.from_pandas(frame, preserve_index=True), path, compression="uncompressed")
         self.paths.append(path)
         self.rows += len(frame)
 
     def chunks(self) -> Iterator[pd.DataFrame]:
         """The chunks in the order they were put (index kept)."""
         for path in self.paths:
-            yield pd.read_parquet(path)
+            yield read_chunk(path)
 
     def all(self) -> pd.DataFrame:
         """Every row at once (small files: tests, JupyterLab)."""
@@ -48,6 +56,13 @@ class Spill:
 
     def close(self) -> None:
         self._dir.cleanup()
+
+
+def read_chunk(path: Path) -> pd.DataFrame:
+    """One parked chunk (see :class:`Spill`), its index and dtypes as put."""
+    import pyarrow.feather as feather
+
+    return feather.read_table(path).to_pandas()
 
 
 class ExactSum:
