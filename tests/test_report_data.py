@@ -157,3 +157,22 @@ def test_a_granted_report_reads_customers_parquet_or_else_maps_the_upload_again(
     pd.testing.assert_frame_equal(from_parquet.sort_index(), from_upload.loc[from_parquet.index].sort_index(),
                                   check_like=True)
     assert set(from_parquet.index) == set(from_upload.index)
+
+
+def test_bands_read_in_their_own_order_and_categories_by_revenue():
+    """Months as a customer is a ladder (0-6 months first, unknown last); contracts come by money at risk."""
+    tenure = [70, 3, 30, 10, None, 2, 15]
+    contract = ["annual", "monthly", "monthly", "two_year", "monthly", "annual", "monthly"]
+    revenue = [1.0, 50.0, 40.0, 0.5, 30.0, 2.0, 20.0]
+    ids = [f"c{i}" for i in range(len(tenure))]
+    features = pd.DataFrame({"tenure_months": tenure, "contract": contract},
+                            index=pd.Index(ids, dtype="str")).astype({"contract": "str"})
+    results = pd.DataFrame({"customer_id": ids, "churn_risk": ["LOW", "HIGH", "HIGH", "LOW", "HIGH", "LOW", "MEDIUM"],
+                            "revenue_at_risk": revenue})
+    tables = segments.by_segment(results, segments.segment_labels(features))
+    bands = segments.TENURE_BANDS[1]
+    assert tables["Months as a customer"]["segment"].tolist() == [bands[0], bands[1], bands[2], bands[3], bands[4],
+                                                                 "unknown"]
+    by_contract = tables["Contract"]
+    assert by_contract["revenue"].tolist() == sorted(by_contract["revenue"], reverse=True)
+    assert by_contract["customers"].sum() == len(ids)

@@ -92,4 +92,11 @@ def test_static_report_is_readable_on_desktop_and_phone(sample_run, browser):
             assert href.startswith(("data:text/csv;base64,", "https://", "http://"))
             text = pg.inner_text("body")
             assert not [w for w in ("log-odds", "SHAP", "|impact|") if w in text]
+        else:  # every column of the segment tables fits a phone's width (none cut off, none scrolled to)
+            cut = pg.evaluate("[...document.querySelectorAll('.rw-segments table')]"
+                              ".filter(t => t.scrollWidth > t.parentElement.clientWidth + 1)"
+                              ".map(t => t.querySelector('th').innerText + ': ' + t.scrollWidth + ' > '"
+                              " + t.parentElement.clientWidth)")
+            assert pg.locator(".rw-segments table").count() >= 3 and not cut, cut
+            assert not pg.locator(".rw-segment-chart img").is_visible()  # too small to read there
         context.close()

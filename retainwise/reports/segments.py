@@ -18,6 +18,7 @@ DIMENSIONS = (
     ("Payment method", "payment_method", None),
     ("Seats", "seats_used", SEATS_BANDS),
 )
+_BANDED = {title: bands[1] for title, _, bands in DIMENSIONS if bands}
 
 
 def segment_labels(features: pd.DataFrame | None) -> pd.DataFrame:
@@ -39,7 +40,8 @@ def segment_labels(features: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def by_segment(results: pd.DataFrame, segs: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """For each dimension: ``segment, customers, high_share, revenue`` (revenue at risk per month), by revenue."""
+    """For each dimension: ``segment, customers, high_share, revenue`` (revenue at risk per month); categories
+    by revenue at risk, bands (months as a customer, seats) in their own order."""
     if segs.empty:
         return {}
     joined = results.join(segs, on="customer_id")
@@ -50,7 +52,13 @@ def by_segment(results: pd.DataFrame, segs: pd.DataFrame) -> dict[str, pd.DataFr
                               "revenue": revenue.fillna(0.0)})
         table = frame.groupby("segment").agg(customers=("high", "size"), high_share=("high", "mean"),
                                              revenue=("revenue", "sum"))
-        tables[title] = table.sort_values("revenue", ascending=False).reset_index()
+        if title in _BANDED:  # a ladder reads in its own order (0-6 months, 7-12 months, ...), unknown last
+            bands = list(_BANDED[title])
+            rank = [bands.index(b) if b in bands else len(bands) for b in table.index]
+            table = table.iloc[sorted(range(len(table)), key=rank.__getitem__)]
+        else:  # categories: where the money at risk is first
+            table = table.sort_values("revenue", ascending=False)
+        tables[title] = table.reset_index()
     return tables
 
 
