@@ -95,7 +95,7 @@ def test_tenant_uploads_confirms_columns_watches_and_downloads(portal, page, pho
     low = page.locator(".rw-map-row.rw-low").all_inner_texts()
     assert any(CHANGED in row for row in low)  # the column we change is one the page flags
     assert not any(t.startswith("ID") for t in low)  # a confident column is not flagged
-    assert chosen(page, CHANGED) == "payment_method"  # the guess, before the tenant changes it
+    assert chosen(page, CHANGED) == "Payment method"  # the guess (payment_method), before the tenant changes it
     field_of(page, CHANGED).select_option(label=IGNORE)
     screenshot(page, "portal-desktop-columns.png")
     page.evaluate("window.__notReloaded = true")
@@ -132,7 +132,9 @@ def test_tenant_uploads_confirms_columns_watches_and_downloads(portal, page, pho
     upload(page, EXPORT)  # the same export again: the tenant's choice is filled in
     page.wait_for_selector(".rw-map-row", timeout=60_000)
     page.wait_for_function("document.querySelector('.rw-upload-status').textContent.includes('check its columns')")
-    assert chosen(page, CHANGED) == IGNORE and chosen(page, "Line") == "internet_service"
+    assert chosen(page, CHANGED) == IGNORE and chosen(page, "Line") == "Internet"  # human labels
+    shown = field_of(page, "Line").evaluate("s => [...s.options].map(o => o.textContent.replace(/\\u00a0/g, ' '))")
+    assert "Months as a customer" in shown and not [o for o in shown if "_" in o], shown  # no field names
     assert len(stack.store.list_tenant("acme")) == 1  # uploading queues nothing by itself
 
     open_portal(phone, url)

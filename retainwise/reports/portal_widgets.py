@@ -17,6 +17,7 @@ import anywidget
 import ipywidgets as w
 import traitlets
 
+from retainwise.reports import labels
 from retainwise.science import schema
 
 #: Below this confidence a mapped column is highlighted for the tenant to check.
@@ -101,7 +102,8 @@ class MappingEditor:
     def __init__(self, frame, mapping) -> None:
         self.sources = [str(c) for c in frame.columns]
         # "" rather than None for "ignore": a Dropdown shows value None as no selection at all
-        options = [(IGNORE, "")] + [(name, name) for name in schema.NAMES]
+        # a business owner picks "Months as a customer", not tenure_months; the value stays the field's name
+        options = [(IGNORE, "")] + [(labels.label(name), name) for name in schema.NAMES]
         header = w.HTML("<div class='rw-map-row rw-map-head'><span>Your column</span><span>Read as</span>"
                         "<span>Confidence</span><span>Examples</span></div>")
         self.dropdowns: dict[str, w.Dropdown] = {}
