@@ -201,3 +201,133 @@ def test_vectorised_actions_equal_the_playbook_for_model_and_rules_explanations(
         want = playbook.recommend(got.assign(churn_risk=tiers))
         assert got["recommended_action"].tolist() == want.tolist()
         assert (got["recommended_action"] != "").sum() > 50  # the playbook does speak for this file
+
+
+# -- factor_columns against a plain per-row loop on hostile, synthetic inputs -------------------------------
+_HOSTILE = ['Month "to" month', "a,b, and c", "line\nbreak\r\n", "ünïcødé – ✓ 😀", "=HYPERLINK(\"x\")", "back\\slash",
+            "", "under_score", "monthly", "no", "{\"feature\":1}", "tab\there", "null"]
+
+
+def _synthetic(n: int, seed: int, features: list[str]):
+    """Canonical-looking rows (missing values, flags, hostile category text) and hand-made impacts:
+    exact ties between columns and on the 4th-decimal rounding edge, all-positive, all-negative, all-zero,
+    tiny (rounding to 0.0 / -0.0), large and NaN impacts, plus a feature the rows do not have."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    pick = lambda options: [options[i] for i in rng.integers(0, len(options), n)]  # noqa: E731
+    data = {"customer_id": [f"C{i}" for i in range(n)],
+            "tenure_months": pick([0.0, 1.0, 5.5, 72.0, np.nan, 1e6, 3.14159, -2.0]),
+            "contract": pick(_HOSTILE + [None]),
+            "monthly_charges": [round(v, int(d)) for v, d in zip(rng.uniform(0, 150, n), rng.integers(0, 4, n), strict=True)],
+            "paperless_billing": pick([0.0, 1.0, np.nan, 0.5, 0.49]),
+            "senior_citizen": pick([0.0, 1.0]),
+            "tech_support": pick(["no", "yes", None, "no_internet_service", "ÄÖÜ"]),
+            "payment_method": pick(_HOSTILE[:6] + ["electronic_check"])}
+    rows = pd.DataFrame({f: data[f] for f in ["customer_id"] + features}, index=rng.permutation(n) + 1000)
+    columns = features + ["internet_service"]  # the last is absent from the rows: never a factor
+    m = len(columns)
+    values = rng.normal(0, 0.5, (n, m))
+    kind = rng.integers(0, 10, n)
+    edges = np.array([0.00015, 0.00025, -0.00035, 1.23455, -2.00005, 0.00005, -0.00005, 0.5, -0.5, 0.0])
+    values[kind == 0] = rng.choice(edges, (int((kind == 0).sum()), m))  # rounding edges and ties
+    values[kind == 1] = np.abs(values[kind == 1]) + 0.01  # all positive
+    values[kind == 2] = -np.abs(values[kind == 2]) - 0.01  # all negative
+    values[kind == 3] = 0.0
+    values[kind == 4] = rng.choice([1e-6, -1e-6, 3e-5, -3e-5, 0.0], (int((kind == 4).sum()), m))  # 0.0 and -0.0
+    values[kind == 5] = rng.choice([0.25, -0.25, 0.0], (int((kind == 5).sum()), m))  # exact ties between columns
+    values[kind == 6] *= 1000  # large impacts
+    values[(kind == 7)[:, None] & (rng.random((n, m)) < 0.3)] = np.nan
+    values[kind == 8] = values[kind == 8].round(4)
+    expl = explain.Explanations(values=pd.DataFrame(values, columns=columns, index=rows.index), base=np.zeros(n))
+    p = rng.uniform(0, 1, n)
+    p[:8] = [0.0, 1.0, 0.005, 0.125, 0.995, 0.5, 0.015, 0.285][:n]
+    tiers = scoring.risk_tier(p)
+    return rows, expl, p, tiers
+
+
+def _row_reference(rows, expl, probabilities, tiers, with_actions):
+    """One customer at a time, in plain Python: the text factor_columns must give.
+
+    A list walks the argsort order from its end and stops at the first impact that is not of its sign
+    (zero and NaN included) or after three.
+    """
+    import pandas as pd
+
+    from retainwise.science import playbook
+
+    present = [f for f in expl.values.columns if f in rows.columns]
+    values = expl.values[present].to_numpy(dtype="float64")
+    order = np.argsort(-values, axis=1)
+    raw = rows[present].to_numpy(dtype=object)
+    out = {"explanation": [], "risk_factors": [], "protective_factors": []}
+    for i in range(len(rows)):
+        lists = []
+        for walk, sign in ((order[i], 1), (order[i][::-1], -1)):
+            listed = []
+            for j in walk:
+                if not values[i, j] * sign > 0 or len(listed) == 3:
+                    break
+                listed.append((present[j], explain._display_value(present[j], raw[i, j]), float(values[i, j])))
+            lists.append(listed)
+        risks, protects = lists
+        for col, listed in (("risk_factors", risks), ("protective_factors", protects)):
+            out[col].append(json.dumps([{"feature": f, "value": v, "impact": round(imp, 4)} for f, v, imp in listed],
+                                       separators=(",", ":")))
+        head = f"{str(tiers[i]).capitalize()} risk ({float(probabilities[i]):.0%})"
+        join = lambda ps: ps[0] if len(ps) == 1 else ", ".join(ps[:-1]) + " and " + ps[-1]  # noqa: E731
+        up = [explain._phrase(f, v) for f, v, _ in risks]
+        down = [explain._phrase(f, v) for f, v, _ in protects]
+        if up and down:
+            out["explanation"].append(f"{head}: driven mostly by {join(up)}; {join(down)} work in the customer's favour.")
+        elif up:
+            out["explanation"].append(f"{head}: driven mostly by {join(up)}.")
+        elif down:
+            out["explanation"].append(f"{head}: {join(down)} keep the risk down.")
+        else:
+            out["explanation"].append(f"{head}: no single factor stands out.")
+    want = pd.DataFrame(out, index=rows.index)
+    if with_actions:
+        want["recommended_action"] = playbook.recommend(want.assign(churn_risk=tiers)).tolist()
+    return want
+
+
+_ALL = ["tenure_months", "contract", "monthly_charges", "paperless_billing", "senior_citizen", "tech_support",
+        "payment_method"]
+
+
+@pytest.mark.parametrize("with_actions", [False, True])
+@pytest.mark.parametrize("features", [_ALL, ["contract", "tech_support"], ["paperless_billing"], []])
+def test_factor_columns_equal_a_per_row_loop_on_hostile_inputs(features, with_actions):
+    from retainwise.science import playbook
+
+    tables = explain.FactorTables(playbook.load()) if with_actions else None
+    for seed, n in ((1, 3000), (2, 1), (3, 0), (4, 500)):  # one FactorTables across "chunks", as a run keeps it
+        rows, expl, p, tiers = _synthetic(n, seed, features)
+        got = explain.factor_columns(rows, expl, p, tiers, with_actions=with_actions, tables=tables)
+        want = _row_reference(rows, expl, p, tiers, with_actions)
+        assert got.columns.tolist() == want.columns.tolist()
+        assert got.index.equals(rows.index)
+        for col in want.columns:
+            assert [type(v) for v in got[col]] == [str] * n, col
+            assert got[col].tolist() == want[col].tolist(), (col, seed)
+        if n > 1:
+            # what the pipeline does for its rules-served customers: overwrite some rows from a second call
+            mask = np.arange(n) % 3 == 0
+            other = explain.factor_columns(rows.loc[mask], explain.Explanations(-expl.values.loc[mask], expl.base[mask]),
+                                           p[mask], tiers[mask], with_actions=with_actions, tables=tables)
+            got.loc[mask] = other.to_numpy()
+            assert got.loc[mask].to_numpy().tolist() == other.to_numpy().tolist()
+            assert got.loc[~mask].to_numpy().tolist() == want.loc[~mask].to_numpy().tolist()
+
+
+def test_impacts_are_the_repr_of_pythons_round():
+    x = np.concatenate([np.array([0.00015, 0.00025, -0.00035, 1.23455, -2.00005, 0.00005, -0.00005, 1e-6, -1e-6,
+                                  0.0, -0.0, 123456.78915, -0.1, 2.675, 1.0005, 0.30000000000000004, 999.99995,
+                                  -999.99994, 1000.0, np.nan, np.inf, -np.inf, 1e300]),
+                        np.random.default_rng(5).normal(0, 2, 20000),
+                        np.random.default_rng(6).integers(-10**6, 10**6, 5000) / 1e4 + 0.00005])
+    closing = np.arange(len(x)) % 3 == 0  # the last factor of its list closes the list too
+    wholes, w, f = explain._impacts(x, closing)
+    got = explain._concat(wholes.take(w), explain._impact_tables()[1].take(f)).to_pylist()
+    assert got == [repr(round(float(v), 4)) + ("}]" if last else "}") for v, last in zip(x, closing, strict=True)]

@@ -9,16 +9,25 @@ Impacts are in log-odds, the model's own additive scale: the impacts of all
 features plus the base value add up to the customer's score. Features the
 upload did not contain at all are left out of the factor lists (they are not a
 fact about this customer); their contribution still counts in the score.
+
+The factor lists and sentences are text assembled by Arrow from small tables
+(one entry per distinct value of a column, per rounded impact, per tier and
+percent): numpy picks each row's entries, no Python string is made per
+customer, and the columns are pandas ``str`` (Arrow-backed).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from retainwise.science import playbook, schema
 from retainwise.science.features import BUSINESS_FEATURE
@@ -104,7 +113,8 @@ class FactorTables:
         self.rules = rules
         self._index: dict[str, dict] = {}
         self._entries: list[tuple[str, str, str]] = []
-        self._arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._arrays: _Entries | None = None
+        self._batches: list[tuple] = []  # the entries made into Arrow text so far, batch by batch
 
     def _id(self, known: dict, name: str, key) -> int:
         if key not in known:
@@ -117,39 +127,103 @@ class FactorTables:
         return known[key]
 
     def codes(self, rows: pd.DataFrame, columns: list[str]) -> np.ndarray:
-        """rows x columns: each cell's entry."""
-        out = np.empty((len(rows), len(columns)), dtype=np.int64)
+        """rows x columns: each cell's entry (column-major: a column's entries are contiguous)."""
+        out = np.empty((len(columns), len(rows)), dtype=np.int64)
         for j, name in enumerate(columns):
             local, uniques = pd.factorize(rows[name], use_na_sentinel=True)
             known = self._index.setdefault(name, {})
             ids = [self._id(known, name, v) for v in uniques] + [self._id(known, name, self._MISSING)]
-            out[:, j] = np.asarray(ids, dtype=np.int64)[local]  # code -1 (missing) takes the last
-        return out
+            out[j] = np.asarray(ids, dtype=np.int64)[local]  # code -1 (missing) takes the last
+        return out.T
 
     @property
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(prefix, phrase, action) per entry."""
+    def blank(self) -> int:
+        """The entry after the last: "" (or "[]"), what an unlisted slot points at."""
+        return len(self._entries)
+
+    @property
+    def arrays(self) -> _Entries:
+        """The entries as Arrow text (each table then :attr:`blank`) and whether each has an action."""
         if self._arrays is None:
-            cols = list(zip(*self._entries, strict=True)) if self._entries else [(), (), ()]
-            self._arrays = tuple(np.array(c, dtype=object) for c in cols)
+            # only the entries new since the last call are made into text: a run's tables grow chunk by
+            # chunk (a column of amounts adds values to every chunk), and Arrow joins the batches in C
+            new = self._entries[sum(len(b[-1]) for b in self._batches):]
+            if new:
+                prefix, phrase, action = (list(c) for c in zip(*new, strict=True))
+                self._batches.append((_text(["[" + p for p in prefix]), _text(["," + p for p in prefix]),
+                                      *(_text([p + suffix for p in phrase]) for suffix in _SUFFIXES),
+                                      _text(action), np.array([a != "" for a in action], dtype=bool)))
+            tables = [pa.concat_arrays([b[i] for b in self._batches] + [_text([end])])
+                      for i, end in enumerate(["[]", "", *[""] * len(_SUFFIXES), ""])]
+            self._arrays = _Entries(first=tables[0], later=tables[1], phrase=pa.concat_arrays(tables[2:-1]),
+                                    action=tables[-1], has_action=np.concatenate([b[-1] for b in self._batches]
+                                                                                 + [np.zeros(1, dtype=bool)]))
         return self._arrays
 
 
-def _impacts(values: np.ndarray) -> np.ndarray:
-    """``repr(round(x, 4))`` of each value, as json.dumps writes it; formatted once per distinct value."""
-    x = values.astype("float64").ravel()
+class _Entries(NamedTuple):
+    first: pa.Array  # '[{"feature":...,"value":...,"impact":' (a list's first factor up to its impact); blank "[]"
+    later: pa.Array  # ',{"feature":...' (a later factor)
+    phrase: pa.Array  # 'contract (monthly)' + each of _SUFFIXES in turn: suffix k of entry e at k * (blank + 1) + e
+    action: pa.Array
+    has_action: np.ndarray
+
+
+# Text is Arrow large_string throughout, what pandas' "str" dtype holds: the columns built here become
+# the frame's columns without a copy or a Python object per cell. Each column is one element-wise
+# concatenation of pieces taken from small tables; the separators are folded into the pieces (fewer
+# pieces, less time).
+_TEXT = pa.large_string()
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)
+_SUFFIXES = ("", " and ", ", ", "; ")  # after a phrase: the last, the one before the last, others, the last risk
+_LARGEST = 1000  # impacts this large (log-odds: never in practice) and non-finite ones are formatted by Python
+
+
+def _text(values) -> pa.Array:
+    return pa.array(values, _TEXT)
+
+
+def _concat(*parts: pa.Array) -> pa.Array:
+    """Element-wise concatenation of Arrow string arrays: one pass, no Python per row."""
+    return pc.binary_join_element_wise(*parts, pa.scalar("", _TEXT))
+
+
+@functools.cache
+def _impact_tables() -> tuple[pa.Array, pa.Array]:
+    """The two halves of a formatted impact, after a blank (""): the sign and whole part ("0".."999",
+    "-0".."-999"), and the fraction closing the factor (".0}", ".0001}", ..., ".9999}"), then the same
+    closing the list too (".0}]", ...)."""
+    wholes = [str(w) for w in range(_LARGEST)]
+    fractions = ["." + (f"{f:04d}".rstrip("0") or "0") + "}" for f in range(10_000)]
+    return _text([""] + wholes + ["-" + w for w in wholes]), _text([""] + fractions + [f + "]" for f in fractions])
+
+
+def _impacts(values: np.ndarray, closing: np.ndarray) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """``repr(round(x, 4)) + "}"`` of each value, as json.dumps writes the impact, closing its factor (and
+    with ``closing``, its list: ``"}]"``): as ``(wholes, w, f)``, the text being ``wholes[w] + fractions[f]``
+    (:func:`_impact_tables`; index 0 is "").
+
+    Built from the integer count of 1e-4s: the double nearest a 4-decimal number prints as that number
+    without trailing zeros (repr is the shortest string that reads back, and at these magnitudes no other
+    4-decimal number reads back to the same double). Each of the few other values gets its own entry at
+    the end of ``wholes`` and the blank fraction.
+    """
+    x = np.asarray(values, dtype="float64")
     rounded = np.round(x, 4)
     # numpy rounds x * 1e4 (itself rounded); near a tie Python's correctly rounded round() decides
-    tie = np.abs(np.abs(x * 1e4) % 1 - 0.5) < 1e-6
+    with np.errstate(invalid="ignore", over="ignore"):  # non-finite values: no tie, formatted by Python below
+        tie = np.abs(np.abs(x * 1e4) % 1 - 0.5) < 1e-6
     rounded[tie] = [round(float(v), 4) for v in x[tie]]
-    distinct, codes = np.unique(rounded, return_inverse=True)
-    return np.array([repr(float(v)) for v in distinct], dtype=object)[codes].reshape(values.shape)
-
-
-def _join(parts: list[np.ndarray], count: np.ndarray) -> np.ndarray:
-    """"a", "a and b", "a, b and c" per row, for the first ``count`` of ``parts``."""
-    a, b, c = parts
-    return np.where(count == 1, a, np.where(count == 2, a + " and " + b, a + ", " + b + " and " + c))
+    odd = ~(np.abs(rounded) < _LARGEST)  # NaN included
+    steps = np.rint(np.abs(np.where(odd, 0.0, rounded)) * 1e4).astype(np.int64)
+    wholes, _ = _impact_tables()
+    w = 1 + steps // 10_000 + _LARGEST * np.signbit(rounded)  # -0.0 is "-0.0", as repr writes it
+    f = 1 + steps % 10_000 + 10_000 * closing
+    if odd.any():
+        extra = [repr(round(float(v), 4)) + ("}]" if last else "}") for v, last in zip(x[odd], closing[odd], strict=True)]
+        w[odd], f[odd] = len(wholes) + np.arange(len(extra)), 0
+        wholes = pa.concat_arrays([wholes, _text(extra)])
+    return wholes, w, f
 
 
 def factor_columns(rows: pd.DataFrame, expl: Explanations, probabilities, tiers, *,
@@ -157,61 +231,84 @@ def factor_columns(rows: pd.DataFrame, expl: Explanations, probabilities, tiers,
     """``risk_factors``, ``protective_factors`` (JSON) and ``explanation`` for each row, and with
     ``with_actions`` the default playbook's ``recommended_action`` (what :func:`playbook.recommend` gives
     for these risk factors and tiers). ``tables``: a run's :class:`FactorTables`, kept across chunks
-    (made with the default playbook's rules when ``with_actions``).
+    (made with the default playbook's rules when ``with_actions``). The columns are pandas ``str``.
 
-    Array operations over the contribution matrix (argsort per row, phrase
-    tables per distinct value): no Python loop per customer.
+    Array operations over the contribution matrix (argsort per row, entries per distinct value):
+    no Python loop per customer. numpy chooses each row's slots and the table entry of each piece of
+    text; Arrow takes the pieces and concatenates them, no Python string per cell.
     """
     present = [f for f in expl.values.columns if f in rows.columns]
-    n = len(rows)
-    values = expl.values[present].to_numpy()
+    n, m = len(rows), len(present)
+    values = np.ascontiguousarray(expl.values[present].to_numpy())  # row by row: the sort and the picks read rows
     order = np.argsort(-values, axis=1)  # strongest risk first
     if tables is None:
         tables = FactorTables(playbook.load() if with_actions else None)
-    cell = tables.codes(rows, present)
-    prefix, phrase, action_of = tables.arrays
+    cell = tables.codes(rows, present).T.ravel()  # column-major: cell j * n + i
+    entries, blank = tables.arrays, tables.blank
+    wide = np.full((n, TOP_N), blank)  # every side has TOP_N slots; slots past the row's columns stay blank
+    slot = np.arange(TOP_N)
     sides = {}
     for side, columns, sign in (("risk", order[:, :TOP_N], 1), ("protect", order[:, ::-1][:, :TOP_N], -1)):
-        listed = np.take_along_axis(values, columns, axis=1)
+        listed = values.ravel()[columns + (np.arange(n) * m)[:, None]]
         picked = listed * sign > 0
-        picked &= np.cumprod(picked, axis=1).astype(bool)  # a list stops at the first value of the other sign
+        for k in range(1, picked.shape[1]):  # a list stops at the first value of the other sign
+            picked[:, k] &= picked[:, k - 1]
         count = picked.sum(axis=1)
-        codes = np.take_along_axis(cell, columns, axis=1)
-        entries = np.where(picked, prefix[codes] + _impacts(listed) + "}", "")
-        text = [np.where(picked[:, k], phrase[codes[:, k]], "") for k in range(columns.shape[1])]
-        text += [np.full(n, "", dtype=object)] * (TOP_N - len(text))
-        json_list = "[" + entries[:, 0] if entries.shape[1] else np.full(n, "[", dtype=object)
-        for k in range(1, entries.shape[1]):
-            json_list = json_list + np.where(picked[:, k], "," + entries[:, k], "")
-        sides[side] = (json_list + "]", _join(text, count), count)
-        if side == "risk" and with_actions:
-            action = _actions(np.where(picked, action_of[codes], "") if len(action_of) else
-                              np.full((n, 0), "", dtype=object), tiers)
-    out = pd.DataFrame({"explanation": _sentences(probabilities, tiers, sides), "risk_factors": sides["risk"][0],
-                        "protective_factors": sides["protect"][0]}, index=rows.index)
+        codes = wide.copy()
+        codes[:, :picked.shape[1]] = np.where(picked, cell[columns * n + np.arange(n)[:, None]], blank)
+        # json: [first factor up to its impact][impact]}  [,next factor...][impact]}  ...  with "]" after the last
+        w, f = np.zeros((n, TOP_N), dtype=np.int64), np.zeros((n, TOP_N), dtype=np.int64)  # blank halves
+        last = (slot == count[:, None] - 1)[:, :picked.shape[1]]
+        wholes, w[:, :picked.shape[1]][picked], f[:, :picked.shape[1]][picked] = _impacts(listed[picked], last[picked])
+        fractions = _impact_tables()[1]
+        sides[side] = (_concat(*(part for k in range(TOP_N) for part in (
+            (entries.later if k else entries.first).take(codes[:, k]), wholes.take(w[:, k]), fractions.take(f[:, k])))),
+            codes, count)
+    tier, distinct = _tier_codes(tiers)
+    columns = {"explanation": _sentences(probabilities, tier, distinct, sides, entries.phrase, blank),
+               "risk_factors": sides["risk"][0], "protective_factors": sides["protect"][0]}
     if with_actions:
-        out["recommended_action"] = action
-    return out
+        columns["recommended_action"] = _actions(sides["risk"][1], entries, blank, tier, distinct)
+    return pd.DataFrame({name: pd.arrays.ArrowStringArray(text, dtype=_STR) for name, text in columns.items()},
+                        index=rows.index)
 
 
-def _actions(slot: np.ndarray, tiers) -> np.ndarray:
-    """Per at-risk row, the first action of its listed risk factors (``slot``: rows x factors, strongest
-    first, "" where no rule matches or nothing is listed): :func:`playbook.recommend` by array."""
-    chosen = np.full(len(slot), "", dtype=object)
-    for k in range(slot.shape[1] - 1, -1, -1):  # the strongest slot with an action wins: fill from the last
-        chosen = np.where(slot[:, k] != "", slot[:, k], chosen)
-    at_risk = np.isin(np.asarray(tiers, dtype=object), playbook.AT_RISK)
-    return np.where(at_risk, chosen, "")
+def _join(codes: np.ndarray, count: np.ndarray, phrase: pa.Array, blank: int, last: np.ndarray) -> list[pa.Array]:
+    """The pieces of "a", "a and b", "a, b and c" per row (``codes``: rows x slots, the first ``count``
+    listed), to concatenate: each phrase with its separator (_SUFFIXES); the last with ``last``'s."""
+    k = np.arange(codes.shape[1])
+    suffix = np.select([k < count[:, None] - 2, k == count[:, None] - 2], [2, 1], last[:, None])
+    return [phrase.take(suffix[:, j] * (blank + 1) + codes[:, j]) for j in k]
 
 
-def _sentences(probabilities, tiers, sides) -> np.ndarray:
-    percent = np.rint(np.asarray(probabilities, dtype="float64") * 100).astype(int)
-    head = (pd.Series(np.asarray(tiers, dtype=object)).str.capitalize().to_numpy(dtype=object) + " risk ("
-            + np.array([f"{k}%" for k in range(101)], dtype=object)[np.clip(percent, 0, 100)] + ")")
-    up, n_up = sides["risk"][1], sides["risk"][2]
-    down, n_down = sides["protect"][1], sides["protect"][2]
-    return np.select(
-        [(n_up > 0) & (n_down > 0), n_up > 0, n_down > 0],
-        [head + ": driven mostly by " + up + "; " + down + " work in the customer's favour.",
-         head + ": driven mostly by " + up + ".", head + ": " + down + " keep the risk down."],
-        head + ": no single factor stands out.")
+def _tier_codes(tiers) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's tier as a code into the distinct tiers (few): per-tier text is made once per tier."""
+    codes, distinct = pd.factorize(np.asarray(tiers, dtype=object), use_na_sentinel=False)
+    return codes, np.asarray(distinct, dtype=object)
+
+
+def _actions(codes: np.ndarray, entries: _Entries, blank: int, tier: np.ndarray, distinct: np.ndarray) -> pa.Array:
+    """Per at-risk row, the first action of its listed risk factors (``codes``: rows x slots, strongest
+    first, ``blank`` where nothing is listed): :func:`playbook.recommend` by array."""
+    chosen = np.full(len(codes), blank, dtype=np.int64)
+    for k in range(codes.shape[1] - 1, -1, -1):  # the strongest slot with an action wins: fill from the last
+        chosen = np.where(entries.has_action[codes[:, k]], codes[:, k], chosen)
+    at_risk = np.isin(distinct, playbook.AT_RISK)[tier]
+    return entries.action.take(np.where(at_risk, chosen, blank))
+
+
+# the sentence around its phrases, by case: nothing listed, only protective factors, only risk, both
+_OPEN = (": ", ": ", ": driven mostly by ", ": driven mostly by ")
+_CLOSE = ("no single factor stands out.", " keep the risk down.", ".", " work in the customer's favour.")
+
+
+def _sentences(probabilities, tier: np.ndarray, distinct: np.ndarray, sides, phrase: pa.Array, blank: int) -> pa.Array:
+    percent = np.clip(np.rint(np.asarray(probabilities, dtype="float64") * 100).astype(int), 0, 100)
+    capital = pd.Series(distinct, dtype=object).str.capitalize().to_numpy(dtype=object)
+    (up, n_up), (down, n_down) = sides["risk"][1:], sides["protect"][1:]
+    case = 2 * (n_up > 0) + (n_down > 0)
+    # one opening per tier, percent and case (a few hundred), taken by each row
+    heads = _text([t + " risk (" + f"{k}%)" + opening for t in capital for k in range(101) for opening in _OPEN])
+    return _concat(heads.take((tier * 101 + percent) * 4 + case),
+                   *_join(up, n_up, phrase, blank, np.where(case == 3, 3, 0)),  # "; " between the lists
+                   *_join(down, n_down, phrase, blank, np.zeros_like(case)), _text(_CLOSE).take(case))
