@@ -56,6 +56,16 @@ def test_score_prints_the_customers_most_at_risk_and_its_progress(scored):
     assert re.search(r"^explanation: rows [\d,]+ / [\d,]+ \(100%\)", proc.stderr, re.M), proc.stderr
 
 
+def test_the_run_record_holds_no_progress_bar_widgets(scored):
+    """Bars are for JupyterLab: in a run they only cost comm messages and left a stale "0%" in the record."""
+    _, out, _ = scored
+    record = nbformat.read(str(out / "notebooks" / "pipeline.ipynb"), as_version=4)
+    kinds = {kind for cell in record.cells for o in cell.get("outputs", []) for kind in o.get("data", {})}
+    assert "application/vnd.jupyter.widget-view+json" not in kinds
+    assert record.metadata["papermill"]["parameters"]["progress_bar"] is False
+    assert record.metadata["retainwise"]["kernel_pid"] > 0  # stamped by the engine, with no second write
+
+
 def test_each_distinct_customer_appears_exactly_once(scored):
     _, out, data = scored
     results = pd.read_csv(out / "results.csv", dtype={"customer_id": "str"})

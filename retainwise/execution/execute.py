@@ -70,6 +70,9 @@ def run_pipeline(
         "quality_level": quality_level,
         "mapping_overrides": dict(mapping_overrides or {}),
         "rules_share": float(rules_share),
+        # tqdm's bars are ipywidgets in a kernel: nobody watches them in a Papermill run, each costs comm
+        # messages (60 ms a run), and the executed notebook kept them at "0%" (their text at first display)
+        "progress_bar": False,
     }
     if saved_mapping is not None:
         params["saved_mapping"] = saved_mapping

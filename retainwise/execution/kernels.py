@@ -9,9 +9,14 @@ giving up isolation:
 - kernels are started, and import the heavy *libraries* only, before any
   upload arrives: no tenant data, secrets or run parameters exist in a kernel
   before it is handed out;
-- each kernel serves exactly one run and is then shut down, whatever happened;
-- a replacement warms in the background; a kernel that dies while waiting is
-  discarded and replaced, never handed out.
+- each kernel serves exactly one run and is then shut down, whatever happened,
+  in the background (jupyter_client waits 0.1 s for the process to go: not on
+  the run's clock);
+- a replacement warms in the background once the run it replaces has ended, or
+  ``refill_after`` seconds into it, whichever comes first: warming costs a few
+  CPU-seconds, and on a small machine a replacement warming *during* a short run
+  takes them from that run. A kernel that dies while waiting is discarded and
+  replaced, never handed out.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import signal
 import tempfile
 import threading
 import time
@@ -61,18 +67,25 @@ def start_kernel(cwd: Path | None = None, env: dict | None = None):
     return km
 
 
-#: What a warm kernel has imported before it is handed out: libraries only.
+#: What a warm kernel has imported before it is handed out: libraries and shipped artefacts only.
 WARM_UP = (
-    "import io, numpy, pandas, xgboost, matplotlib\n"
-    "import matplotlib.pyplot\n"
-    "from IPython.display import Markdown, display\n"
-    "import retainwise.science.pipeline, retainwise.reports.charts, retainwise.reports.view\n"
+    "import numpy, pandas\n"
+    # xgboost as a run imports it (without scikit-learn, science.model.import_xgboost): a full import
+    # cost this warm-up 1 s more CPU, all of it on the 2 CPUs a run in progress uses too
+    "from retainwise.science.model import import_xgboost, load_model\n"
+    "import_xgboost()\n"
+    # the bundled model, verified and cached by science.model: shipped with the package, no tenant's
+    "load_model()\n"
+    "from IPython.display import HTML, Markdown, display\n"
+    "import retainwise.science.display, retainwise.science.pipeline, retainwise.science.playbook\n"
+    "import retainwise.reports.charts, retainwise.reports.view\n"
+    # what the stages import on first use (progress bars, the playbook, Arrow's readers and writers)
+    "import tqdm.auto, pyarrow.compute, pyarrow.csv, pyarrow.feather, pyarrow.parquet\n"
+    "retainwise.science.playbook.load()\n"
     # The report notebook's own warm-up (its modules, widgets and a blank chart; no tenant data), which
     # every run executes after the pipeline notebook: paid here, off the run's clock.
     "retainwise.reports.view.prepare()\n"
-    # Library initialisation only: the first figure a process renders loads fonts and the Agg backend.
-    "_f = matplotlib.pyplot.figure(); _f.savefig(io.BytesIO(), format='png'); matplotlib.pyplot.close(_f)\n"
-    "del io, numpy, pandas, xgboost, matplotlib, Markdown, display, _f\n"
+    "del numpy, pandas, import_xgboost, load_model, HTML, Markdown, display, tqdm, pyarrow\n"
 )
 
 
@@ -101,6 +114,15 @@ def warm(km, timeout: float = 120) -> None:
     setattr(km, POOL_CLIENT, kc)
 
 
+def _prepare_static_report() -> None:
+    from retainwise.execution.static_report import prepare
+
+    try:
+        prepare()
+    except Exception as exc:  # only a head start: the first run's render then pays for it, or says what is wrong
+        log.warning("preparing the static report failed (%s: %s)", type(exc).__name__, exc)
+
+
 class KernelPool:
     """``size`` warm kernels, each handed to exactly one run.
 
@@ -110,7 +132,7 @@ class KernelPool:
     """
 
     def __init__(self, size: int = 1, *, cwd: str | Path | None = None, env: dict | None = None,
-                 check_every: float = 1.0) -> None:
+                 check_every: float = 1.0, refill_after: float = 10.0) -> None:
         if size < 1:
             raise ValueError("a kernel pool needs at least one kernel")
         self.size = size
@@ -124,6 +146,10 @@ class KernelPool:
         self.replaced = 0  # idle kernels found dead and replaced
         self.failures = 0  # warm-ups that failed
         self._check_every = check_every
+        #: Seconds a kernel may be out before its replacement starts warming even though its run goes on.
+        self.refill_after = refill_after
+        self._out: dict[int, threading.Timer] = {}  # handed-out kernels whose replacement has not started
+        self._stopping: set[threading.Thread] = set()  # background shutdowns of used kernels
         self._watchdog = threading.Thread(target=self._watch, name="kernel-pool-watchdog", daemon=True)
 
     # -- lifecycle -------------------------------------------------------
@@ -131,6 +157,8 @@ class KernelPool:
         for _ in range(self.size):
             self._refill()
         self._watchdog.start()
+        # This process renders every run's report.html: nbconvert is made ready now, not in the first run.
+        threading.Thread(target=_prepare_static_report, name="kernel-pool-nbconvert", daemon=True).start()
         return self
 
     def close(self, timeout: float = 30) -> None:
@@ -148,6 +176,13 @@ class KernelPool:
                 time.sleep(0.05)
                 continue
             self._shutdown(km)
+        with self._lock:
+            timers, stopping = list(self._out.values()), list(self._stopping)
+            self._out.clear()
+        for timer in timers:
+            timer.cancel()
+        for thread in stopping:  # used kernels still shutting down: none outlives the pool either
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def __enter__(self) -> KernelPool:
         return self.start()
@@ -165,16 +200,29 @@ class KernelPool:
                 km = self._ready.get(timeout=remaining)
             except queue.Empty:
                 raise ExecutionError("No warm kernel became ready in time.", code="pool_timeout") from None
-            self._refill()  # a replacement starts warming as soon as one leaves the pool
             if km.is_alive():
+                self._replace_later(km)
                 return km
             log.warning("discarding a pool kernel that died while idle")
             self.replaced += 1
+            self._refill()
             self._shutdown(km)
 
     def discard(self, km) -> None:
-        """Shut down a kernel after its one run (never returned to the pool)."""
-        self._shutdown(km)
+        """Shut down a kernel after its one run (never returned to the pool); its replacement starts warming.
+
+        The kernel is killed here (it can do nothing more); waiting for its process to go and removing
+        its files finish in the background, and :meth:`close` waits for them.
+        """
+        self._replace(km)
+        try:
+            km.signal_kernel(signal.SIGKILL)
+        except Exception:  # already gone: the background shutdown cleans up what is left
+            pass
+        stopper = threading.Thread(target=self._stop_used, args=(km,), name="kernel-pool-stop", daemon=True)
+        with self._lock:
+            self._stopping.add(stopper)
+        stopper.start()
 
     @contextmanager
     def kernel(self, timeout: float | None = 120):
@@ -198,6 +246,29 @@ class KernelPool:
             time.sleep(0.05)
 
     # -- internals -------------------------------------------------------
+    def _replace_later(self, km) -> None:
+        """Start ``km``'s replacement when its run ends (:meth:`discard`) or after ``refill_after`` s."""
+        timer = threading.Timer(self.refill_after, self._replace, args=(km,))
+        timer.daemon = True
+        with self._lock:
+            self._out[id(km)] = timer
+        timer.start()
+
+    def _replace(self, km) -> None:
+        """Start the one replacement of the handed-out ``km`` (the first call does; later ones do nothing)."""
+        with self._lock:
+            timer = self._out.pop(id(km), None)
+        if timer is not None:
+            timer.cancel()
+            self._refill()
+
+    def _stop_used(self, km) -> None:
+        try:
+            self._shutdown(km)
+        finally:
+            with self._lock:
+                self._stopping.discard(threading.current_thread())
+
     def _refill(self) -> None:
         if self._closed.is_set():
             return

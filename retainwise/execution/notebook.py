@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from retainwise.errors import BY_NAME, ExecutionError, InternalError, RetainwiseError
-from retainwise.execution.kernels import KERNEL_NAME, POOL_CLIENT, kernel_pid, start_kernel
+from retainwise.execution.kernels import KERNEL_NAME, POOL_CLIENT, start_kernel
 from retainwise.resources import notebook as shipped_notebook
 
 # Jupyter's path-migration notice is noise for our users; opt in to the new paths.
@@ -87,13 +87,11 @@ def run_notebook(notebook: str | Path, executed: str | Path, parameters: dict, *
     executed.parent.mkdir(parents=True, exist_ok=True)
     try:
         with kernel_session(km, kc, cwd=cwd or executed.parent, env=env) as (km, kc):
-            try:
-                pm.execute_notebook(str(source), str(executed), parameters=parameters, progress_bar=progress,
-                                    km=km, kc=kc, kernel_name=KERNEL_NAME, engine_name=ENGINE_NAME,
-                                    execution_timeout=timeout, log_output=False,
-                                    request_save_on_cell_execute=False)
-            finally:
-                _stamp(executed, km)
+            # The engine stamps the kernel's PID into the notebook before Papermill writes it (engine.kernel_stamp).
+            pm.execute_notebook(str(source), str(executed), parameters=parameters, progress_bar=progress,
+                                km=km, kc=kc, kernel_name=KERNEL_NAME, engine_name=ENGINE_NAME,
+                                execution_timeout=timeout, log_output=False,
+                                request_save_on_cell_execute=False)
     except PapermillExecutionError as exc:
         raise kernel_error(exc, source.stem) from None
     except RetainwiseError:
@@ -118,18 +116,6 @@ def kernel_error(exc, notebook: str = "pipeline") -> RetainwiseError:
         return cls(exc.evalue)
     return InternalError(f"The {notebook} notebook failed in cell {exc.exec_count} with {exc.ename}: "
                            f"{exc.evalue}", code=f"{notebook}_failed")
-
-
-def _stamp(executed: Path, km) -> None:
-    """Record which kernel process ran this notebook (isolation is auditable per run)."""
-    if not executed.exists():
-        return
-    import nbformat  # loaded by Papermill already by the time a notebook ran
-
-    nb = nbformat.read(str(executed), as_version=4)
-    # A pool kernel carries the client it connected while warming; a cold one does not.
-    nb.metadata["retainwise"] = {"kernel_pid": kernel_pid(km), "kernel_pooled": hasattr(km, POOL_CLIENT)}
-    nbformat.write(nb, str(executed))
 
 
 def _ensure_record(source: Path, executed: Path, reason: str) -> None:

@@ -7,6 +7,7 @@ the report can be mailed or archived and opens anywhere.
 from __future__ import annotations
 
 import functools
+import threading
 from pathlib import Path
 
 #: Cells tagged with this are left out of reports (the notebook's developer notes).
@@ -14,6 +15,10 @@ HIDE_TAG = "hide-in-report"
 
 
 from retainwise.resources import templates_dir  # noqa: E402,F401 - re-exported for the report server
+
+#: One render at a time: the exporter is shared, and nbconvert registers filters on it per render (a
+#: runner with several runs at once, or its pool's :func:`prepare` while the first run renders).
+_RENDERING = threading.Lock()
 
 
 @functools.cache
@@ -31,6 +36,21 @@ def _exporter():
     )
     exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={HIDE_TAG}), enabled=True)
     return exporter
+
+
+def prepare() -> None:
+    """Import nbconvert, build the exporter and render a blank notebook once (templates compiled).
+
+    About 1 s the first time in a process; a runner with a kernel pool pays it while the pool warms,
+    not in its first run's :func:`render_static`. Raises nothing it could not raise in a render.
+    """
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("", outputs=[nbformat.v4.new_output(
+        "display_data", data={"text/html": "<p></p>", "text/plain": ""})])]
+    with _RENDERING:
+        _exporter().from_notebook_node(nb, resources={"retainwise": {"subtitle": "", "title": ""}})
 
 
 def report_title(summary: dict) -> str:
@@ -61,14 +81,14 @@ def render_static(executed_notebook: Path, out_html: Path, subtitle: str = "") -
     import nbformat
 
     nb = nbformat.read(str(executed_notebook), as_version=4)
-    exporter = _exporter()
     params = nb.metadata.get("papermill", {}).get("parameters", {})
     subtitle = subtitle or " · ".join(
         p for p in (params.get("tenant", ""), f"run {params['run_id']}" if params.get("run_id") else "") if p
     )
     title = report_title(_summary_of(nb))
     nb.metadata["title"] = title  # nbconvert's <title>, escaped by its template
-    body, _ = exporter.from_notebook_node(nb, resources={"retainwise": {"subtitle": subtitle, "title": title}})
+    with _RENDERING:
+        body, _ = _exporter().from_notebook_node(nb, resources={"retainwise": {"subtitle": subtitle, "title": title}})
     out_html.parent.mkdir(parents=True, exist_ok=True)
     out_html.write_text(body, encoding="utf-8")
     return out_html
