@@ -16,10 +16,11 @@ happens after mapping, when we know what each column means.
 - Limits, each a clear error: bytes, rows, columns, cells (rows x columns, so
   a narrow-bodied file under a 500-column header cannot cost gigabytes), and
   the length of one cell (a spreadsheet cell holds at most 32,767 characters).
-- Blank rows (also rows of empty cells, as spreadsheets leave at the end) are
-  dropped and counted. Blank or repeated header names are made unique
-  (``column_7``, ``Phone (2)``); blank-named columns empty in the sample are
-  left out.
+- Blank rows (also rows of empty cells, as spreadsheets leave at the end, or
+  of whitespace as Arrow's utf8_trim_whitespace, i.e. pandas' ``str.strip``,
+  sees it) are dropped and counted; these checks run on the cells' Arrow
+  arrays. Blank or repeated header names are made unique (``column_7``,
+  ``Phone (2)``); blank-named columns empty in the sample are left out.
 
 A frame's index is the data row's position in the file (0 = first row under
 the header), so a report's "row" examples point at the right record.
@@ -37,7 +38,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from retainwise.errors import InputError
 from retainwise.science import csv_format, xlsx
@@ -132,14 +136,12 @@ class UploadStream:
         """Check one raw chunk, drop (and count) its blank rows, name its columns."""
         _check_cells(frame, self.source_name)
         frame.columns = self._names
-        filled = pd.Series(False, index=frame.index)
-        for col in frame.columns:  # strip only the non-empty cells: most cells of a wide file are empty
-            values = frame[col]
-            some = values.ne("")
-            if some.any():
-                filled |= some & values.where(some, "").str.strip().ne("")
-        self.blank_rows += gaps + int((~filled).sum())
-        frame = frame.loc[filled]
+        blank = _blank_rows(frame)
+        self.blank_rows += gaps + len(blank)
+        if len(blank):
+            keep = np.ones(len(frame), dtype=bool)
+            keep[blank] = False
+            frame = frame.loc[keep]
         self.rows_read += len(frame)
         if self.rows_read > self.limits.rows:
             raise _fail(f"{self.source_name} has more than {self.limits.rows:,} rows, over the limit: split the "
@@ -162,14 +164,51 @@ class UploadStream:
 
 
 def _check_cells(frame: pd.DataFrame, name: str, header_row: bool = False) -> None:
-    for col in frame.columns:
-        lengths = frame[col].str.len()
-        longest = lengths.max()
-        if pd.notna(longest) and longest > MAX_CELL_CHARS:
-            where = "the header" if header_row else f"row {int(lengths.idxmax()) + 2}"
+    for col in range(frame.shape[1]):
+        values = _arrow(frame.iloc[:, col])
+        # a character takes at least one byte: only a column with a cell of more bytes is measured in characters
+        if (pc.max(pc.binary_length(values)).as_py() or 0) <= MAX_CELL_CHARS:
+            continue
+        lengths = pc.utf8_length(values)
+        longest = pc.max(lengths).as_py()
+        if longest is not None and longest > MAX_CELL_CHARS:
+            at = pc.index(lengths, longest).as_py()  # the first longest cell, as idxmax
+            where = "the header" if header_row else f"row {int(frame.index[at]) + 2}"
             raise _fail(f"{name}: {where} has a cell of {int(longest):,} characters, over the limit of "
                         f"{MAX_CELL_CHARS:,} (a spreadsheet cell's maximum): check the file is a customer list.",
                         "cell_too_long")
+
+
+def _arrow(values: pd.Series) -> pa.ChunkedArray:
+    """A text column's cells as Arrow strings (the ``str`` dtype's own array, not a copy)."""
+    data = values.array
+    if hasattr(data, "__arrow_array__"):
+        data = data.__arrow_array__()
+    else:
+        data = pa.array(values.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+    return data if isinstance(data, pa.ChunkedArray) else pa.chunked_array([data])
+
+
+def _blank_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Positions of the rows whose cells are all empty or whitespace (a missing cell counts as filled).
+
+    Whitespace is what Arrow's utf8_trim_whitespace trims, the same as pandas' ``str.strip()`` on Arrow
+    strings. Column by column, only the rows still blank so far are looked at: usually the first column
+    settles nearly every row.
+    """
+    undecided = None  # positions of the rows blank so far (None: all)
+    for col in range(frame.shape[1]):
+        values = _arrow(frame.iloc[:, col])
+        if undecided is not None:
+            values = values.take(undecided)
+        blank = pc.fill_null(pc.equal(pc.binary_length(pc.utf8_trim_whitespace(values)), 0), False)
+        where = pc.indices_nonzero(blank)
+        undecided = where if undecided is None else undecided.take(where)
+        if len(undecided) == 0:
+            break
+    if undecided is None:
+        return np.arange(len(frame))
+    return undecided.to_numpy()
 
 
 def _names(header: list[str]) -> list[str]:
