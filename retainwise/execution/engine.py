@@ -24,8 +24,6 @@ from papermill.engines import NBClientEngine, papermill_engines
 from papermill.log import logger
 from papermill.utils import merge_kwargs, remove_args
 
-from retainwise.execution.kernels import POOL_CLIENT, kernel_pid
-
 ENGINE_NAME = "retainwise"
 
 
@@ -36,6 +34,7 @@ class ConnectedClientEngine(NBClientEngine):
     def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None,
                                  start_timeout=60, execution_timeout=None, **kwargs):
         kc = kwargs.pop("kc", None)
+        stamp = kwargs.pop("stamp", None)
         kwargs = remove_args(["input_path"], **kwargs)
         safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
         final_kwargs = merge_kwargs(
@@ -43,24 +42,17 @@ class ConnectedClientEngine(NBClientEngine):
             startup_timeout=start_timeout, kernel_name=kernel_name, log=logger, log_output=log_output,
             stdout_file=stdout_file, stderr_file=stderr_file,
         )
-        km = kwargs.get("km")
-        if km is not None:
-            # Which kernel process ran this notebook (isolation is auditable per run), set before the cells
-            # run so that Papermill's own write of the executed notebook carries it, failures included:
-            # stamping it afterwards meant reading and writing the executed notebook (1 MB with a report) again.
-            nb_man.nb.metadata["retainwise"] = kernel_stamp(km)
+        if stamp is not None:
+            # Which kernel process ran this notebook (kernels.kernel_stamp), set before the cells run so that
+            # Papermill's own write of the executed notebook carries it, failures included: stamping it
+            # afterwards meant reading and writing the executed notebook (1 MB with a report) again.
+            nb_man.nb.metadata["retainwise"] = stamp
         client = PapermillNotebookClient(nb_man, **final_kwargs)
         if kc is not None:
             kc.allow_stdin = False
             _notice_death(kc, kwargs.get("km"))
             client.kc = kc  # nbclient then skips connecting and waiting; it never closes a client it did not make
         return client.execute()
-
-
-def kernel_stamp(km) -> dict:
-    """What an executed notebook records of its kernel: the process id, and whether the pool warmed it."""
-    # A pool kernel carries the client it connected while warming; a cold one does not.
-    return {"kernel_pid": kernel_pid(km), "kernel_pooled": hasattr(km, POOL_CLIENT)}
 
 
 def _notice_death(kc, km) -> None:

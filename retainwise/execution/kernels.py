@@ -99,6 +99,12 @@ def kernel_pid(km) -> int | None:
 POOL_CLIENT = "retainwise_client"
 
 
+def kernel_stamp(km) -> dict:
+    """What an executed notebook records of its kernel: the process id, and whether the pool warmed it."""
+    # A pool kernel carries the client it connected while warming; a cold one does not.
+    return {"kernel_pid": kernel_pid(km), "kernel_pooled": hasattr(km, POOL_CLIENT)}
+
+
 def warm(km, timeout: float = 120) -> None:
     """Run the warm-up imports in ``km``'s kernel and keep the ready client on it; ExecutionError on failure."""
     from retainwise.execution.engine import connect  # Papermill (~0.3 s) only in processes that warm kernels

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from retainwise.errors import BY_NAME, ExecutionError, InternalError, RetainwiseError
-from retainwise.execution.kernels import KERNEL_NAME, POOL_CLIENT, start_kernel
+from retainwise.execution.kernels import KERNEL_NAME, POOL_CLIENT, kernel_stamp, start_kernel
 from retainwise.resources import notebook as shipped_notebook
 
 # Jupyter's path-migration notice is noise for our users; opt in to the new paths.
@@ -87,9 +87,9 @@ def run_notebook(notebook: str | Path, executed: str | Path, parameters: dict, *
     executed.parent.mkdir(parents=True, exist_ok=True)
     try:
         with kernel_session(km, kc, cwd=cwd or executed.parent, env=env) as (km, kc):
-            # The engine stamps the kernel's PID into the notebook before Papermill writes it (engine.kernel_stamp).
+            # Which kernel ran it goes into the notebook's metadata before Papermill writes it (the engine).
             pm.execute_notebook(str(source), str(executed), parameters=parameters, progress_bar=progress,
-                                km=km, kc=kc, kernel_name=KERNEL_NAME, engine_name=ENGINE_NAME,
+                                km=km, kc=kc, stamp=kernel_stamp(km), kernel_name=KERNEL_NAME, engine_name=ENGINE_NAME,
                                 execution_timeout=timeout, log_output=False,
                                 request_save_on_cell_execute=False)
     except PapermillExecutionError as exc:
