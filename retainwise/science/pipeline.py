@@ -36,7 +36,7 @@ from retainwise.science.ahead import Ahead
 from retainwise.science.features import present_features
 from retainwise.science.mapping import map_columns
 from retainwise.science.model import load_model
-from retainwise.science.normalise import to_canonical
+from retainwise.science.normalise import Normaliser
 from retainwise.science.progress import write_progress
 from retainwise.science.reading import CHUNK_ROWS, open_upload
 from retainwise.science.streaming import ExactSum, Spill, Top
@@ -133,8 +133,9 @@ class Pipeline:
         with self._stage("validation") as advance:
             validator = Validator(level=self.quality_level, mapping=self.mapping)
             self._spill, present, usage_max = Spill(), frozenset(), float("-inf")
+            normaliser = Normaliser(self.mapping)  # each distinct text converted once per run, not per chunk
             for chunk in self.upload.chunks():
-                rows = validator.add(to_canonical(chunk, self.mapping))
+                rows = validator.add(normaliser.canonical(chunk))
                 present |= present_features(rows)
                 if "feature_usage_score" in rows.columns and rows["feature_usage_score"].notna().any():
                     usage_max = max(usage_max, float(rows["feature_usage_score"].max()))
