@@ -50,6 +50,7 @@ from retainwise.science.encoding import _BOMS, CONTROL_SHARE, SNIFF_CHARS, detec
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_ROWS = 200
 _BLOCK = 1 << 20
+#: Encodings Arrow reads as they are (it reads UTF-8 and skips one UTF-8 byte-order mark).
 _ARROW_ENCODINGS = ("utf-8", "utf-8-sig")
 _ARROW_BLOCK = 1 << 20
 #: More than reading.py's column limit: a wider header gets non-text columns and falls back to pandas.

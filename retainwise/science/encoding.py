@@ -31,7 +31,6 @@ _WESTERN = {"cp1252", "latin_1", "iso8859_15", "iso8859_1", "cp1250", "mac_roman
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 #: Share of control characters above which a file is taken for binary data.
 CONTROL_SHARE = 0.05
-#: Encodings Arrow reads as they are (it reads UTF-8 and skips one UTF-8 byte-order mark).
 
 
 def _fail(message: str, code: str) -> InputError:
