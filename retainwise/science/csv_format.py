@@ -45,11 +45,10 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from retainwise.errors import InputError
-from retainwise.science.encoding import _BOMS, CONTROL_SHARE, SNIFF_CHARS, detect_encoding  # noqa: F401 - re-exported
+from retainwise.science.encoding import _BLOCK, _BOMS, CONTROL_SHARE, SNIFF_CHARS, detect_encoding  # noqa: F401 - re-exported
 
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_ROWS = 200
-_BLOCK = 1 << 20
 #: Encodings Arrow reads as they are (it reads UTF-8 and skips one UTF-8 byte-order mark).
 _ARROW_ENCODINGS = ("utf-8", "utf-8-sig")
 _ARROW_BLOCK = 1 << 20
