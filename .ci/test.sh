@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# The whole test suite: unit tests, notebooks under nbval, the moto server, PostgreSQL and Chromium.
+# The whole test suite, in the virtualenv .ci/install.sh made: unit tests, notebooks under nbval, the
+# moto server, PostgreSQL and Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+VENV="$(cd "${RETAINWISE_VENV:-.venv}" && pwd)"
+export VIRTUAL_ENV="$VENV" PATH="$VENV/bin:$PATH"
+unset PYTHONHOME
 if [ -f .ci/postgres.sh ] && [ -z "${RETAINWISE_TEST_POSTGRES_URL:-}" ]; then
   RETAINWISE_TEST_POSTGRES_URL="$(bash .ci/postgres.sh)"
   export RETAINWISE_TEST_POSTGRES_URL
@@ -12,4 +16,4 @@ if [ -f .ci/checkov.sh ] && [ -z "${CHECKOV:-}" ]; then
   export CHECKOV
 fi
 export JUPYTER_PLATFORM_DIRS=1
-python3 -m pytest "$@"
+python -m pytest "$@"

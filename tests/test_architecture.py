@@ -136,6 +136,7 @@ def test_no_terminal_work_outside_cli():
 
 # -- what users install --------------------------------------------------------------------------
 LOCK = ROOT / "infra" / "docker" / "requirements.lock"
+DEV_LOCK = ROOT / "infra" / "docker" / "requirements-dev.lock"
 
 
 def _name(requirement: str) -> str:
@@ -149,9 +150,9 @@ def _pyproject_requirements(*extras: str) -> list[str]:
     return [*project["dependencies"], *(r for extra in extras for r in project["optional-dependencies"][extra])]
 
 
-def _locked() -> dict[str, str]:
+def _locked(lock: Path = LOCK) -> dict[str, str]:
     pins = {}
-    for line in LOCK.read_text(encoding="utf-8").splitlines():
+    for line in lock.read_text(encoding="utf-8").splitlines():
         line = line.split("#", 1)[0].strip()
         if line:
             name, sep, version = line.partition("==")
@@ -171,27 +172,44 @@ def test_images_install_their_dependencies_from_the_lock_file(service):
     assert "!infra/docker/requirements.lock" in ignore.splitlines()
 
 
-def test_lock_file_pins_every_dependency_to_what_the_tests_run_with():
-    from importlib.metadata import PackageNotFoundError, version
-
+def _lock_gaps(pins: dict[str, str], requirements: list[str]) -> list[str]:
+    """The requirements of pyproject.toml a lock leaves out or pins outside their range."""
     from packaging.requirements import Requirement
 
-    pins = _locked()
-    for requirement in _pyproject_requirements("postgres"):
-        req = Requirement(requirement)
-        name = _name(requirement)
-        assert name in pins, f"{name} is not in {LOCK.name}: re-run the pip-compile command at its top"
-        assert req.specifier.contains(pins[name], prereleases=True), (name, pins[name], str(req.specifier))
-    # The images hold the libraries this suite ran with (a lock drifting from the tested set fails here).
-    drift = {}
-    for name, pinned in pins.items():
-        try:
-            installed = version(name)
-        except PackageNotFoundError:
-            installed = None
-        if installed != pinned:
-            drift[name] = (pinned, installed)
-    assert drift == {}
+    gaps = []
+    for requirement in requirements:
+        name, spec = _name(requirement), Requirement(requirement).specifier
+        if name not in pins or not spec.contains(pins[name], prereleases=True):
+            gaps.append(f"{name}{spec} (locked: {pins.get(name)})")
+    return gaps
+
+
+@pytest.mark.parametrize(("lock", "extras"), [(LOCK, ("postgres",)), (DEV_LOCK, ("postgres", "dev"))],
+                         ids=["runtime", "dev"])
+def test_lock_files_pin_every_requirement_of_pyproject(lock, extras):
+    gaps = _lock_gaps(_locked(lock), _pyproject_requirements(*extras))
+    assert gaps == [], f"{lock.name} has drifted from pyproject.toml: re-run `bash .ci/lock.sh`"
+
+
+def test_lock_gaps_are_found_when_pyproject_asks_for_more_than_the_lock_holds():
+    pins = _locked(LOCK)
+    assert _lock_gaps(pins, ["pandas>=99", "not-a-locked-package>=1", "boto3"]) == [
+        f"pandas>=99 (locked: {pins['pandas']})", "not-a-locked-package>=1 (locked: None)"]
+
+
+def test_dev_lock_pins_what_the_images_ship_at_the_same_versions():
+    runtime, dev = _locked(LOCK), _locked(DEV_LOCK)
+    assert {name: (pin, dev.get(name)) for name, pin in runtime.items() if dev.get(name) != pin} == {}
+
+
+def test_lock_file_pins_every_dependency_to_what_the_tests_run_with():
+    """The suite runs on exactly the dev lock (.ci/install.sh installs it with --no-deps into .venv)."""
+    from importlib.metadata import distributions
+
+    pins = _locked(DEV_LOCK)
+    installed = {_name(d.metadata["Name"]): d.version for d in distributions()}
+    drift = {name: (pinned, installed.get(name)) for name, pinned in pins.items() if installed.get(name) != pinned}
+    assert drift == {}, "installed versions differ from the lock: run `bash .ci/install.sh`"
 
 
 def test_conda_environment_lists_what_pyproject_lists():

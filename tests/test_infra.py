@@ -810,6 +810,25 @@ print(json.dumps({
 """
 
 
+def _venv_seeing_these_dependencies(venv: Path) -> Path:
+    """A new venv whose dependencies are this interpreter's, whatever kind of environment that is.
+
+    `--system-site-packages` would hand it the *base* interpreter's packages, which inside a virtualenv
+    lack everything the project needs; instead this environment's site directories are appended to the
+    new venv's path by a .pth file (plain paths: their own .pth files, such as this checkout's editable
+    install, are not processed), so the package itself can only come from what is installed into it.
+    """
+    import site
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=300)
+    python = venv / "bin" / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                             check=True, capture_output=True, text=True, timeout=60).stdout.strip()
+    ours = [d for d in dict.fromkeys([*site.getsitepackages(), site.getusersitepackages()]) if os.path.isdir(d)]
+    Path(purelib, "_dependencies_under_test.pth").write_text("\n".join(ours) + "\n", encoding="utf-8")
+    return python
+
+
 @pytest.mark.slow
 def test_image_install_ships_the_notebooks_templates_and_model(tmp_path):
     """The Dockerfiles' `pip install ".[postgres]"` of their build context, without Docker.
@@ -823,16 +842,14 @@ def test_image_install_ships_the_notebooks_templates_and_model(tmp_path):
         for p in (tmp_path / "context-reports").rglob("*")
     ) == sorted(p.relative_to(context).as_posix() for p in context.rglob("*"))
     venv = tmp_path / "venv"
-    # The dependencies come from this environment; the package itself must come from the context.
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=300
-    )
-    python = venv / "bin" / "python"
+    python = _venv_seeing_these_dependencies(venv)
     install = subprocess.run(
         [
-            str(python),
+            sys.executable,
             "-m",
             "pip",
+            "--python",
+            str(python),
             "install",
             "-q",
             "--no-deps",
