@@ -10,9 +10,61 @@ def saas(**cols):
     return pd.DataFrame({"customer_id": [f"c{i}" for i in range(n)], **cols})
 
 
-def test_weights_are_the_original_systems():
-    assert rules.WEIGHTS == {"contract": 0.40, "usage": 0.30, "engagement": 0.20, "tenure": 0.10}
-    assert sum(rules.WEIGHTS.values()) == pytest.approx(1.0)
+def test_weights_are_the_original_systems_plus_billing():
+    original = {"contract": 0.40, "usage": 0.30, "engagement": 0.20, "tenure": 0.10}
+    assert {k: v for k, v in rules.WEIGHTS.items() if k != "billing"} == original
+    assert sum(original.values()) == pytest.approx(1.0) and rules.WEIGHTS["billing"] == 0.15
+
+
+def test_a_file_with_only_the_original_columns_scores_as_the_original_four_rules():
+    rng = np.random.default_rng(1)
+    rows = saas(contract=rng.choice(["monthly", "annual", "two_year"], 40).tolist(),
+                feature_usage_score=rng.uniform(0, 100, 40), seats_used=rng.integers(0, 40, 40).astype(float),
+                last_activity_days_ago=rng.uniform(0, 90, 40), support_tickets=rng.integers(0, 15, 40).astype(float),
+                tenure_months=rng.uniform(0, 60, 40))
+    risk = pd.DataFrame({"contract": rows["contract"].map(rules.CONTRACT_RISK),
+                         "usage": ((1 - rows["feature_usage_score"] / 100) + 1 / (1 + rows["seats_used"] / 5)) / 2,
+                         "engagement": ((rows["last_activity_days_ago"] / 30).clip(0, 1)
+                                        + (rows["support_tickets"] / 10).clip(0, 1)) / 2,
+                         "tenure": (1 - rows["tenure_months"] / 24).clip(0, 1)})
+    original = 0.4 * risk["contract"] + 0.3 * risk["usage"] + 0.2 * risk["engagement"] + 0.1 * risk["tenure"]
+    np.testing.assert_allclose(rules.score(rows), original, atol=1e-12)
+
+
+def test_seat_utilisation_logins_per_seat_integrations_nps_and_failed_payments():
+    rows = saas(seats_purchased=[20.0], seats_used=[5.0], logins_30d=[40.0], integrations=[2.0], nps=[3.0],
+                failed_payments=[1.0])
+    risk = rules.column_risks(rows).iloc[0]
+    assert risk["seats_used"] == pytest.approx(0.75)  # 5 of 20 seats in use
+    assert np.isnan(risk["seats_purchased"])  # the utilisation speaks for both seat columns
+    assert risk["logins_30d"] == pytest.approx(1 / (1 + 8 / 4))  # 8 logins per active seat
+    assert risk["integrations"] == pytest.approx(0.5)
+    assert risk["nps"] == pytest.approx(0.7)  # 3 on a 0-10 survey
+    assert risk["failed_payments"] == pytest.approx(0.5)
+    usage = (0.75 + 1 / 3 + 0.5) / 3
+    expected = (0.3 * usage + 0.2 * 0.7 + 0.15 * 0.5) / (0.3 + 0.2 + 0.15)
+    assert rules.score(rows).iloc[0] == pytest.approx(expected)
+
+
+def test_seats_alone_read_as_account_size_and_no_active_seats_as_no_logins():
+    bought = saas(seats_purchased=[5.0, 45.0])
+    assert list(rules.column_risks(bought)["seats_purchased"]) == pytest.approx([0.5, 0.1])
+    idle = saas(seats_used=[0.0], logins_30d=[0.0])
+    assert rules.column_risks(idle)["logins_30d"].iloc[0] == 1.0
+    no_seats = saas(logins_30d=[20.0])
+    assert rules.column_risks(no_seats)["logins_30d"].iloc[0] == pytest.approx(0.5)
+
+
+def test_nps_scale_is_read_from_the_whole_file():
+    survey = saas(nps=[9.0, 2.0])
+    net = saas(nps=[80.0, -60.0])
+    assert list(rules.column_risks(survey)["nps"]) == pytest.approx([0.1, 0.8])
+    assert list(rules.column_risks(net)["nps"]) == pytest.approx([0.1, 0.8])
+    finder = rules.ScaleFinder()
+    finder.add(saas(nps=[5.0]))
+    finder.add(saas(nps=[-20.0]))  # a later chunk shows the net-score scale: the whole file is on it
+    assert finder.scales().nps == 100.0
+    assert rules.column_risks(saas(nps=[5.0]), finder.scales())["nps"].iloc[0] == pytest.approx(0.475)
 
 
 def test_full_saas_row_is_the_weighted_sum_of_component_risks():

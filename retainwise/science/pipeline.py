@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from retainwise.science import drift, experiment, explain, outputs, playbook, rules, scoring
+from retainwise.science import domain, drift, experiment, explain, outputs, playbook, rules, scoring
 from retainwise.science.ahead import Ahead
 from retainwise.science.features import present_features
 from retainwise.science.mapping import map_columns
@@ -132,20 +132,19 @@ class Pipeline:
         """Read the file chunk by chunk: normalise, validate, park the scorable rows. The quality report."""
         with self._stage("validation") as advance:
             validator = Validator(level=self.quality_level, mapping=self.mapping)
-            self._spill, present, usage_max = Spill(), frozenset(), float("-inf")
+            self._spill, present, scales = Spill(), frozenset(), rules.ScaleFinder()
             normaliser = Normaliser(self.mapping)  # each distinct text converted once per run, not per chunk
             for chunk in self.upload.chunks():
                 rows = validator.add(normaliser.canonical(chunk))
                 present |= present_features(rows)
-                if "feature_usage_score" in rows.columns and rows["feature_usage_score"].notna().any():
-                    usage_max = max(usage_max, float(rows["feature_usage_score"].max()))
+                scales.add(rows)
                 if len(rows):  # a chunk of nothing but repeats or rows without an id leaves nothing to score
                     self._spill.put(rows)
                     if self.explain_ahead:
                         self._explain_ahead(present)
                 advance(validator.rows_in)
             self.validation = validator.finish()
-            self.present, self.usage_scale = present, rules.usage_scale(usage_max)
+            self.present, self.scales = present, scales.scales()
         return self.validation
 
     def _explain_ahead(self, present: frozenset[str]) -> None:
@@ -163,13 +162,13 @@ class Pipeline:
     def predict(self, rules_share: float | None = None) -> pd.DataFrame:
         """Churn probability, risk tier and prediction for every scorable customer.
 
-        The feature set that suits the file's columns scores it (``self.choice``
-        says which, and how confident); ``rules_share`` (default: the
-        attribute) of the customers are served by the rules baseline instead
-        (A/B, by a hash of tenant and customer); all of them when the model has
-        no column to go on (expected AUC below ``experiment.ML_FLOOR``) and the
-        rules can score them. Also measures drift against the training data
-        and, when the upload carries ``churned``, the realised accuracy.
+        The feature set that suits the file's columns scores it (``self.choice``); ``rules_share``
+        (default: the attribute) of the customers are served by the rules baseline instead (A/B, by a
+        hash of tenant and customer); all of them the rules can score when the model has no column to go
+        on (expected AUC below ``experiment.ML_FLOOR``) or the file is outside the model's domain
+        (domain.py: a SaaS-like file, or the model's main columns far from its training data). Also
+        measures drift against the training data, decides the confidence (``self.confidence``, with its
+        reason in words) and, when the upload carries ``churned``, the realised accuracy of both scores.
         Raises :class:`ModelError` for a missing or tampered model.
         """
         share = self.rules_share if rules_share is None else rules_share
@@ -177,28 +176,46 @@ class Pipeline:
             self.models = load_model(self.model_dir)
             self.choice = self.models.choose_for(self.present)
             self.model = self.choice.model
-            # A file the model knows nothing about (e.g. SaaS usage columns only) is better served by the rules.
-            fallback = self.choice.expected_roc_auc < experiment.ML_FLOOR
             reference = self.models.card.get("drift_reference", {})
-            parts, counts, outcomes = [], {}, []
+            ml, by_rules, counts, outcomes = [], [], {}, []
             for rows in self._spill.chunks():
-                groups = experiment.assign(self.tenant, rows["customer_id"], 1.0 if fallback else share)
-                served = experiment.route(scoring.score_rows(rows, self.model), rules.score(rows, self.usage_scale),
-                                          groups, self.model.threshold)
-                parts.append(served.drop(columns="scores_disagree"))
+                ml.append(scoring.score_rows(rows, self.model))
+                by_rules.append(rules.score(rows, self.scales))
                 for name, c in drift.counts_for(rows, reference).items():
                     counts[name] = counts.get(name, 0) + c
                 if "churned" in rows.columns:
                     outcomes.append(rows["churned"])
                 advance(rows.index[-1] + 1)
-            self.scores = pd.concat(parts)
-            # ranks within the whole file, so only once every chunk is scored
-            self.scores["scores_disagree"] = experiment.disagreement(self.scores["ml_probability"],
-                                                                     self.scores["rules_probability"])
-            self.experiment = {**experiment.summary(self.scores, share), "fallback_to_rules": bool(fallback)}
+            ml, by_rules = pd.concat(ml), pd.concat(by_rules)
             self.drift = drift.psi_from_counts(reference, counts)
+            self.domain = domain.assess(self.present, self.drift, reference, self._importance(), len(ml))
+            # who serves: the rules for everyone they can score when the model knows nothing useful here
+            fallback = (self.choice.expected_roc_auc < experiment.ML_FLOOR
+                        or domain.router_prefers_rules(self.domain, self.present))
+            groups = experiment.assign(self.tenant, ml["customer_id"], 1.0 if fallback else share)
+            self.scores = experiment.route(ml, by_rules, groups, self.model.threshold)
+            self.experiment = {**experiment.summary(self.scores, share), "fallback_to_rules": bool(fallback)}
             self.realised = self._realised(pd.concat(outcomes) if outcomes else None)
+            self.confidence = self._confidence()
         return self.scores
+
+    def _importance(self) -> dict[str, float]:
+        """Share of the model's importance per feature of the model scoring this file (from its card)."""
+        shares = {e["feature"]: float(e["share"]) for e in self.models.card.get("feature_importance", [])}
+        return {f: shares.get(f, 0.0) for f in self.model.features}
+
+    def _confidence(self) -> dict:
+        """summary.json's ``model`` confidence: level, reason in words, and the expected ROC AUC where the
+        evidence supports it (the file in the model's domain, served by the model)."""
+        groups = self.experiment["groups"]
+        served_by_rules = groups["rules"] > 0 and groups["rules"] >= groups["ml"]
+        if not self.domain.in_domain:
+            return {"confidence": "low", "reason": domain.out_of_domain_reason(self.domain, served_by_rules)}
+        if served_by_rules and self.experiment["fallback_to_rules"]:
+            return {"confidence": "low", "reason": domain.too_little_reason(self.choice.expected_roc_auc)}
+        return {"confidence": self.choice.confidence, "expected_roc_auc": round(self.choice.expected_roc_auc, 4),
+                "reason": domain.in_domain_reason(self.choice.expected_roc_auc, self.choice.confidence,
+                                                  self.choice.missing)}
 
     def _realised(self, churned: pd.Series | None) -> dict | None:
         if churned is None:
@@ -209,6 +226,13 @@ class Pipeline:
             realised["by_group"] = {g: drift.realised(churned[arm == g], p[arm == g],
                                                       self.model.threshold if g == "ml" else 0.5)
                                     for g in experiment.GROUPS}
+        if realised:  # both scores on everyone they score: which ranked this file's leavers better
+            ruled = self.scores["rules_probability"].notna()
+            compared = domain.compare(
+                drift.realised(churned, self.scores["ml_probability"], self.model.threshold),
+                drift.realised(churned[ruled], self.scores.loc[ruled, "rules_probability"], 0.5))
+            if compared:
+                realised["compared"] = compared
         return realised
 
     def explain(self) -> pd.DataFrame:
@@ -246,7 +270,7 @@ class Pipeline:
         if by_rules.any():  # customers the rules served are explained by the rules
             some = rows.loc[by_rules]
             factors.loc[by_rules] = explain.factor_columns(
-                some, explain.rules_explanations(some, self.usage_scale), p[by_rules], tiers[by_rules],
+                some, explain.rules_explanations(some, self.scales), p[by_rules], tiers[by_rules],
                 with_actions=True, tables=self._tables).to_numpy()
         results = pd.concat([scores, factors], axis=1)
         results["model_version"] = self.model.version
@@ -305,7 +329,7 @@ class Pipeline:
             "mapping_confidence": {k: round(float(v), 3) for k, v in self.mapping.confidence.items()},
             "unmapped": list(self.mapping.unmapped),
             "quality": self.validation.quality.to_dict(),
-            "model": {"version": self.model.version, "kind": self.model.kind, **self.choice.to_dict()},
+            "model": self.model_summary(),
             "experiment": self.experiment,
             "drift": self.drift,
             **({"realised": self.realised} if self.realised else {}),
@@ -320,6 +344,18 @@ class Pipeline:
             "started_at": self.started_at.isoformat(timespec="seconds"),
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
+
+    def model_summary(self) -> dict:
+        """summary.json's ``model``: what scored the file (``kind``: the model's, or ``rules`` when the rules
+        served most customers), how confident the run is and why, and the domain verdict (domain.py)."""
+        groups = self.experiment["groups"]
+        kind = "rules" if groups["rules"] > groups["ml"] else self.model.kind
+        choice = self.choice.to_dict()
+        choice.pop("expected_roc_auc")
+        if "expected_roc_auc" not in self.confidence:  # the card's figures do not apply to this file
+            choice.pop("expected_roc_auc_by_set")
+        return {"version": self.model.version, "kind": kind, **choice, **self.confidence,
+                "domain": self.domain.to_dict()}
 
     def revenue_at_risk(self) -> float | None:
         """Monthly revenue at risk: the sum of monthly charges x churn probability (None without charges)."""
