@@ -149,3 +149,13 @@ def test_held_out_training_rows_are_in_domain_with_drift_judged(tmp_path):
     assert verdict["in_domain"] and verdict["drifted_share"] == 0.0 and verdict["drifted"] == {}
     assert max(d["psi"] for d in summary["drift"].values()) < drift.MAJOR
     assert abs(_labelled_auc(results) - 0.8762) <= 0.002 and summary["model"]["confidence"] == "high"
+
+
+def test_the_saas_export_fixture_is_mapped_to_saas_fields_and_scored_by_the_rules(tmp_path):
+    results, summary = _run(EXPORTS / "saas_accounts.csv", tmp_path / "out")
+    model = summary["model"]
+    assert model["kind"] == "rules" and model["confidence"] == "low" and "expected_roc_auc" not in model
+    assert {"seats_purchased", "seats_used", "logins_30d", "nps", "failed_payments"} <= set(model["domain"]["saas_fields"])
+    assert "multiple_lines" not in summary["mapping"].values()
+    actions = set(results["recommended_action"]) - {""}
+    assert actions and not actions & {"Review their plan and price", "Offer a free tech-support trial"}

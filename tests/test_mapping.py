@@ -111,16 +111,18 @@ def test_values_decide_between_look_alike_headers():
     data = frame(
         {
             "account_id": ["a", "b", "c"],
-            "plan": ["Pro", "Basic", "Pro"],
+            "Plan": ["Pro", "Basic", "Pro"],
             "billing_cycle": ["monthly", "annual", "biennial"],
         }
     )
     result = map_columns(data)
-    assert result.mapping == {"account_id": "customer_id", "billing_cycle": "contract"}
-    assert result.unmapped == ["plan"]
-    # and with contract-like values the plan column is taken, more confidently than billing_cycle
-    data["plan"] = ["Month-to-month", "One year", "Two year"]
-    assert map_columns(data).mapping["plan"] == "contract"
+    assert result.mapping == {"account_id": "customer_id", "Plan": "plan", "billing_cycle": "contract"}
+    # a Plan of billing terms is the contract (plan and contract are kin), from its values, to be confirmed
+    terms = map_columns(frame({"account_id": ["a", "b", "c"], "Plan": ["Month-to-month", "One year", "Two year"]}))
+    assert terms.mapping["Plan"] == "contract" and terms.method["Plan"] == "values"
+    # and a Subscription Type (a contract alias) of tiers is the plan
+    tiers = map_columns(frame({"account_id": ["a", "b", "c"], "Subscription Type": ["Pro", "Basic", "Enterprise"]}))
+    assert tiers.mapping["Subscription Type"] == "plan" and tiers.method["Subscription Type"] == "values"
 
 
 def test_money_and_flag_evidence_lowers_confidence_of_poor_fits():

@@ -75,9 +75,16 @@ def test_non_numbers_are_missing(text):
         ("24 months", "two_year"),
         ("2 years", "two_year"),
         ("  two year ", "two_year"),
-        ("quarterly", None),
+        # under a year commits to no year: monthly (the decision is in vocabulary.py); two years or more: two_year
+        ("quarterly", "monthly"),
+        ("Quarterly", "monthly"),
+        ("3 months", "monthly"),
+        ("semi-annual", "monthly"),
+        ("18 months", "annual"),
+        ("3 years", "two_year"),
+        ("36 months", "two_year"),
         ("N/A", None),
-        ("3 years", None),
+        ("fortnightly", None),
     ],
 )
 def test_contract_spellings(spelling, expected):

@@ -18,15 +18,18 @@ LABELS = {
     "partner": "Has a partner", "dependents": "Has dependents", "phone_service": "Phone service",
     "multiple_lines": "Multiple lines", "internet_service": "Internet", "online_security": "Online security",
     "online_backup": "Online backup", "device_protection": "Device protection", "tech_support": "Tech support",
-    "streaming_tv": "Streaming TV", "streaming_movies": "Streaming movies", "seats_used": "Seats used",
-    "feature_usage_score": "Feature usage score", "last_activity_days_ago": "Days since last activity",
-    "support_tickets": "Support tickets", "churned": "Churned",
+    "streaming_tv": "Streaming TV", "streaming_movies": "Streaming movies", "seats_purchased": "Seats purchased",
+    "seats_used": "Active seats", "feature_usage_score": "Feature usage score",
+    "last_activity_days_ago": "Days since last activity", "support_tickets": "Support tickets",
+    "logins_30d": "Logins in the last 30 days", "nps": "NPS", "failed_payments": "Failed payments", "plan": "Plan",
+    "integrations": "Integrations connected", "region": "Region", "churned": "Churned",
 }
 VALUES = {
     "monthly": "month to month", "annual": "one year", "two_year": "two years", "fiber_optic": "fibre optic",
     "dsl": "DSL", "none": "none", "electronic_check": "electronic cheque", "mailed_check": "cheque by post",
     "bank_transfer": "bank transfer", "credit_card": "credit card", "no_internet_service": "no internet",
-    "no_phone_service": "no phone line", "yes": "yes", "no": "no",
+    "no_phone_service": "no phone line", "yes": "yes", "no": "no", "free": "free", "basic": "basic", "pro": "pro",
+    "enterprise": "enterprise", "americas": "Americas", "emea": "EMEA", "apac": "APAC",
 }
 MONEY = {"monthly_charges", "total_charges"}
 #: Factors moving the probability by less than this (in points) are not worth a line.

@@ -58,7 +58,10 @@ def _label(name: str) -> str:
     return schema.column(name).label if name in schema.BY_NAME else name
 
 
-def _join(words: list[str]) -> str:
+def _join(words: list[str], most: int = 4) -> str:
+    """"a", "a and b", "a, b and c"; past ``most`` words "a, b, c, d and 3 more"."""
+    if len(words) > most:
+        return ", ".join(words[:most]) + f" and {len(words) - most} more"
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
@@ -106,8 +109,7 @@ def router_prefers_rules(domain: Domain, present: frozenset[str]) -> bool:
 
 def in_domain_reason(expected_auc: float, confidence: str, missing: list[str]) -> str:
     """The plain words for a file the model knows, at its card's ``confidence`` for these columns."""
-    gap = f"; without {_join([_label(f) for f in missing[:4]])}{' and others' if len(missing) > 4 else ''}" \
-        if missing else ""
+    gap = f"; without {_join([_label(f) for f in missing])}" if missing else ""
     return (f"Your customers look like the ones the model learned from (a telco's){gap}, its cross-validated "
             f"ROC AUC with the columns you sent is {expected_auc:.2f}"
             + {"high": ".", "medium": ": useful, not its best.",

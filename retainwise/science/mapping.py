@@ -16,16 +16,35 @@ alias      0.9        a known CRM, billing or SaaS name (schema aliases):
                       ``MRR``, ``Months Active``, ``billing_cycle``
 partial    0.8        an alias plus filler words (``Current MRR Amount``)
 fuzzy      0.6-0.78   a misspelt alias (rapidfuzz ratio >= 84)
-values     0.6        no usable header, but the values are unmistakably
-                      contract terms, payment methods or internet services
+values     0.6        no header match the values bear out, but the values
+                      are unmistakably contract terms, payment methods,
+                      internet services, phone lines, genders or plan tiers
 ========== ========== =====================================================
 
 Value-based evidence: for every inferred stage the share of the column's
 values that fit the target (numbers for money, yes/no for flags, known
 spellings for categories, distinct values for the id) scales the confidence
 (``base x (0.6 + 0.4 x fit)``); alias, partial and fuzzy matches whose values
-mostly do not fit (< 0.5) are dropped. So a ``Plan`` column holding "Pro" and
-"Basic" is not taken for the contract, and a ``billing_cycle`` of "annual" is.
+mostly do not fit (< 0.5) are dropped. So an ``MRR`` column holding "Pro" and
+"Basic" is not taken for monthly charges, and a ``billing_cycle`` of "annual"
+is the contract.
+
+No cross-domain guesses. A header that says what its column is is never
+overruled by a guess: a fuzzy or values match to a field is refused when the
+header *names another field* (it holds every word of one of that field's
+names or aliases, plural or not, not inside a longer name of a third field:
+``Failed Payments`` names failed_payments, ``Payment Retries`` payment_method,
+so neither is ever multiple lines, however its 0/1 values look) or
+carries a word for a thing the schema has no field for (``Owner``, ``Date``,
+``Invoice``, ``Name``: vocabulary.NOT_IN_SCHEMA) other than in a name of the
+target itself (:func:`says_otherwise`). Only headers that name nothing
+(``Line``, ``Package``, ``Pay by``, ``Col7``, a blank) get a field from their
+values alone, and only from values that tell: plain yes/no, true/false or 1/0
+fit multiple lines as well as any flag, so they are no evidence for it. One
+pair of fields is kin rather than foreign (:data:`_KIN`): a ``Plan`` column of
+Monthly/Annual is the contract, a ``Subscription Type`` of Pro/Basic the plan.
+A refused guess leaves the column unmapped: the portal's column review lists
+every column, unmapped ones with no field chosen, for a person to decide.
 
 No two source columns map to one canonical name: the more confident one wins
 (ties: the earlier column) and the other is listed as unmapped. Tenure headers
@@ -35,6 +54,7 @@ that unit in ``units`` so normalisation converts to months.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -47,85 +67,23 @@ from retainwise.science import schema
 from retainwise.science.mapping_record import build_record, clean_record
 from retainwise.science.normalise import value_fit
 from retainwise.science.reading import SAMPLE_ROWS
+from retainwise.science.vocabulary import (
+    _YES_NO,
+    FILLER,
+    HEADER_CURRENCIES,
+    HEADER_UNITS,
+    NOT_ID,
+    NOT_IN_SCHEMA,
+)
 
-_UNITS = {
-    "day": "days",
-    "days": "days",
-    "d": "days",
-    "week": "weeks",
-    "weeks": "weeks",
-    "wks": "weeks",
-    "wk": "weeks",
-    "year": "years",
-    "years": "years",
-    "yrs": "years",
-    "yr": "years",
-    "y": "years",
-    "month": "months",
-    "months": "months",
-    "mos": "months",
-    "mo": "months",
-    "mths": "months",
-    "m": "months",
-    # the same in French, German, Spanish exports
-    "jours": "days",
-    "tage": "days",
-    "dias": "days",
-    "ans": "years",
-    "annees": "years",
-    "jahre": "years",
-    "anos": "years",
-    "mois": "months",
-    "monate": "months",
-    "meses": "months",
-}
-_CURRENCIES = {"usd", "eur", "gbp", "chf", "cad", "aud", "sek", "nok", "dkk"}
-#: Words that add nothing to what a header means ("Current MRR Amount", "Customer Contract Type").
-FILLER = frozenset(
-    {
-        "current",
-        "latest",
-        "customer",
-        "customers",
-        "client",
-        "account",
-        "acct",
-        "the",
-        "of",
-        "in",
-        "per",
-        "is",
-        "has",
-        "flag",
-        "value",
-        "amount",
-        "status",
-        "cur",
-        "num",
-        "nr",
-        "count",
-        "number",
-        "indicator",
-        "ind",
-        "opted",
-        "code",
-        "field",
-        "info",
-        "type",
-        "yn",
-        "level",
-        "total",
-    }
-)
-#: Header words that say a column is *not* the customer id, however close its spelling ("Customer Name").
-_NOT_ID = frozenset(
-    {"name", "email", "mail", "phone", "owner", "address", "city", "country", "company", "date"}
-)
 FUZZY_CUTOFF = 84
 VALUE_SAMPLE = SAMPLE_ROWS  # the sample an upload stream reads first
 _BASE = {"exact": 1.0, "normalised": 0.95, "alias": 0.9, "partial": 0.8, "values": 0.6}
+#: Fields one of which an export's header may name while its values are the other's: a SaaS "Plan" column
+#: often holds the billing term (Monthly, Annual), a "Subscription Type" the tier.
+_KIN = frozenset({("plan", "contract"), ("contract", "plan")})
 #: Categories whose values alone identify the column.
-_DISTINCTIVE = ("contract", "payment_method", "internet_service", "multiple_lines", "gender")
+_DISTINCTIVE = ("contract", "payment_method", "internet_service", "multiple_lines", "gender", "plan")
 
 
 def header_parts(name: str) -> tuple[tuple[str, ...], str | None]:
@@ -145,20 +103,32 @@ def header_parts(name: str) -> tuple[tuple[str, ...], str | None]:
     unit = None
     for inner in brackets:
         for t in re.split(r"[^a-z0-9]+", inner.lower()):
-            unit = unit or _UNITS.get(t)
+            unit = unit or HEADER_UNITS.get(t)
     # trailing unit or currency words: "Tenure in days", "Total Charges USD", "Monthly Fee EUR"
-    while len(tokens) > 1 and (tokens[-1] in _UNITS or tokens[-1] in _CURRENCIES):
-        unit = unit or _UNITS.get(tokens[-1])
+    while len(tokens) > 1 and (tokens[-1] in HEADER_UNITS or tokens[-1] in HEADER_CURRENCIES):
+        unit = unit or HEADER_UNITS.get(tokens[-1])
         tokens.pop()
         if len(tokens) > 1 and tokens[-1] == "in":
             tokens.pop()
     if unit is None:
-        unit = next((_UNITS[t] for t in tokens if t in _UNITS and len(t) > 2), None)
+        unit = next((HEADER_UNITS[t] for t in tokens if t in HEADER_UNITS and len(t) > 2), None)
     return tuple(tokens), unit
 
 
 def _compact(tokens: tuple[str, ...]) -> str:
     return "".join(tokens)
+
+
+def _stem(word: str) -> str:
+    """A header word without a plural s ("payments" -> "payment"), so that a concept is recognised either way."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _words(name: str) -> frozenset[str]:
+    """Every word of a header, stemmed, units and brackets included (``Service Months`` -> service, month)."""
+    text = "".join(ch for ch in unicodedata.normalize("NFKD", str(name)) if not unicodedata.combining(ch))
+    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", text)
+    return frozenset(_stem(w) for w in re.split(r"[^a-z0-9]+", text.lower()) if w)
 
 
 def _build_tables():
@@ -175,10 +145,39 @@ def _build_tables():
         token_sets.append((frozenset(tokens), len(tokens), col.name))
     # a single filler word ("customer", "account") names nothing on its own
     token_sets = [t for t in token_sets if not t[0] <= FILLER]
-    return lookup, token_sets, list(lookup)
+    # the concepts a header can name (says_otherwise): each name or alias, as words (not filler alone)
+    concepts = {(_words(a), c.name) for c in schema.COLUMNS for a in (c.name, *c.aliases) if not _words(a) <= FILLER}
+    return lookup, token_sets, list(lookup), sorted(concepts, key=lambda c: (sorted(c[0]), c[1]))
 
 
-_LOOKUP, _TOKEN_SETS, _CHOICES = _build_tables()
+_LOOKUP, _TOKEN_SETS, _CHOICES, _CONCEPTS = _build_tables()
+
+
+@functools.lru_cache(maxsize=4096)
+def _concepts_in(header: str) -> tuple[tuple[frozenset[str], str], ...]:
+    """The (words, field) of every name or alias whose words (plural or not) are all in ``header``, but for
+    those inside a longer one of another field (the "payment" of "failed payments")."""
+    have = _words(header)
+    found = [(stems, name) for stems, name in _CONCEPTS if stems <= have]
+    return tuple((s, n) for s, n in found if not any(s < other and n != m for other, m in found))
+
+
+def named_fields(header: str) -> frozenset[str]:
+    """Canonical fields a header names: ``Failed Payments`` names ``failed_payments`` (not ``payment_method``:
+    its "payment" is part of the longer name), ``Payment Retries`` names ``payment_method``; ``Line``,
+    ``Package``, ``Pay by`` and ``Col7`` name none."""
+    return frozenset(name for _, name in _concepts_in(header))
+
+
+def says_otherwise(target: str, header: str) -> bool:
+    """Whether ``header`` says its column is something other than ``target``: it names another field (one
+    not :data:`_KIN` to ``target``), or carries a word for a thing the schema has no field for (``Invoice``,
+    ``Owner``, ``Name``: vocabulary.NOT_IN_SCHEMA) outside the names of ``target`` it holds."""
+    found = _concepts_in(header)
+    if any(name != target and (name, target) not in _KIN for _, name in found):
+        return True
+    own = frozenset().union(*(stems for stems, name in found if name == target))
+    return bool((_words(header) - own) & NOT_IN_SCHEMA)
 
 
 @dataclass
@@ -212,9 +211,8 @@ class ColumnMapping:
         }
 
 
-def _inferred(source: str, values: pd.Series) -> list[tuple[float, str, str]]:
-    """Candidate (confidence, target, method) for one source column from its header and values."""
-    tokens, _ = header_parts(source)
+def _named_candidates(source: str, tokens: tuple[str, ...]) -> dict[str, tuple[float, str]]:
+    """Candidate target -> (confidence, method) from the header alone."""
     found: dict[str, tuple[float, str]] = {}
 
     def offer(target: str, conf: float, method: str) -> None:
@@ -236,27 +234,47 @@ def _inferred(source: str, values: pd.Series) -> list[tuple[float, str, str]]:
             for choice, score, _ in process.extract(
                 key, _CHOICES, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=3
             ):
-                # below partial matches, whatever the score: a typo is weaker evidence than a known word
-                offer(_LOOKUP[choice][0], 0.6 + 0.18 * (score - FUZZY_CUTOFF) / (100 - FUZZY_CUTOFF), "fuzzy")
-    if found.get("customer_id", (0, ""))[1] in ("partial", "fuzzy") and _NOT_ID & set(tokens):
+                target = _LOOKUP[choice][0]
+                if not says_otherwise(target, source):  # a near spelling is no reason to cross domains
+                    # below partial matches, whatever the score: a typo is weaker evidence than a known word
+                    offer(target, 0.6 + 0.18 * (score - FUZZY_CUTOFF) / (100 - FUZZY_CUTOFF), "fuzzy")
+    if found.get("customer_id", (0, ""))[1] in ("partial", "fuzzy") and NOT_ID & set(tokens):
         del found["customer_id"]
-    sample = values.head(VALUE_SAMPLE)
+    return found
+
+
+def _value_candidates(source: str, sample: pd.Series, taken: set[str]) -> list[tuple[float, str, str]]:
+    """Fields the values alone identify, for a header that did not name a field they fit (see the module
+    docstring: never one the header contradicts, never from plain yes/no values)."""
+    keys = sample.astype("str").str.strip().str.lower()
+    if keys.nunique() < 2:
+        return []
+    telling = sample[~keys.isin(_YES_NO)]  # "yes"/"no"/"1"/"0" say no more of multiple lines than of anything
     out = []
-    for target, (conf, method) in found.items():
-        if method == "exact":
-            out.append((conf, target, method))
+    for target in _DISTINCTIVE:
+        if target in taken or says_otherwise(target, source):
             continue
         fit = value_fit(target, sample)
+        if fit is not None and fit >= 0.9 and value_fit(target, telling):
+            out.append((_BASE["values"] * fit, target, "values"))
+    return out
+
+
+def _inferred(source: str, values: pd.Series) -> list[tuple[float, str, str]]:
+    """Candidate (confidence, target, method) for one source column from its header and values."""
+    tokens, _ = header_parts(source)
+    sample = values.head(VALUE_SAMPLE)
+    out, fitting = [], False
+    for target, (conf, method) in _named_candidates(source, tokens).items():
+        fit = None if method == "exact" else value_fit(target, sample)
         if fit is not None:
             if fit < 0.5 and method in ("alias", "partial", "fuzzy"):
                 continue
             conf *= 0.6 + 0.4 * fit
+        fitting |= fit is None or fit >= 0.5
         out.append((conf, target, method))
-    if not out:
-        for target in _DISTINCTIVE:
-            fit = value_fit(target, sample)
-            if fit is not None and fit >= 0.9 and sample.astype("str").str.strip().str.lower().nunique() >= 2:
-                out.append((_BASE["values"] * fit, target, "values"))
+    if not fitting:  # no header match the values bear out: the values may say what the column is
+        out += _value_candidates(source, sample, {t for _, t, _ in out})
     return out
 
 

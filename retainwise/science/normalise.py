@@ -17,7 +17,10 @@ exactly :func:`to_canonical`'s chunk by chunk.
   way and half the other;
 - yes/no flags accept ``Y``/``N``, ``True``/``False``, ``1``/``0``, ``on``/``off``;
 - categories go through spelling tables (``M2M``, ``One year``, ``2-Year``,
-  ``biennial``, ``12 months`` ...), then the value itself in snake_case;
+  ``biennial``, ``12 months``, ``quarterly``; plan tiers such as ``Starter`` or
+  ``Pro monthly``; regions such as ``NA`` or ``Asia Pacific``), then the value
+  itself in snake_case; a contract term in months or years counts as monthly
+  below a year, annual below two years, two years from then on;
 - tenure given in days or years (the header says so: the mapping's ``units``)
   becomes months, rounded to 0.1 month so that one day's rounding in the
   export never moves a customer across a whole-month boundary.
@@ -119,9 +122,8 @@ def normalise_category(name: str, values: pd.Series) -> pd.Series:
         )
         by_term = (
             pd.Series(
-                np.select(
-                    [months == 1, months == 12, months == 24], ["monthly", "annual", "two_year"], default=""
-                ),
+                # a term under a year commits to no year (monthly, as "quarterly" is), then a year, two or more
+                np.select([months < 12, months < 24, months >= 24], ["monthly", "annual", "two_year"], default=""),
                 index=s.index,
             )
             .replace("", np.nan)

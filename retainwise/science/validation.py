@@ -73,6 +73,12 @@ class _Tally:
                 self.examples.append(e)
 
 
+def _sentence(name: str) -> str:
+    """A column's label to open a sentence: first letter up, the rest as written ("NPS", not "Nps")."""
+    label = schema.column(name).label
+    return label[:1].upper() + label[1:]
+
+
 def _rows(index) -> list[str]:
     return [f"row {int(i) + 2}" for i in index[:5]]
 
@@ -231,14 +237,14 @@ class Validator:
         for name in schema.NAMES:
             if (u := t.get(("not_understood", name))) and u.count:
                 where = f" ({self.source[name]})" if name in self.source else ""
-                report.add("not_understood", name, f"{schema.column(name).label.capitalize()}{where} has values "
+                report.add("not_understood", name, f"{_sentence(name)}{where} has values "
                            "that were not understood; they were treated as missing.", u.count, u.examples)
         for name in schema.NAMES:
             if (r := t.get(("out_of_range", name))) and r.count:
                 col = schema.column(name)
                 bounds = f"at least {col.minimum:g}" + (f" and at most {col.maximum:g}" if col.maximum is not None
                                                         else "")
-                report.add("out_of_range", name, f"{col.label.capitalize()} must be {bounds}; impossible values "
+                report.add("out_of_range", name, f"{_sentence(name)} must be {bounds}; impossible values "
                            "were treated as missing.", r.count, r.examples)
 
     def _report_readiness(self, report: Report) -> None:
@@ -263,7 +269,7 @@ class Validator:
             return
         for name in features:
             if (m := self.tallies.get(("missing_values", name))) and m.count:
-                report.add("missing_values", name, f"{schema.column(name).label.capitalize()} is missing for "
+                report.add("missing_values", name, f"{_sentence(name)} is missing for "
                            f"{m.count / n_rows:.0%} of rows.", m.count, m.examples)
         share = self.missing_cells / (n_rows * len(features))
         if share > 0.5:

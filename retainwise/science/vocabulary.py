@@ -1,7 +1,8 @@
-"""The words a business's export uses for missing values, yes/no flags and each category's values.
+"""The words a business's export uses for missing values, yes/no flags, each category's values and in headers.
 
-Data, not logic: :mod:`retainwise.science.normalise` applies these tables (junk tokens become missing,
-flags become 1/0, category spellings become the schema's values). Keys are lower-cased, stripped text;
+Data, not logic: :mod:`retainwise.science.normalise` applies the value tables (junk tokens become missing,
+flags become 1/0, category spellings become the schema's values), :mod:`retainwise.science.mapping` the
+header words (units, filler, things that are not the id or not in the schema at all). Keys are lower-cased, stripped text;
 category keys have brackets dropped and runs of spaces, dashes, underscores, slashes, dots and commas
 made one space (``normalise._spelling_key``).
 """
@@ -91,6 +92,33 @@ _ADDON = {
     "no_internet_service": "no_internet_service",
     "not subscribed to internet": "no_internet_service",
 }
+# fmt: off
+_PLAN_TIERS = {
+    "free": ("free", "trial", "free trial", "freemium", "trialing", "hobby", "community"),
+    "basic": ("basic", "starter", "start", "essentials", "essential", "lite", "light", "standard", "personal",
+              "individual", "solo", "entry", "launch"),
+    "pro": ("pro", "professional", "growth", "business", "team", "teams", "plus", "premium", "advanced", "scale up"),
+    "enterprise": ("enterprise", "ent", "corporate", "scale", "unlimited", "elite", "custom"),
+}
+#: Plan spellings, also as exports name them with a plan word or a billing cycle after the tier ("Pro plan",
+#: "Starter tier", "Enterprise edition", "Pro monthly", "Basic annual").
+_PLAN = {
+    f"{spelling} {suffix}".strip(): tier
+    for tier, spellings in _PLAN_TIERS.items()
+    for spelling in spellings
+    for suffix in ("", "plan", "tier", "edition", "package", "subscription", "monthly", "annual", "yearly")
+}
+_REGION_NAMES = {
+    "americas": ("americas", "america", "amer", "ams", "na", "nam", "noram", "north america", "n america",
+                 "us", "usa", "u s", "u s a", "united states", "canada", "ca", "us canada", "latam",
+                 "latin america", "south america", "central america", "mexico", "brazil"),
+    "emea": ("emea", "europe", "eu", "uk", "u k", "united kingdom", "gb", "middle east", "africa", "mea",
+             "dach", "nordics", "benelux", "germany", "france", "european union", "western europe"),
+    "apac": ("apac", "apj", "asia", "asia pacific", "asiapac", "anz", "australia", "new zealand", "japan", "india",
+             "singapore", "china", "sea", "south east asia", "southeast asia", "pacific", "oceania"),
+}
+# fmt: on
+_REGION = {spelling: region for region, spellings in _REGION_NAMES.items() for spelling in spellings}
 CATEGORY_SPELLINGS: dict[str, dict[str, str]] = {
     "contract": {
         "month to month": "monthly",
@@ -106,6 +134,19 @@ CATEGORY_SPELLINGS: dict[str, dict[str, str]] = {
         "pay as you go": "monthly",
         "payg": "monthly",
         "mo": "monthly",
+        # A commitment shorter than a year is "monthly": the schema's levels are commitments (none, a year, two
+        # years), and a quarterly or half-yearly customer can leave before a year is out. Quarterly is closest
+        # to monthly in what it ties the customer to (three months against twelve), so it is read as monthly.
+        "quarterly": "monthly",
+        "quarter": "monthly",
+        "quarterly billing": "monthly",
+        "3 months": "monthly",
+        "semi annual": "monthly",
+        "semiannual": "monthly",
+        "semi annually": "monthly",
+        "half yearly": "monthly",
+        "6 months": "monthly",
+        "monthly billing": "monthly",
         "one year": "annual",
         "annual": "annual",
         "annually": "annual",
@@ -121,6 +162,8 @@ CATEGORY_SPELLINGS: dict[str, dict[str, str]] = {
         "1y": "annual",
         "yr": "annual",
         "annual contract": "annual",
+        "annual billing": "annual",
+        "annually billed": "annual",
         "two year": "two_year",
         "two_year": "two_year",
         "two years": "two_year",
@@ -189,6 +232,8 @@ CATEGORY_SPELLINGS: dict[str, dict[str, str]] = {
         "m": "male",
         "man": "male",
     },
+    "plan": _PLAN,
+    "region": _REGION,
     "multiple_lines": {**_YES_NO, "no phone service": "no_phone_service", "no phone": "no_phone_service"},
     **{
         name: _ADDON
@@ -202,3 +247,94 @@ CATEGORY_SPELLINGS: dict[str, dict[str, str]] = {
         )
     },
 }
+
+# -- header words (mapping.py) ------------------------------------------------------------------------
+
+#: Unit words in headers ("Tenure (days)", "Years as customer") -> the unit.
+HEADER_UNITS = {
+    "day": "days",
+    "days": "days",
+    "d": "days",
+    "week": "weeks",
+    "weeks": "weeks",
+    "wks": "weeks",
+    "wk": "weeks",
+    "year": "years",
+    "years": "years",
+    "yrs": "years",
+    "yr": "years",
+    "y": "years",
+    "month": "months",
+    "months": "months",
+    "mos": "months",
+    "mo": "months",
+    "mths": "months",
+    "m": "months",
+    # the same in French, German, Spanish exports
+    "jours": "days",
+    "tage": "days",
+    "dias": "days",
+    "ans": "years",
+    "annees": "years",
+    "jahre": "years",
+    "anos": "years",
+    "mois": "months",
+    "monate": "months",
+    "meses": "months",
+}
+#: Currency codes a header may end with ("Total Charges USD").
+HEADER_CURRENCIES = {"usd", "eur", "gbp", "chf", "cad", "aud", "sek", "nok", "dkk"}
+#: Words that add nothing to what a header means ("Current MRR Amount", "Customer Contract Type").
+FILLER = frozenset(
+    {
+        "current",
+        "latest",
+        "customer",
+        "customers",
+        "client",
+        "account",
+        "acct",
+        "the",
+        "of",
+        "in",
+        "per",
+        "is",
+        "has",
+        "flag",
+        "value",
+        "amount",
+        "status",
+        "cur",
+        "num",
+        "nr",
+        "count",
+        "number",
+        "indicator",
+        "ind",
+        "opted",
+        "code",
+        "field",
+        "info",
+        "type",
+        "yn",
+        "level",
+        "total",
+    }
+)
+#: Header words that say a column is *not* the customer id, however close its spelling ("Customer Name").
+NOT_ID = frozenset(
+    {"name", "email", "mail", "phone", "owner", "address", "city", "country", "company", "date"}
+)
+#: Header words (singular) for things an export holds that the schema has no field for: a header carrying one
+#: says what its column is, so the mapper never guesses a field for it from its values or a near spelling.
+# fmt: off
+NOT_IN_SCHEMA = frozenset(
+    {
+        "name", "email", "mail", "owner", "address", "city", "country", "state", "zip", "postcode", "company",
+        "date", "time", "timestamp", "created", "updated", "note", "comment", "description", "industry",
+        "source", "campaign", "coupon", "discount", "refund", "invoice", "failed", "failure", "declined",
+        "error", "employee", "website", "url", "domain", "title", "role", "manager", "rep", "language",
+        "currency", "tax", "vat", "reason", "browser",
+    }
+)
+# fmt: on
