@@ -6,6 +6,9 @@ Each chart is a small SVG (:mod:`retainwise.reports.svg`) embedded as a data: UR
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
@@ -34,7 +37,7 @@ def risk_distribution(results: pd.DataFrame, counts: dict) -> str:
     stacks = [(tier, np.histogram(p[results["churn_risk"] == tier].dropna().clip(0, 100), BIN_EDGES)[0])
               for tier in ("LOW", "MEDIUM", "HIGH")]
     totals = sum(h for _, h in stacks)
-    scale = ticks(0, float(max(totals.max(), 1)))
+    scale = [t for t in ticks(0, float(max(totals.max(), 1))) if float(t).is_integer()]  # whole customers
     y_of = lambda v: bottom - v / scale[-1] * (bottom - top)  # noqa: E731
     x_of = lambda pct: left + pct / 100 * (right - left)  # noqa: E731
     for t in scale:
@@ -89,10 +92,32 @@ def contributions(rows: list[dict]) -> str:
                       alt)
 
 
-def segment_bars(tables: dict[str, pd.DataFrame]) -> str:
-    """Revenue at risk per segment, one panel per dimension, two panels a row (one image, not four)."""
+class _Measure(NamedTuple):
+    """What a segment chart shows of a column of the segment tables: the bar's value, its tick labels, the axis
+    title, a value in the alt text, and the alt text's opening."""
+
+    value: Callable[[float], float]
+    tick: Callable[[float], str]
+    axis: str
+    say: Callable[[float], str]
+    lead: str
+
+
+#: The segment tables' columns a chart can show: revenue at risk, or (a file without money) the mean chance.
+_SEGMENT_MEASURES = {
+    "revenue": _Measure(float, lambda t: f"${t:,.0f}", "monthly revenue at risk", lambda v: f"${v:,.0f}",
+                        "Revenue at risk by segment. "),
+    "probability": _Measure(lambda v: float(v) * 100, lambda t: f"{t:g}%", "average chance of leaving (%)",
+                            lambda v: f"{v:.0f}%", "Average chance of leaving by segment. "),
+}
+
+
+def segment_bars(tables: dict[str, pd.DataFrame], measure: str = "revenue") -> str:
+    """Revenue at risk per segment (``measure="probability"``: the mean chance of leaving, for a file without money),
+    one panel per dimension, two panels a row (one image, not four)."""
     if not tables:
         return ""
+    shown = _SEGMENT_MEASURES[measure]
     cols = min(2, len(tables))
     panel_w = 860 / cols
     c, y, alt = Canvas(860, 0), 4.0, []
@@ -100,16 +125,16 @@ def segment_bars(tables: dict[str, pd.DataFrame]) -> str:
     for start in range(0, len(items), cols):
         used = 0.0
         for i, (title, table) in enumerate(items[start:start + cols]):
-            bars = [Bar(str(s), float(r), RED) for s, r in zip(table["segment"], table["revenue"], strict=True)]
+            bars = [Bar(str(s), shown.value(r), RED) for s, r in zip(table["segment"], table[measure], strict=True)]
             used = max(used, hbars(c, i * panel_w + 8 * i, y, panel_w - 8, bars, title=str(title),
-                                   tick_text=lambda t: f"${t:,.0f}"))
+                                   tick_text=shown.tick))
         y += used + 8
     for title, table in items:
-        alt.append(f"{title}: " + ", ".join(f"{s} ${r:,.0f}" for s, r in
-                                            zip(table["segment"], table["revenue"], strict=True)))
-    c.text(430, y + 10, "monthly revenue at risk", anchor="middle")
+        alt.append(f"{title}: " + ", ".join(f"{s} {shown.say(shown.value(r))}" for s, r in
+                                            zip(table["segment"], table[measure], strict=True)))
+    c.text(430, y + 10, shown.axis, anchor="middle")
     c.height = y + 18
-    return img(c, "Revenue at risk by segment. " + "; ".join(alt))
+    return img(c, shown.lead + "; ".join(alt))
 
 
 def warm() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,8 +61,44 @@ class ReportData:
         return self.summary["risk_counts"].get("HIGH", 0) / max(1, self.rows_scored)
 
     @property
+    def has_revenue(self) -> bool:
+        """Whether the run has money to show: a monthly charges column with a value for some customer (results
+        without the column at all: a revenue at risk in the summary).
+
+        Only ``customer_id`` is required of an upload: without a money column (or with an empty one) the
+        page shows no revenue figure anywhere and says why once (:attr:`no_revenue_note`)."""
+        if {"monthly_charges", "revenue_at_risk"} & set(self.results.columns):
+            return has_revenue(self.results)
+        return amount(self.summary.get("revenue_at_risk")) is not None
+
+    @property
     def revenue_at_risk(self) -> float | None:
-        return self.summary.get("revenue_at_risk")  # computed once, by the pipeline
+        """Monthly revenue at risk over every customer (computed once, by the pipeline), or None without money.
+
+        ``summary.json`` holds null (or, from older runs, nothing) when the upload had no money column."""
+        if not self.has_revenue:
+            return None
+        value = amount(self.summary.get("revenue_at_risk"))
+        if value is not None or self.truncated:
+            return value
+        return float(self.results["revenue_at_risk"].sum())
+
+    @property
+    def no_revenue_note(self) -> str:
+        """Why the page shows no revenue ("" when it does): said once, in the headline."""
+        if self.has_revenue:
+            return ""
+        mapped = "monthly_charges" in self.results.columns or "monthly_charges" in self.fields
+        if mapped:
+            return ("The monthly charges column of this file is empty, so revenue at risk is not shown; "
+                    "fill it in to see it.")
+        return ("No monthly charges in this file, so revenue at risk is not shown; add a monthly charges or MRR "
+                "column to see it.")
+
+    @property
+    def fields(self) -> set[str]:
+        """The canonical fields the upload's columns were read as (``customer_id``, ``contract``, ...)."""
+        return {str(f) for f in (self.summary.get("mapping") or {}).values() if f}
 
     @property
     def quality_score(self) -> float:
@@ -94,6 +131,18 @@ class ReportData:
         return self._segments
 
 
+def amount(value) -> float | None:
+    """A figure of summary.json as a float; None when it is null, missing, not a number or not finite."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def has_revenue(results: pd.DataFrame) -> bool:
+    """Whether ``results`` (as :func:`results_frame` reads them) hold a revenue at risk for some customer."""
+    return "revenue_at_risk" in results.columns and bool(results["revenue_at_risk"].notna().any())
+
+
 def background(fn):
     """``fn()`` running in a thread of its own: a Future of its result."""
     from concurrent.futures import ThreadPoolExecutor
@@ -112,7 +161,9 @@ def results_name(available, rows_scored: int) -> str:
 
 def results_frame(text: str, nrows: int | None = MAX_ROWS) -> pd.DataFrame:
     """results.csv as the page uses it: revenue at risk and the recommended action per customer."""
-    frame = pd.read_csv(io.StringIO(text), dtype={"customer_id": str}, nrows=nrows)
+    # text columns read as text: a run where no customer has an action (a file of ids alone) leaves the column
+    # all blank, which pandas would read as floats (and "nan")
+    frame = pd.read_csv(io.StringIO(text), dtype={"customer_id": str, "recommended_action": str}, nrows=nrows)
     if "monthly_charges" in frame.columns:
         frame["revenue_at_risk"] = pd.to_numeric(frame["monthly_charges"], errors="coerce") * frame["churn_probability"]
     if "recommended_action" not in frame.columns:  # runs from before the pipeline filled it

@@ -26,7 +26,7 @@ class DetailWidget:
         self.result = w.HTML(layout=self._layout, style=html_style)
         self.result.add_class("rw-whatif-result")
         self.widget = w.VBox([self.html, self.controls, self.result], layout=self._layout)
-        self._header = None  # the what-if heading, made once
+        self._header = self._nothing = None  # the what-if heading and its "nothing to change", made once
 
     def show(self, customer_id: str | None, search: str = "") -> None:
         self.result.value = ""
@@ -49,12 +49,16 @@ class DetailWidget:
         if features is None or row.customer_id not in features.index:
             return
         canonical = features.loc[[row.customer_id]]
+        fields = whatif.fields(canonical)
+        if not fields:  # nothing this file says about the customer can be changed: say so, offer nothing
+            self.controls.children = [self._none()]
+            return
         if self._header is None:
             self._header = w.HTML('<b class="rw-page">What if…</b> <span class="rw-page rw-note">change one thing '
                                   "and see the new chance of leaving</span>", layout=self._layout,
                                   style=self.html.style)
         controls = [self._header]
-        for field in whatif.fields(canonical):
+        for field in fields:
             current = canonical[field].iloc[0]
             options = whatif.choices(field)
             values = [v for _, v in options]
@@ -64,6 +68,16 @@ class DetailWidget:
             pick.observe(lambda ch, f=field: self._rescore(row, canonical, f, ch["new"]), names="value")
             controls.append(pick)
         self.controls.children = controls
+
+    def _none(self):
+        """What the what-if says for a customer with no field a business can change."""
+        import ipywidgets as w
+
+        if self._nothing is None:
+            self._nothing = w.HTML(render("note.html.j2", text=whatif.NONE), layout=self._layout,
+                                   style=self.html.style)
+            self._nothing.add_class("rw-whatif-none")
+        return self._nothing
 
     def _rescore(self, row, canonical, field: str, value) -> None:
         after = whatif.rescore(canonical, field, value)

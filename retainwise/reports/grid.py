@@ -12,6 +12,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from retainwise.reports import segments
+from retainwise.reports.data import has_revenue
 from retainwise.reports.render import money, pct
 
 PAGE_ROWS = 25
@@ -33,30 +34,37 @@ def filtered(results: pd.DataFrame, segs: pd.DataFrame, *, sort: str = "probabil
     return frame.sort_values(key, ascending=False, kind="stable")
 
 
-def row_text(r) -> str:
-    """One row of the browser as the button says it."""
+def row_text(r, revenue: bool = True) -> str:
+    """One row of the browser as the button says it (``revenue``: with its revenue at risk a month, for a run
+    with a money column)."""
     action = getattr(r, "recommended_action", "") or "—"
-    return f"{r.customer_id}  ·  {pct(r.churn_probability)}  ·  {r.churn_risk.title()}  ·  " \
-           f"{money(getattr(r, 'revenue_at_risk', None))}/mo  ·  {action}"
+    per_month = f"{money(getattr(r, 'revenue_at_risk', None))}/mo  ·  " if revenue else ""
+    return f"{r.customer_id}  ·  {pct(r.churn_probability)}  ·  {r.churn_risk.title()}  ·  {per_month}{action}"
 
 
 class Browser:
-    """The customer browser widget; ``on_select(customer_id or None, search)`` follows clicks and searches."""
+    """The customer browser widget; ``on_select(customer_id or None, search)`` follows clicks and searches.
+
+    It offers only what the run has: the revenue sort and figures with a money column, the segment filter
+    with a field segments are made from."""
 
     def __init__(self, results: pd.DataFrame, segs: pd.DataFrame, on_select: Callable[[str | None, str], None]):
         import ipywidgets as w
         from ipywidgets.widgets.widget_description import DescriptionStyle
 
         self.results, self.segs, self.on_select, self.page = results, segs, on_select, 0
+        self.revenue = has_revenue(results)
         # one layout and one style of each kind, shared: every model is one more the page must create and render
         self._plain, self._row_layout = w.Layout(), w.Layout(width="100%")
         plain = self._plain
         self._row_style, described = w.ButtonStyle(), DescriptionStyle()
-        self.sort = w.Dropdown(options=[("Chance of leaving", "probability"), ("Revenue at risk", "revenue")],
-                               value="probability", description="Sort by", layout=plain, style=described)
+        sorts = [("Chance of leaving", "probability"), ("Revenue at risk", "revenue")][:2 if self.revenue else 1]
+        self.sort = w.Dropdown(options=sorts, value="probability", description="Sort by", layout=plain,
+                               style=described)
         self.tier = w.ToggleButtons(options=[(t.title(), t) for t in TIERS], value="All", description="Risk",
                                     layout=plain)
-        self.segment = w.Dropdown(options=segments.options(segs), value=None, description="Segment", layout=plain,
+        # index, not value: "All segments" is the option whose value is None, and value=None selects no option
+        self.segment = w.Dropdown(options=segments.options(segs), index=0, description="Segment", layout=plain,
                                   style=described)
         self.search = w.Text(placeholder="customer id", description="Search", continuous_update=False, layout=plain)
         self.prev, self.next = (w.Button(description=d, layout=plain, style=self._row_style)
@@ -76,7 +84,9 @@ class Browser:
     def widget(self):
         import ipywidgets as w
 
-        filters = w.HBox([self.sort, self.segment, self.search], layout=self._wrap)
+        shown = [self.sort] if len(self.sort.options) > 1 else []  # one way to sort needs no choice
+        shown += [self.segment] if len(self.segs.columns) else []
+        filters = w.HBox([*shown, self.search], layout=self._wrap)
         pager = w.HBox([self.prev, self.next, self.status], layout=self._wrap)
         box = w.VBox([filters, self.tier, self.rows, pager], layout=self._plain)
         box.add_class("rw-browser")
@@ -104,7 +114,7 @@ class Browser:
         shown = self.frame.iloc[start:start + PAGE_ROWS]
         buttons = []
         for r in shown.itertuples(index=False):
-            b = w.Button(description=row_text(r), tooltip=str(r.customer_id), layout=self._row_layout,
+            b = w.Button(description=row_text(r, self.revenue), tooltip=str(r.customer_id), layout=self._row_layout,
                          style=self._row_style)
             b.add_class("rw-row")
             b.add_class(f"rw-row-{r.churn_risk}")

@@ -11,7 +11,7 @@ import functools
 import pandas as pd
 
 from retainwise.reports import charts, labels, segments
-from retainwise.reports.data import ReportData
+from retainwise.reports.data import ReportData, amount
 from retainwise.reports.render import money, render
 from retainwise.science import drift as drift_levels
 from retainwise.science import playbook
@@ -35,8 +35,11 @@ def headline(data: ReportData) -> str:
             ("rw-high", f"{data.high_share:.1%}", "at high risk of leaving", " rw-high"),
             ("rw-revenue", money(data.revenue_at_risk), "monthly revenue at risk", ""),
             ("rw-quality", f"{data.quality_score:.0f}", "data quality score (of 100)", "")]
+    if not data.has_revenue:  # no money column: no revenue figure, and the one sentence saying why
+        kpis = [k for k in kpis if k[0] != "rw-revenue"]
     return render("headline.html.j2", title=title(data), upload=data.upload_name,
                   finished=labels.when(data.summary.get("finished_at")), kpis=kpis, truncated=data.truncated,
+                  no_revenue=data.no_revenue_note,
                   shown=len(data.results), total=f"{data.rows_scored:,}", download=data.download_url,
                   run_id=data.run_id)
 
@@ -47,8 +50,22 @@ def risk(data: ReportData) -> str:
                    "High risk: 60% chance or more; medium: 30–60%; low: under 30%.")
 
 
+def file_drivers(data: ReportData) -> list[dict]:
+    """The run's global drivers among the fields the file has: a column the upload lacks is never named (the
+    model still reads its absence, but "monthly charges drives churn" about a file without them is wrong)."""
+    drivers = [d for d in data.summary.get("global_drivers") or [] if isinstance(d, dict) and d.get("feature")]
+    absent = set((data.summary.get("model") or {}).get("missing_features") or [])  # unmapped, or mapped but empty
+    fields = data.fields
+    return [d for d in drivers if d["feature"] not in absent and (not fields or d["feature"] in fields)]
+
+
 def drivers(data: ReportData) -> str:
-    return section("drivers", "What drives churn in this file", charts.drivers(data.summary.get("global_drivers")))
+    chart = charts.drivers(file_drivers(data))
+    if not chart:
+        chart = render("note.html.j2", text="No column of this file is one the model learns from, so every "
+                       "customer gets about the same chance of leaving. Add columns such as months as a customer, "
+                       "contract and monthly charges to see what drives it.")
+    return section("drivers", "What drives churn in this file", chart)
 
 
 def segment_tables(data: ReportData) -> dict[str, pd.DataFrame]:
@@ -58,29 +75,42 @@ def segment_tables(data: ReportData) -> dict[str, pd.DataFrame]:
 def segments_section(data: ReportData) -> str:
     top = {t: rows.head(6) for t, rows in segment_tables(data).items()}
     tables = [(t, rows.to_dict("records")) for t, rows in top.items()]
-    intro = "Where the risk and the revenue at risk sit."
+    money_shown = data.has_revenue
+    intro = "Where the risk and the revenue at risk sit." if money_shown else "Where the risk sits."
     if data.truncated:  # a large run's segments are counted over the customers the page holds, not every one
         intro += (f" Counted over the {len(data.results):,} customers most at risk shown here,"
                   f" not all {data.rows_scored:,}.")
-    return section("segments", "Segments", render("segments.html.j2", tables=tables, chart=charts.segment_bars(top)),
-                   intro)
+    if not tables:  # nothing to count: say why, with no intro about what is not there
+        intro = ""
+    chart = charts.segment_bars(top, "revenue" if money_shown else "probability")
+    return section("segments", "Segments", render("segments.html.j2", tables=tables, chart=chart, money=money_shown,
+                                                  have_fields=data.features() is not None,
+                                                  dimensions=labels.join(segments.DIMENSION_WORDS)), intro)
 
 
-def customers_table(frame: pd.DataFrame, note: str) -> str:
-    return render("customers_table.html.j2", rows=frame.to_dict("records"), note=note)
+def customers_table(frame: pd.DataFrame, note: str, money_shown: bool = True) -> str:
+    return render("customers_table.html.j2", rows=frame.to_dict("records"), note=note,
+                  money=money_shown and "revenue_at_risk" in frame.columns)
 
 
 def customers_static(data: ReportData) -> str:
     top = data.results.head(STATIC_CUSTOMERS)
     note = f"The {len(top)} customers most likely to leave, of {data.rows_scored:,}; all of them are in the results file."
-    return section("customers", "Customers most at risk", customers_table(top, note))
+    return section("customers", "Customers most at risk", customers_table(top, note, data.has_revenue))
 
 
 def actions(data: ReportData) -> str:
     table = playbook.summarise(data.results, data.results["recommended_action"])
-    return section("actions", "Recommended actions", render("actions.html.j2", rows=table.to_dict("records")),
-                   "What to do for the customers at risk, by the monthly revenue each action protects "
-                   "(chance of leaving × monthly charges).")
+    if table.empty:  # why there is no action: nobody at risk, or nothing the file says about them points to one
+        intro = ""
+    elif data.has_revenue:
+        intro = ("What to do for the customers at risk, by the monthly revenue each action protects "
+                 "(chance of leaving × monthly charges).")
+    else:
+        intro = "What to do for the customers at risk, by how many customers each action is for."
+    at_risk = int(data.results["churn_risk"].isin(playbook.AT_RISK).sum())
+    return section("actions", "Recommended actions", render("actions.html.j2", rows=table.to_dict("records"),
+                                                            money=data.has_revenue, at_risk=at_risk), intro)
 
 
 def quality(data: ReportData) -> str:
@@ -105,6 +135,9 @@ _DRIFT_WORDS = {"stable": ("similar", "rw-good"), "moderate": ("somewhat differe
 
 
 def _drift_sentence(rows: list[dict]) -> str:
+    if not rows:
+        return ("This file has none of the columns we compare with the customers the model learned from, so we "
+                "cannot say how alike they are.")
     shifted = [r["label"].lower() for r in rows if r["psi"] >= drift_levels.MAJOR]
     if not shifted:
         some = [r["label"].lower() for r in rows if r["psi"] >= drift_levels.MODERATE]
@@ -153,6 +186,15 @@ def _change(now: float, before: float, kind: str) -> str:
     return "unchanged" if round(delta) == 0 else f"{'up' if delta > 0 else 'down'} {money(abs(delta))}"
 
 
+def _revenue_change(data: ReportData, before: dict) -> str | None:
+    """How revenue at risk moved since ``before`` (the previous summary); "" when that run had no money column,
+    None when this one has none (the headline already says why: no line at all)."""
+    now, then = data.revenue_at_risk, amount(before.get("revenue_at_risk"))
+    if now is None:
+        return None
+    return "" if then is None else _change(now, then, "money")
+
+
 def since(data: ReportData) -> str:
     """Against the tenant's previous run; nothing when the history is unknown (a run folder alone)."""
     if not data.history_known:
@@ -161,13 +203,11 @@ def since(data: ReportData) -> str:
     ctx = {"previous": None}
     if prev:
         ps = prev["summary"]
-        before_high = ps["risk_counts"].get("HIGH", 0) / max(1, int(ps["rows_scored"]))
+        before_high = (ps.get("risk_counts") or {}).get("HIGH", 0) / max(1, int(ps.get("rows_scored") or 0))
         was_high = set(prev["results"].loc[prev["results"]["churn_risk"].eq("HIGH"), "customer_id"])
         newly = [c for c in data.results.loc[data.results["churn_risk"].eq("HIGH"), "customer_id"] if c not in was_high]
         ctx = {"previous": prev, "high_now": data.high_share, "high_change": _change(data.high_share, before_high, "share"),
-               "revenue_now": data.revenue_at_risk,
-               "revenue_change": _change(data.revenue_at_risk or 0.0, ps.get("revenue_at_risk") or 0.0, "money"),
-               "newly": newly}
+               "revenue_now": data.revenue_at_risk, "revenue_change": _revenue_change(data, ps), "newly": newly}
     return section("since", "Since last time", render("since.html.j2", **ctx))
 
 

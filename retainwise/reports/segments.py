@@ -19,6 +19,8 @@ DIMENSIONS = (
     ("Seats", "seats_used", SEATS_BANDS),
 )
 _BANDED = {title: bands[1] for title, _, bands in DIMENSIONS if bands}
+#: The dimensions as a sentence names them ("a file has none of the columns segments are made from: ...").
+DIMENSION_WORDS = ["contract", "months as a customer", "internet service", "payment method", "seats"]
 
 
 def segment_labels(features: pd.DataFrame | None) -> pd.DataFrame:
@@ -40,8 +42,9 @@ def segment_labels(features: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def by_segment(results: pd.DataFrame, segs: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """For each dimension: ``segment, customers, high_share, revenue`` (revenue at risk per month); categories
-    by revenue at risk, bands (months as a customer, seats) in their own order."""
+    """For each dimension: ``segment, customers, high_share, probability, revenue`` (the mean chance of leaving,
+    revenue at risk per month); categories by revenue at risk (without money: by customers at high risk, then
+    mean chance of leaving), bands (months as a customer, seats) in their own order."""
     if segs.empty:
         return {}
     joined = results.join(segs, on="customer_id")
@@ -49,15 +52,17 @@ def by_segment(results: pd.DataFrame, segs: pd.DataFrame) -> dict[str, pd.DataFr
     tables = {}
     for title in segs.columns:
         frame = pd.DataFrame({"segment": joined[title].fillna("unknown"), "high": joined["churn_risk"].eq("HIGH"),
+                              "p": pd.to_numeric(joined.get("churn_probability", np.nan), errors="coerce"),
                               "revenue": revenue.fillna(0.0)})
         table = frame.groupby("segment").agg(customers=("high", "size"), high_share=("high", "mean"),
-                                             revenue=("revenue", "sum"))
+                                             probability=("p", "mean"), revenue=("revenue", "sum"))
         if title in _BANDED:  # a ladder reads in its own order (0-6 months, 7-12 months, ...), unknown last
             bands = list(_BANDED[title])
             rank = [bands.index(b) if b in bands else len(bands) for b in table.index]
             table = table.iloc[sorted(range(len(table)), key=rank.__getitem__)]
-        else:  # categories: where the money at risk is first
-            table = table.sort_values("revenue", ascending=False)
+        else:  # categories: where the money at risk is first (without money, all 0: the most customers at high risk)
+            table = table.assign(_high=table["high_share"] * table["customers"]).sort_values(
+                ["revenue", "_high", "probability"], ascending=False, kind="stable").drop(columns="_high")
         tables[title] = table.reset_index()
     return tables
 

@@ -9,6 +9,9 @@ from retainwise.reports import labels
 #: Fields a business can change for a customer (offers, plans, billing).
 ACTIONABLE = ("contract", "tech_support", "online_security", "payment_method", "internet_service", "paperless_billing")
 _FLAG_VALUES = (1.0, 0.0)
+#: What the what-if says when the file has none of the fields for this customer.
+NONE = ("What if… needs a column you can change for a customer (contract, tech support, online security, payment "
+        "method, internet service or paperless billing); this file has none of them for this customer.")
 
 
 def choices(field: str) -> list[tuple[str, object]]:
