@@ -159,3 +159,9 @@ def test_the_saas_export_fixture_is_mapped_to_saas_fields_and_scored_by_the_rule
     assert "multiple_lines" not in summary["mapping"].values()
     actions = set(results["recommended_action"]) - {""}
     assert actions and not actions & {"Review their plan and price", "Offer a free tech-support trial"}
+
+
+def test_the_reason_quotes_what_the_file_s_own_outcomes_measured():
+    out = domain.Domain(in_domain=False, reason="your file looks like a software-subscription business")
+    assert "unknown until you tell us who actually left" in domain.out_of_domain_reason(out, True)
+    assert "ranked a leaver above a stayer 81% of the time" in domain.out_of_domain_reason(out, True, 0.81)

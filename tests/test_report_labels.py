@@ -52,3 +52,30 @@ def test_a_large_run_is_read_from_its_top_customers():
     assert results_name({"results.csv", "results_top.csv"}, MAX_ROWS + 1) == "results_top.csv"
     assert results_name({"results.csv", "results_top.csv"}, 400) == "results.csv"
     assert results_name({"results.csv"}, MAX_ROWS + 1) == "results.csv"  # runs from before results_top.csv
+
+
+def _health(model: dict, realised: dict | None = None, rows: int = 4000) -> str:
+    summary = {"rows_scored": rows, "risk_counts": {}, "model": model,
+               "drift": {"tenure_months": {"psi": 1.4, "level": "major"}}, **({"realised": realised} if realised else {})}
+    return sections.health(ReportData("acme", "r1", summary, pd.DataFrame({"customer_id": ["a"]})))
+
+
+def test_health_says_how_far_to_trust_an_out_of_domain_run_and_promises_nothing():
+    model = {"confidence": "low", "reason": "Your file looks like a software-subscription business.",
+             "domain": {"in_domain": False}}
+    realised = {"n": 4000, "roc_auc": 0.79, "brier": 0.1,
+                "compared": {"model_roc_auc": 0.52, "rules_roc_auc": 0.79, "rules_n": 4000, "better": "rules"}}
+    html = _health(model, realised)
+    assert "Confidence: low." in html and "software-subscription" in html
+    assert "promised" not in html and "should hold" not in html
+    assert "the SaaS rules ranked a leaver above a stayer 79% of the time and our telco-trained model 52%" in html
+    assert "the SaaS rules ranked better" in html
+
+
+def test_health_of_an_in_domain_run_compares_outcomes_with_the_promise():
+    model = {"confidence": "high", "expected_roc_auc": 0.85, "reason": "Your customers look like ours.",
+             "domain": {"in_domain": True}}
+    html = _health(model, {"n": 800, "roc_auc": 0.70, "brier": 0.2})
+    assert "Confidence: high." in html and "the model promised 85%" in html and "clearly below" in html
+    small = _health(model, rows=50)
+    assert "too noisy to judge" in small and "very different" not in small.split("<details")[0]

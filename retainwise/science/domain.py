@@ -116,20 +116,24 @@ def in_domain_reason(expected_auc: float, confidence: str, missing: list[str]) -
                "low": ": little better than chance, so read its ranking as a rough guide."}[confidence])
 
 
-def out_of_domain_reason(domain: Domain, by_rules: bool) -> str:
-    """The plain words for a file the model does not know."""
-    who = ("the SaaS rules score your customers instead (usage, billing, engagement and tenure); how well "
-           "they rank them is unknown until you tell us who actually left" if by_rules else
+def _how_well(measured: float | None) -> str:
+    return ("how well they rank your customers is unknown until you tell us who actually left" if measured is None
+            else f"on the outcomes in this file they ranked a leaver above a stayer {measured:.0%} of the time")
+
+
+def out_of_domain_reason(domain: Domain, by_rules: bool, measured: float | None = None) -> str:
+    """The plain words for a file the model does not know (``measured``: the served score's realised ROC AUC)."""
+    who = (f"the SaaS rules score your customers instead (usage, billing, engagement and tenure); {_how_well(measured)}"
+           if by_rules else
            "the rules have no column of yours to read either, so treat the model's scores as a rough guide only")
     return (f"{domain.reason[0].upper()}{domain.reason[1:]}. Our model learned from a telco's customers and its "
             f"accuracy does not carry over to yours: {who}.")
 
 
-def too_little_reason(expected_auc: float) -> str:
+def too_little_reason(expected_auc: float, measured: float | None = None) -> str:
     """The plain words for a file whose columns give the model almost nothing (the rules score it)."""
     return (f"Your file has too few of the columns the model uses (expected ROC AUC {expected_auc:.2f}, near "
-            "chance), so the SaaS rules score it instead; how well they rank your customers is unknown until "
-            "you tell us who actually left.")
+            f"chance), so the SaaS rules score it instead; {_how_well(measured)}.")
 
 
 def compare(realised_model: dict | None, realised_rules: dict | None) -> dict | None:

@@ -209,10 +209,11 @@ class Pipeline:
         evidence supports it (the file in the model's domain, served by the model)."""
         groups = self.experiment["groups"]
         served_by_rules = groups["rules"] > 0 and groups["rules"] >= groups["ml"]
+        measured = (self.realised or {}).get("roc_auc")
         if not self.domain.in_domain:
-            return {"confidence": "low", "reason": domain.out_of_domain_reason(self.domain, served_by_rules)}
+            return {"confidence": "low", "reason": domain.out_of_domain_reason(self.domain, served_by_rules, measured)}
         if served_by_rules and self.experiment["fallback_to_rules"]:
-            return {"confidence": "low", "reason": domain.too_little_reason(self.choice.expected_roc_auc)}
+            return {"confidence": "low", "reason": domain.too_little_reason(self.choice.expected_roc_auc, measured)}
         return {"confidence": self.choice.confidence, "expected_roc_auc": round(self.choice.expected_roc_auc, 4),
                 "reason": domain.in_domain_reason(self.choice.expected_roc_auc, self.choice.confidence,
                                                   self.choice.missing)}
@@ -267,16 +268,20 @@ class Pipeline:
         p, tiers = scores["churn_probability"].to_numpy(), scores["churn_risk"].to_numpy()
         factors = explain.factor_columns(rows, expl, p, tiers, with_actions=True, tables=self._tables)
         by_rules = (scores["experiment_group"] == "rules").to_numpy()
+        # what drove each customer's score, for the file's drivers: the model's columns, then the rules' own
+        columns = list(dict.fromkeys([*expl.values.columns, *rules.COLUMNS]))
+        values = expl.values.reindex(columns=columns, fill_value=0.0).astype("float64")
         if by_rules.any():  # customers the rules served are explained by the rules
             some = rows.loc[by_rules]
+            ruled = explain.rules_explanations(some, self.scales)
             factors.loc[by_rules] = explain.factor_columns(
-                some, explain.rules_explanations(some, self.scales), p[by_rules], tiers[by_rules],
-                with_actions=True, tables=self._tables).to_numpy()
+                some, ruled, p[by_rules], tiers[by_rules], with_actions=True, tables=self._tables).to_numpy()
+            values.loc[by_rules] = ruled.values.reindex(columns=columns, fill_value=0.0).to_numpy()
         results = pd.concat([scores, factors], axis=1)
         results["model_version"] = self.model.version
         if "monthly_charges" in rows.columns:
             results["monthly_charges"] = rows["monthly_charges"]
-        return results, expl.values
+        return results, values
 
     def write_outputs(self) -> dict[str, Path]:
         """Write results_top.csv and summary.json (results were written while explaining); paths by name."""
@@ -315,6 +320,7 @@ class Pipeline:
     def global_drivers(self) -> pd.DataFrame:
         """Mean |impact| per business feature over every customer, strongest first."""
         frame = pd.DataFrame({"feature": self.driver_names, "mean_abs_impact": self._mean_abs})
+        frame = frame[(frame["mean_abs_impact"] > 0) | frame["feature"].isin(self.model.features)]  # the rules' unused
         return frame.sort_values("mean_abs_impact", ascending=False, kind="stable").reset_index(drop=True)
 
     def summary(self) -> dict:
