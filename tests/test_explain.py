@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from retainwise.science import explain, scoring
@@ -331,3 +332,15 @@ def test_impacts_are_the_repr_of_pythons_round():
     wholes, w, f = explain._impacts(x, closing)
     got = explain._concat(wholes.take(w), explain._impact_tables()[1].take(f)).to_pylist()
     assert got == [repr(round(float(v), 4)) + ("}]" if last else "}") for v, last in zip(x, closing, strict=True)]
+
+
+def test_a_tenant_s_own_columns_read_as_their_headers_with_their_values():
+    rows = pd.DataFrame({"customer_id": ["a", "b"], "own:Region Code": ["EMEA", "nan"],
+                         "own:Weekly Active Days": ["2", "6.5"]}, index=[0, 1])
+    values = pd.DataFrame({"own:Region Code": [0.8, -0.1], "own:Weekly Active Days": [0.3, -0.9]}, index=[0, 1])
+    out = explain.factor_columns(rows, explain.Explanations(values=values, base=np.zeros(2)),
+                                 [0.7, 0.1], ["HIGH", "LOW"])
+    assert out["explanation"].iloc[0] == "High risk (70%): driven mostly by Region Code (EMEA) and Weekly Active Days (2)."
+    assert json.loads(out["protective_factors"].iloc[1])[0] == {"feature": "own:Weekly Active Days", "value": 6.5,
+                                                                "impact": -0.9}
+    assert json.loads(out["risk_factors"].iloc[1]) == [] and "Region Code (nan)" in out["explanation"].iloc[1]

@@ -79,6 +79,17 @@ def rules_explanations(rows: pd.DataFrame, scale: float | None = None) -> Explan
     return Explanations(values=impacts, base=np.full(len(rows), rules.BASE))
 
 
+#: A tenant's own columns (not in the schema) are named ``own:<header>``: their label is the header.
+OWN = "own:"
+
+
+def label(name: str) -> str:
+    """The words a factor is shown with: the schema's label, or a tenant column's own header."""
+    if name in schema.BY_NAME:
+        return schema.column(name).label
+    return name.removeprefix(OWN)
+
+
 def _display_value(name: str, value) -> object:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return None
@@ -86,16 +97,21 @@ def _display_value(name: str, value) -> object:
     if kind == "flag":
         return "yes" if float(value) >= 0.5 else "no"
     if kind == "number":
-        f = float(value)
+        try:
+            f = float(value)
+        except (TypeError, ValueError):  # a tenant's own column of text: shown as written
+            return str(value)
+        if not math.isfinite(f):
+            return str(value)
         return int(f) if f.is_integer() else round(f, 2)
     return str(value)
 
 
 def _phrase(name: str, value) -> str:
-    label = schema.column(name).label if name in schema.BY_NAME else name
+    label_ = label(name)
     if value is None:
-        return f"{label} (missing)"
-    return f"{label} ({str(value).replace('_', ' ')})"
+        return f"{label_} (missing)"
+    return f"{label_} ({str(value).replace('_', ' ')})"
 
 
 class FactorTables:
