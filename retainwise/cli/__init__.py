@@ -33,6 +33,7 @@ HANDLERS = {
     "download": "retainwise.cli.download:cli_download",
     "link": "retainwise.cli.link:cli_link",
     "tenant": "retainwise.cli.tenant:cli_tenant",
+    "outcomes": "retainwise.cli.outcomes:cli_outcomes",
 }
 
 

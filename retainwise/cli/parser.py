@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _local(sub) -> None:
-    """Commands that need nothing but this machine: score, train, model."""
+    """Commands of this machine's files: score, train, model, outcomes (a platform run's too)."""
     p = sub.add_parser("score", help="score a customer file locally (the pipeline and report notebooks)")
     p.add_argument("file", help="customer file to score: CSV in any common dialect, or .xlsx")
     p.add_argument("--out", required=True, help="output directory (results.csv, summary.json, report.html, ...)")
@@ -68,6 +68,20 @@ def _local(sub) -> None:
 
     p = sub.add_parser("model", help="print the committed model's card")
     p.add_argument("--json", action="store_true", help="the card as JSON")
+
+    p = sub.add_parser(
+        "outcomes", help="who actually left: join an outcomes file to the run that scored those customers",
+        description="Join FILE (a customer id column and a churned column: 1/0, yes/no, true/false, "
+                    "churned/stayed; optionally a date) to the snapshot of the customers as RUN_ID scored them, "
+                    "keep the labelled rows (tenants/<tenant>/labelled/<run_id>.parquet: under RETAINWISE_HOME, "
+                    "or the bucket for a platform run; sending outcomes again replaces the run's file) and print "
+                    "matched customers, leavers, unmatched ids and how that run's predictions did (ROC AUC).")
+    p.add_argument("file", help="outcomes file: CSV in any common dialect, or .xlsx")
+    p.add_argument("--tenant", default="local", help="business the outcomes belong to (default: local)")
+    p.add_argument("--run", default=None, type=values.run_id, metavar="RUN_ID",
+                   help="run whose customers the outcomes are about (default: the tenant's latest run with a "
+                        "snapshot: scored on this machine, else in the run store)")
+    p.add_argument("--json", action="store_true", help=JSON_HELP + " (the join's report and the labelled file)")
 
 
 def _platform(sub) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from retainwise.cli.output import print_json
 from retainwise.execution.execute import RunOutcome, score_file
-from retainwise.platform import mapping_store
+from retainwise.platform import labelled, mapping_store
 from retainwise.science.progress import FILE as PROGRESS_FILE
 from retainwise.science.progress import read_progress
 from retainwise.settings import Settings
@@ -31,6 +31,8 @@ def cli_score(args) -> int:
                              quality_level=args.quality_level, progress=not args.quiet,
                              rules_share=args.rules_share, saved_mapping=mapping_store.load(home, args.tenant))
     _save_mapping(home, args.tenant, Path(args.out) / "mapping.json")
+    # the run, for `retainwise outcomes`; a file that said who left is labelled data at once
+    labelled.keep_scored_run(home, args.tenant, args.out, outcome.summary)
     if args.json:
         print_json({"summary": outcome.summary, "outputs": {k: str(v) for k, v in outcome.outputs.items()}})
     else:

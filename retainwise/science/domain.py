@@ -65,6 +65,12 @@ def _join(words: list[str], most: int = 4) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
+def importance(card: dict, features) -> dict[str, float]:
+    """Share of the committed model's importance (its card's ``feature_importance``) per feature of ``features``."""
+    shares = {e["feature"]: float(e["share"]) for e in card.get("feature_importance", [])}
+    return {f: shares.get(f, 0.0) for f in features}
+
+
 def excess_psi(psi: float, bins: int, rows: int) -> float:
     """PSI beyond what sampling alone gives ``rows`` customers spread over ``bins`` bins (about (bins-1)/rows)."""
     return psi - (bins - 1) / max(rows, 1)

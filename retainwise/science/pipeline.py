@@ -14,7 +14,8 @@ whole-file figures whatever the chunk size (validation.py, streaming.py).
 columns), ``customers.parquet`` their canonical fields (what the report's
 segments and what-if need, so it never reads the upload again), and
 summary.json the first 20 of them (``top_at_risk``) and a probability
-histogram, so a report never needs to load all results.
+histogram, so a report never needs to load all results. ``snapshot.parquet`` keeps every scored
+customer's fields and own columns as scored (snapshot.py), written while validating: what outcomes join to.
 
 Every stage records its wall time in ``timings`` (``timings_s`` in
 summary.json) and its progress in ``<output_dir>/progress.json``.
@@ -31,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from retainwise.science import domain, drift, experiment, explain, outputs, playbook, rules, scoring
+from retainwise.science import domain, drift, experiment, explain, outputs, playbook, rules, scoring, snapshot
 from retainwise.science.ahead import Ahead
 from retainwise.science.features import present_features
 from retainwise.science.mapping import map_columns
@@ -130,20 +131,22 @@ class Pipeline:
 
     def validate(self):
         """Read the file chunk by chunk: normalise, validate, park the scorable rows. The quality report."""
-        with self._stage("validation") as advance:
+        with self._stage("validation") as advance, \
+                snapshot.SnapshotWriter(self.output_dir / snapshot.FILE, self.mapping.unmapped) as snap:
             validator = Validator(level=self.quality_level, mapping=self.mapping)
             self._spill, present, scales = Spill(), frozenset(), rules.ScaleFinder()
             normaliser = Normaliser(self.mapping)  # each distinct text converted once per run, not per chunk
             for chunk in self.upload.chunks():
-                rows = validator.add(normaliser.canonical(chunk))
+                rows = validator.add(canonical := normaliser.canonical(chunk))
                 present |= present_features(rows)
                 scales.add(rows)
                 if len(rows):  # a chunk of nothing but repeats or rows without an id leaves nothing to score
                     self._spill.put(rows)
+                    snap.add(chunk, canonical, rows)  # every scored customer as scored, own columns included
                     if self.explain_ahead:
                         self._explain_ahead(present)
                 advance(validator.rows_in)
-            self.validation = validator.finish()
+            self.validation, self.snapshot = validator.finish(), snap
             self.present, self.scales = present, scales.scales()
         return self.validation
 
@@ -286,7 +289,7 @@ class Pipeline:
     def write_outputs(self) -> dict[str, Path]:
         """Write results_top.csv and summary.json (results were written while explaining); paths by name."""
         with self._stage("outputs"):
-            paths = {name: self.output_dir / name for name in ("results.csv", "results.parquet")}
+            paths = {name: self.output_dir / name for name in ("results.csv", "results.parquet", snapshot.FILE)}
             paths["results_top.csv"] = outputs.write_results(self.top, self.output_dir / "results_top.csv")
             if self._top_rows is not None:
                 paths["customers.parquet"] = outputs.write_customers(self._top_rows, self.output_dir / "customers.parquet")
@@ -334,6 +337,7 @@ class Pipeline:
             "mapping": dict(self.mapping.mapping),
             "mapping_confidence": {k: round(float(v), 3) for k, v in self.mapping.confidence.items()},
             "unmapped": list(self.mapping.unmapped),
+            "snapshot": self.snapshot.summary(),
             "quality": self.validation.quality.to_dict(),
             "model": self.model_summary(),
             "experiment": self.experiment,
