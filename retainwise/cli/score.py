@@ -14,6 +14,7 @@ from pathlib import Path
 from retainwise.cli.output import print_json
 from retainwise.execution.execute import RunOutcome, score_file
 from retainwise.platform import labelled, mapping_store
+from retainwise.platform.registry import LocalRegistry
 from retainwise.science.progress import FILE as PROGRESS_FILE
 from retainwise.science.progress import read_progress
 from retainwise.settings import Settings
@@ -26,10 +27,12 @@ def cli_score(args) -> int:
         print(f"Scoring {args.file} for tenant '{args.tenant}' (one notebook run: map, validate, predict, explain)…",
               file=sys.stderr)
     home = Settings.from_env().home
+    own_model = LocalRegistry(home, args.tenant).active()  # the tenant's own model, once it has one
     with _progress(Path(args.out), enabled=not args.quiet):
         outcome = score_file(args.file, args.out, tenant=args.tenant, run_id=args.run_id,
                              quality_level=args.quality_level, progress=not args.quiet,
-                             rules_share=args.rules_share, saved_mapping=mapping_store.load(home, args.tenant))
+                             rules_share=args.rules_share, saved_mapping=mapping_store.load(home, args.tenant),
+                             tenant_model_dir=own_model)
     _save_mapping(home, args.tenant, Path(args.out) / "mapping.json")
     # the run, for `retainwise outcomes`; a file that said who left is labelled data at once
     labelled.keep_scored_run(home, args.tenant, args.out, outcome.summary)

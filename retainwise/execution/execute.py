@@ -47,6 +47,7 @@ def run_pipeline(
     saved_mapping: dict | None = None,
     progress: bool = False,
     timeout: int | None = None,
+    tenant_model_dir: str | Path | None = None,
 ) -> RunOutcome:
     """Execute the pipeline notebook on ``input_path``, then the report notebook; outputs go to ``output_dir``.
 
@@ -55,7 +56,8 @@ def run_pipeline(
     share it and one ready client. ``timeout`` caps each cell (seconds). The
     executed notebook is always left at ``output_dir/notebooks/pipeline.ipynb``,
     with the error at its top on failure. ``saved_mapping`` is the tenant's saved
-    column mapping; the one to save next is written to ``output_dir/mapping.json``.
+    column mapping; the one to save next is written to ``output_dir/mapping.json``. ``tenant_model_dir``:
+    the tenant's active model of its own, which then scores the file.
 
     Raises :class:`InputError` / :class:`ModelError` (permanent) for unusable
     input or model, :class:`ExecutionError` (transient) when the kernel dies or
@@ -76,6 +78,8 @@ def run_pipeline(
     }
     if saved_mapping is not None:
         params["saved_mapping"] = saved_mapping
+    if tenant_model_dir:
+        params["tenant_model_dir"] = str(Path(tenant_model_dir).resolve())
     executed, report_executed = output_dir / OUTPUT_NOTEBOOK, output_dir / OUTPUT_REPORT_NOTEBOOK
     started = time.perf_counter()
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -116,7 +120,7 @@ def _finish(output_dir: Path, tenant: str, run_id: str, notebook_s: float, repor
 def score_file(
     file: str | Path, out: str | Path, *, tenant: str = "local", run_id: str | None = None,
     quality_level: str = "standard", progress: bool = True, rules_share: float = 0.0,
-    saved_mapping: dict | None = None,
+    saved_mapping: dict | None = None, tenant_model_dir: str | Path | None = None,
 ) -> RunOutcome:
     """Run the pipeline notebook on ``file`` with a fresh kernel (what ``retainwise score`` does).
 
@@ -127,5 +131,5 @@ def score_file(
         raise InputError(f"{file}: no such file. Check the path and try again.", code="no_file")
     return run_pipeline(
         path, out, tenant=tenant, run_id=run_id or uuid.uuid4().hex[:12], quality_level=quality_level,
-        progress=progress, rules_share=rules_share, saved_mapping=saved_mapping,
+        progress=progress, rules_share=rules_share, saved_mapping=saved_mapping, tenant_model_dir=tenant_model_dir,
     )

@@ -37,7 +37,10 @@ MIN_POINTS = 1.0
 
 
 def label(feature: str) -> str:
-    """The human label of a canonical field (``tenure_months`` -> ``Months as a customer``)."""
+    """The human label of a canonical field (``tenure_months`` -> ``Months as a customer``); a tenant's own
+    column (``own:<header>``, what its own model reads) by its header, as the tenant wrote it."""
+    if str(feature).startswith("own:"):
+        return str(feature)[len("own:"):]
     return LABELS.get(feature, str(feature).replace("_", " ").capitalize())
 
 

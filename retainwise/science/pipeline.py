@@ -32,7 +32,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from retainwise.science import domain, drift, experiment, explain, outputs, playbook, rules, scoring, snapshot
+from retainwise.science import (
+    domain,
+    drift,
+    experiment,
+    explain,
+    outputs,
+    playbook,
+    rules,
+    scoring,
+    snapshot,
+    trust,
+)
+from retainwise.science import tenant as tenant_models  # not ``tenant``: the business's name is called that
 from retainwise.science.ahead import Ahead
 from retainwise.science.features import present_features
 from retainwise.science.mapping import map_columns
@@ -63,7 +75,8 @@ class Pipeline:
     scored by the rules baseline instead of the model, for A/B tests;
     ``chunk_rows`` rows per chunk; ``progress_bar`` a tqdm bar per stage;
     ``explain_ahead`` compute SHAP values in the background from validation on
-    (ahead.py; off when only the validated rows are wanted).
+    (ahead.py; off when only the validated rows are wanted); ``tenant_model_dir`` the tenant's
+    own active model (retainwise.science.tenant), which then scores every customer.
 
     Stages raise :class:`~retainwise.errors.InputError` for unusable input,
     :class:`~retainwise.errors.ModelError` for a missing or tampered model and
@@ -74,7 +87,8 @@ class Pipeline:
                  run_id: str | None = None, quality_level: str = "standard",
                  mapping_overrides: dict[str, str] | None = None, saved_mapping: dict | None = None,
                  model_dir: str | Path | None = None, rules_share: float = 0.0, chunk_rows: int = CHUNK_ROWS,
-                 progress_bar: bool = False, explain_ahead: bool = True) -> None:
+                 progress_bar: bool = False, explain_ahead: bool = True,
+                 tenant_model_dir: str | Path | None = None) -> None:
         if not 0.0 <= float(rules_share) <= 1.0:
             from retainwise.errors import ConfigError
 
@@ -90,6 +104,8 @@ class Pipeline:
         self._spill: Spill | None = None
         self._ahead: Ahead | None = None
         self.explain_ahead = explain_ahead
+        # the tenant's own active model (registry.py), verified now: a tampered artefact fails before any work
+        self.tenant_model = tenant_models.load(tenant_model_dir) if tenant_model_dir else None
 
     @contextmanager
     def _stage(self, name: str, total: int | None = None):
@@ -141,8 +157,10 @@ class Pipeline:
                 present |= present_features(rows)
                 scales.add(rows)
                 if len(rows):  # a chunk of nothing but repeats or rows without an id leaves nothing to score
-                    self._spill.put(rows)
                     snap.add(chunk, canonical, rows)  # every scored customer as scored, own columns included
+                    if self.tenant_model is not None:  # its own columns score too: carried with the rows
+                        rows = tenant_models.with_own_columns(rows, chunk, canonical, self.tenant_model.spec)
+                    self._spill.put(rows)
                     if self.explain_ahead:
                         self._explain_ahead(present)
                 advance(validator.rows_in)
@@ -154,7 +172,7 @@ class Pipeline:
         """Start the SHAP values of the chunk just parked (ahead.py says why), guessing the model from the
         first chunk's columns."""
         if self._ahead is None:
-            self._ahead = Ahead(load_model(self.model_dir).choose_for(present).model)
+            self._ahead = Ahead(self.tenant_model or load_model(self.model_dir).choose_for(present).model)
         self._ahead.submit(self._spill.paths[-1])
 
     @property
@@ -176,10 +194,12 @@ class Pipeline:
         """
         share = self.rules_share if rules_share is None else rules_share
         with self._stage("prediction", self._spill.rows) as advance:
-            self.models = load_model(self.model_dir)
-            self.choice = self.models.choose_for(self.present)
-            self.model = self.choice.model
-            reference = self.models.card.get("drift_reference", {})
+            if self.tenant_model is not None:  # the tenant's own model: its own customers are its domain
+                self.model, self.choice, reference = self.tenant_model, None, {}
+            else:
+                self.models = load_model(self.model_dir)
+                self.choice = self.models.choose_for(self.present)
+                self.model, reference = self.choice.model, self.models.card.get("drift_reference", {})
             ml, by_rules, counts, outcomes = [], [], {}, []
             for rows in self._spill.chunks():
                 ml.append(scoring.score_rows(rows, self.model))
@@ -191,53 +211,20 @@ class Pipeline:
                 advance(rows.index[-1] + 1)
             ml, by_rules = pd.concat(ml), pd.concat(by_rules)
             self.drift = drift.psi_from_counts(reference, counts)
-            self.domain = domain.assess(self.present, self.drift, reference, self._importance(), len(ml))
+            importance = {} if self.choice is None else domain.importance(self.models.card, self.model.features)
+            self.domain = domain.assess(self.present if self.choice else frozenset(), self.drift, reference,
+                                        importance, len(ml))
             # who serves: the rules for everyone they can score when the model knows nothing useful here
-            fallback = (self.choice.expected_roc_auc < experiment.ML_FLOOR
-                        or domain.router_prefers_rules(self.domain, self.present))
+            fallback = self.choice is not None and (self.choice.expected_roc_auc < experiment.ML_FLOOR
+                                                    or domain.router_prefers_rules(self.domain, self.present))
             groups = experiment.assign(self.tenant, ml["customer_id"], 1.0 if fallback else share)
             self.scores = experiment.route(ml, by_rules, groups, self.model.threshold)
             self.experiment = {**experiment.summary(self.scores, share), "fallback_to_rules": bool(fallback)}
-            self.realised = self._realised(pd.concat(outcomes) if outcomes else None)
-            self.confidence = self._confidence()
+            self.realised = trust.realised(self.scores, self.experiment["groups"],
+                                           pd.concat(outcomes) if outcomes else None, self.model.threshold)
+            self.confidence = (trust.tenant_confidence(self.model) if self.choice is None else
+                               trust.confidence(self.domain, self.experiment, self.realised, self.choice))
         return self.scores
-
-    def _importance(self) -> dict[str, float]:
-        """Share of the model's importance per feature of the model scoring this file (from its card)."""
-        shares = {e["feature"]: float(e["share"]) for e in self.models.card.get("feature_importance", [])}
-        return {f: shares.get(f, 0.0) for f in self.model.features}
-
-    def _confidence(self) -> dict:
-        """summary.json's ``model`` confidence: level, reason in words, and the expected ROC AUC where the
-        evidence supports it (the file in the model's domain, served by the model)."""
-        groups = self.experiment["groups"]
-        served_by_rules = groups["rules"] > 0 and groups["rules"] >= groups["ml"]
-        measured = (self.realised or {}).get("roc_auc")
-        if not self.domain.in_domain:
-            return {"confidence": "low", "reason": domain.out_of_domain_reason(self.domain, served_by_rules, measured)}
-        if served_by_rules and self.experiment["fallback_to_rules"]:
-            return {"confidence": "low", "reason": domain.too_little_reason(self.choice.expected_roc_auc, measured)}
-        return {"confidence": self.choice.confidence, "expected_roc_auc": round(self.choice.expected_roc_auc, 4),
-                "reason": domain.in_domain_reason(self.choice.expected_roc_auc, self.choice.confidence,
-                                                  self.choice.missing)}
-
-    def _realised(self, churned: pd.Series | None) -> dict | None:
-        if churned is None:
-            return None
-        p, arm = self.scores["churn_probability"], self.scores["experiment_group"]
-        realised = drift.realised(churned, p, self.model.threshold)
-        if realised and self.experiment["groups"]["rules"]:  # the A/B read-out: each arm alone
-            realised["by_group"] = {g: drift.realised(churned[arm == g], p[arm == g],
-                                                      self.model.threshold if g == "ml" else 0.5)
-                                    for g in experiment.GROUPS}
-        if realised:  # both scores on everyone they score: which ranked this file's leavers better
-            ruled = self.scores["rules_probability"].notna()
-            compared = domain.compare(
-                drift.realised(churned, self.scores["ml_probability"], self.model.threshold),
-                drift.realised(churned[ruled], self.scores.loc[ruled, "rules_probability"], 0.5))
-            if compared:
-                realised["compared"] = compared
-        return realised
 
     def explain(self) -> pd.DataFrame:
         """SHAP explanations per customer, appended chunk by chunk to results.csv and results.parquet.
@@ -356,16 +343,8 @@ class Pipeline:
         }
 
     def model_summary(self) -> dict:
-        """summary.json's ``model``: what scored the file (``kind``: the model's, or ``rules`` when the rules
-        served most customers), how confident the run is and why, and the domain verdict (domain.py)."""
-        groups = self.experiment["groups"]
-        kind = "rules" if groups["rules"] > groups["ml"] else self.model.kind
-        choice = self.choice.to_dict()
-        choice.pop("expected_roc_auc")
-        if "expected_roc_auc" not in self.confidence:  # the card's figures do not apply to this file
-            choice.pop("expected_roc_auc_by_set")
-        return {"version": self.model.version, "kind": kind, **choice, **self.confidence,
-                "domain": self.domain.to_dict()}
+        """summary.json's ``model`` (trust.model_summary): who scored, how confident and why."""
+        return trust.model_summary(self.model, self.choice, self.experiment, self.confidence, self.domain)
 
     def revenue_at_risk(self) -> float | None:
         """Monthly revenue at risk: the sum of monthly charges x churn probability (None without charges)."""

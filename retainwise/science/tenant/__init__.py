@@ -33,9 +33,9 @@ dropped), canonical schema columns as the normaliser outputs them, the tenant's 
 """
 
 from retainwise.science.tenant.artefacts import TenantModel, build_card, load, save
-from retainwise.science.tenant.features import feature_frame, select_features
+from retainwise.science.tenant.features import feature_frame, select_features, with_own_columns
 from retainwise.science.tenant.gate import gate
 from retainwise.science.tenant.train import MIN_LEAVERS, MIN_ROWS, Candidate, train
 
 __all__ = ["MIN_LEAVERS", "MIN_ROWS", "Candidate", "TenantModel", "build_card", "feature_frame", "gate", "load",
-           "save", "select_features", "train"]
+           "save", "select_features", "train", "with_own_columns"]

@@ -103,3 +103,19 @@ def feature_frame(rows: pd.DataFrame, spec: list[dict]) -> pd.DataFrame:
 def names(spec: list[dict]) -> list[str]:
     """The feature names of ``spec``, in order."""
     return [entry["name"] for entry in spec]
+
+
+def with_own_columns(rows: pd.DataFrame, raw: pd.DataFrame, canonical: pd.DataFrame, spec: list[dict]) -> pd.DataFrame:
+    """``rows`` (validated canonical rows of one chunk) with the own columns ``spec`` uses, as text from ``raw``
+    (the chunk as uploaded), lined up by snapshot.kept_positions: what a tenant model scores."""
+    from retainwise.science.snapshot import OWN_PREFIX, kept_positions
+
+    wanted = [f["name"] for f in spec if f["name"].startswith(OWN_PREFIX)]
+    if not wanted or not len(rows):
+        return rows
+    at, out = kept_positions(canonical, rows), rows.copy()
+    for name in wanted:
+        source = name[len(OWN_PREFIX):]
+        if source in raw.columns:
+            out[name] = pd.Series(raw[source].astype("str").to_numpy()[at], index=rows.index, dtype="str")
+    return out
