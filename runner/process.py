@@ -28,6 +28,7 @@ from retainwise.errors import InternalError, MessageError, RetainwiseError, Stor
 from retainwise.platform import mapping_store, notify
 from retainwise.platform.messages import Work, parse
 from retainwise.platform.queue import Received
+from retainwise.platform.registry import BucketRegistry
 from retainwise.platform.runs import ABANDONED, COMPLETED, FAILED, GAVE_UP, PROCESSING, Run, now
 from retainwise.platform.storage import results_prefix
 from retainwise.platform.tenants import upload_name
@@ -88,7 +89,7 @@ def run_upload(msg: Received, work: Work, ctx: Context) -> Outcome:
                 saved = mapping_store.load(ctx.store, run.tenant)  # shared by every runner
                 with _kernel(ctx) as km:
                     result = ctx.pipeline(source, out, tenant=run.tenant, run_id=run.id, km=km, saved_mapping=saved,
-                                          timeout=ctx.settings.run_timeout_s)
+                                          timeout=ctx.settings.run_timeout_s, tenant_model_dir=_own_model(ctx, run))
                 if ctx.abandoned.is_set():
                     return HandBack("stopped before the outputs were put")
                 # Conditional writes: a retry after a partial put never makes a second version of a key.
@@ -185,6 +186,11 @@ def _settle(ctx: Context, msg: Received, run: Run, exc: RetainwiseError, out: Pa
             seconds=round(seconds, 3))
     notify.run_finished(ctx.settings, run.id)  # the tenant's webhook/e-mail; never blocks, never raises
     return DeadLetter(reason) if give_up else Delete("failed")
+
+
+def _own_model(ctx: Context, run: Run) -> Path | None:
+    """The tenant's active model of its own, fetched for this run (None: the committed model and the rules)."""
+    return BucketRegistry(ctx.storage, run.tenant).fetch_active(ctx.work_root / run.id / "model")
 
 
 def _save_mapping(ctx: Context, run: Run, path: Path) -> None:

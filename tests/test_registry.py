@@ -44,3 +44,13 @@ def test_tenants_have_separate_registries_and_names_cannot_escape(tmp_path):
     assert LocalRegistry(tmp_path / "home", "globex").active() is None
     with pytest.raises(InputError):
         LocalRegistry(tmp_path / "home", "../etc")
+
+
+def test_registering_the_same_version_again_keeps_its_status(tmp_path):
+    reg = LocalRegistry(tmp_path / "home", "acme")
+    reg.register(_trained(tmp_path, "t-1"), activate=True)
+    (tmp_path / "again").mkdir()
+    for name in ("model.ubj", "card.json"):
+        (tmp_path / "again" / name).write_bytes((tmp_path / "trained-t-1" / name).read_bytes())
+    assert reg.register(tmp_path / "again", activate=False)["status"] == "active"
+    assert [e["status"] for e in reg.versions()] == ["active"]

@@ -244,3 +244,29 @@ def test_worker_options_left_unset_take_the_settings(monkeypatch, stack):
         loop.run_worker(stack.settings.replace(retry_backoff_s=30, poll_wait_s=20), retry_backoff_s=args.retry_backoff,
                         poll_wait_s=2, concurrency=args.concurrency)
     assert (seen["settings"].retry_backoff_s, seen["settings"].poll_wait_s, seen["settings"].concurrency) == (30, 2, 1)
+
+
+def test_a_tenant_s_active_model_in_the_bucket_is_fetched_for_its_runs_only(stack, ctx, tmp_path):
+    from retainwise.platform.registry import BucketRegistry
+
+    trained = tmp_path / "trained"
+    trained.mkdir()
+    (trained / "model.ubj").write_bytes(b"booster bytes")
+    (trained / "card.json").write_text(json.dumps({"version": "t-abc", "kind": "tenant", "cv": {"roc_auc": 0.8}}))
+    registry = BucketRegistry(stack.storage, "acme")
+    registry.register(trained, activate=False)  # a candidate only: not used
+    assert isinstance(process(receive_job(ctx, submit(SAMPLE, "acme", stack.settings)), ctx), Delete)
+    assert ctx.pipeline.params["tenant_model_dir"] is None
+    registry.activate("t-abc")
+    fetched = {}
+
+    def pipeline(source, out, **params):  # the fetched model is there while the run runs
+        fetched.update({n: (params["tenant_model_dir"] / n).read_bytes() for n in ("model.ubj", "card.json")})
+        return Pipeline()(source, out, **params)
+
+    ctx.pipeline = pipeline
+    assert isinstance(process(receive_job(ctx, submit(SAMPLE, "acme", stack.settings)), ctx), Delete)
+    assert fetched["model.ubj"] == b"booster bytes" and json.loads(fetched["card.json"])["version"] == "t-abc"
+    ctx.pipeline = Pipeline()
+    assert isinstance(process(receive_job(ctx, submit(SAMPLE, "globex", stack.settings)), ctx), Delete)
+    assert ctx.pipeline.params["tenant_model_dir"] is None

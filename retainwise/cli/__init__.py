@@ -24,6 +24,7 @@ HANDLERS = {
     "score": "retainwise.cli.score:cli_score",
     "train": "retainwise.cli.train:cli_train",
     "model": "retainwise.cli.train:cli_model",
+    "models": "retainwise.cli.models:cli_models",
     "up": "retainwise.cli.up:cli_up",
     "worker": "retainwise.cli.worker:cli_worker",
     "redrive": "retainwise.cli.redrive:cli_redrive",

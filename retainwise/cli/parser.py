@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action=_Version, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _local(sub)
+    _models(sub)
     _platform(sub)
     _runs(sub)
     add_tenant(sub)
@@ -53,11 +54,20 @@ def _local(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress output on stderr")
     p.add_argument("--json", action="store_true", help=JSON_HELP + " (summary.json and the output paths)")
 
-    p = sub.add_parser("train", help="train a model through notebooks/training.ipynb and gate it against the "
-                                     "committed one")
-    p.add_argument("--data", default=None, help="labelled training CSV (default: the bundled telco file)")
+    p = sub.add_parser(
+        "train", help="train the committed model through notebooks/training.ipynb, or with --tenant T a "
+                      "business's own model; gate it against what is used today",
+        description="Without --tenant: train the committed model through notebooks/training.ipynb and gate it "
+                    "against the committed one. With --tenant T: train T's own model on its labelled customers "
+                    "(--data HISTORY, or the outcomes kept under RETAINWISE_HOME), gate it against what T gets "
+                    "today and register it under RETAINWISE_HOME/models/T (active when the gate promotes it).")
+    p.add_argument("--tenant", type=values.tenant, default=None,
+                   help="train this business's own model on its labelled customers instead of the committed one")
+    p.add_argument("--data", default=None,
+                   help="labelled training CSV (default: the bundled telco file); with --tenant a history file, "
+                        "customers with a churned column (default: the outcomes kept for the tenant)")
     p.add_argument("--out", default=None, help="folder for the new artefacts, model card and executed notebook "
-                                               "(required unless --install)")
+                                               "(required unless --install or --tenant)")
     p.add_argument("--install", action="store_true",
                    help="replace the committed model, only if the promotion gate accepts the new one")
     p.add_argument("--force", action="store_true", help="with --install: install even if the gate rejects it")
@@ -82,6 +92,20 @@ def _local(sub) -> None:
                    help="run whose customers the outcomes are about (default: the tenant's latest run with a "
                         "snapshot: scored on this machine, else in the run store)")
     p.add_argument("--json", action="store_true", help=JSON_HELP + " (the join's report and the labelled file)")
+
+
+def _models(sub) -> None:
+    """``models``: the tenant models on this machine, and ``models activate TENANT VERSION``."""
+    p = sub.add_parser(
+        "models", help="list tenant models on this machine, or activate one (roll back or forward)",
+        description="List each tenant's model versions (active, candidate, retired) under RETAINWISE_HOME/models, "
+                    "or `models activate TENANT VERSION` to make VERSION score the tenant's next upload (the "
+                    "active one it replaces is retired, kept for a roll-back).")
+    p.add_argument("action", nargs="?", choices=["activate"], default=None, metavar="activate",
+                   help="activate: make TENANT's VERSION the active one (omit to list)")
+    p.add_argument("target", nargs="*", metavar="TENANT VERSION", help="with activate: the tenant and the version")
+    p.add_argument("--tenant", type=values.tenant, default=None, help="list only this business's models")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
 
 
 def _platform(sub) -> None:

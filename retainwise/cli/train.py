@@ -5,7 +5,8 @@ kernel (the executed notebook is the record of the run), follows the search's
 progress through a file the notebook appends to, and prints the headline
 figures and the promotion gate's verdict. It writes to ``--out`` and never
 touches the committed model unless ``--install`` is given; ``--install``
-refuses a model the gate rejected unless ``--force``.
+refuses a model the gate rejected unless ``--force``. ``train --tenant T`` trains a business's own
+model instead (cli/tenant_train.py).
 """
 
 from __future__ import annotations
@@ -35,7 +36,12 @@ def cli_train(args) -> int:
     Raises :class:`InputError` for an unusable training file or output folder, :class:`ModelError`
     when ``--install`` meets a rejected model without ``--force``, and what :func:`run_notebook`
     raises (:class:`InternalError` for a failed cell, :class:`ExecutionError` when the kernel dies).
+    With ``--tenant``, :func:`~retainwise.cli.tenant_train.cli_tenant_train` trains that tenant's own model.
     """
+    if getattr(args, "tenant", None):  # a business's own model: cli/tenant_train.py
+        from retainwise.cli.tenant_train import cli_tenant_train
+
+        return cli_tenant_train(args)
     install, force = bool(getattr(args, "install", False)), bool(getattr(args, "force", False))
     data = Path(args.data).resolve() if args.data else TRAINING_DATA
     if not data.is_file():

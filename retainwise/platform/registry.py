@@ -80,8 +80,8 @@ class LocalRegistry:
                  "trained_at": card.get("trained_at"), "trained_on": card.get("trained_on", {}),
                  "roc_auc": (card.get("cv") or {}).get("roc_auc"),
                  "verdict": (card.get("gate") or {}).get("verdict", "")}
-        versions = [e for e in self.versions() if e["version"] != version] + [entry]
-        self._write(versions)
+        if not any(e["version"] == version for e in self.versions()):  # the same model again keeps its status
+            self._write([*self.versions(), entry])
         if activate:
             self.activate(version)
         return next(e for e in self.versions() if e["version"] == version)
@@ -111,3 +111,55 @@ class LocalRegistry:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+class BucketRegistry:
+    """``tenant``'s model versions in the bucket: ``models/<tenant>/<version>/`` and ``models/<tenant>/registry.json``.
+
+    The same statuses and rules as :class:`LocalRegistry`; what the runner reads to score a tenant's
+    upload with its own model (:meth:`fetch_active`).
+    """
+
+    def __init__(self, storage, tenant: str) -> None:
+        check_tenant(tenant)
+        self.storage, self.tenant, self.prefix = storage, tenant, f"models/{tenant}/"
+
+    def versions(self) -> list[dict]:
+        data = self.storage.get_json(self.prefix + REGISTRY) or {}
+        return sorted(data.get("versions", []), key=lambda e: e["registered_at"], reverse=True)
+
+    def register(self, folder: Path, *, activate: bool) -> dict:
+        card = json.loads((Path(folder) / "card.json").read_text(encoding="utf-8"))
+        version = card["version"]
+        for name in ("model.ubj", "card.json"):
+            self.storage.put_file(Path(folder) / name, f"{self.prefix}{version}/{name}")
+        entry = {"version": version, "status": "candidate", "registered_at": _now(),
+                 "trained_at": card.get("trained_at"), "trained_on": card.get("trained_on", {}),
+                 "roc_auc": (card.get("cv") or {}).get("roc_auc"), "verdict": (card.get("gate") or {}).get("verdict", "")}
+        if not any(e["version"] == version for e in self.versions()):  # the same model again keeps its status
+            self._write([*self.versions(), entry])
+        return self.activate(version) if activate else next(e for e in self.versions() if e["version"] == version)
+
+    def activate(self, version: str) -> dict:
+        versions = self.versions()
+        if not any(e["version"] == version for e in versions):
+            raise InputError(f"Tenant {self.tenant!r} has no model version {version!r}.", code="no_such_model")
+        for entry in versions:
+            if entry["version"] == version:
+                entry["status"], entry["activated_at"] = "active", _now()
+            elif entry["status"] == "active":
+                entry["status"] = "retired"
+        self._write(versions)
+        return next(e for e in versions if e["version"] == version)
+
+    def fetch_active(self, into: Path) -> Path | None:
+        """Download the active version into ``into`` (verified when loaded); None when there is none."""
+        active = next((e["version"] for e in self.versions() if e["status"] == "active"), None)
+        if active is None:
+            return None
+        for name in ("model.ubj", "card.json"):
+            self.storage.download(f"{self.prefix}{active}/{name}", Path(into) / name)
+        return Path(into)
+
+    def _write(self, versions: list[dict]) -> None:
+        self.storage.put_json(self.prefix + REGISTRY, {"tenant": self.tenant, "versions": versions})
