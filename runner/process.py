@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from retainwise.errors import InternalError, MessageError, RetainwiseError, StorageError
-from retainwise.platform import mapping_store, notify
+from retainwise.platform import labelled, mapping_store, notify
 from retainwise.platform.messages import Work, parse
 from retainwise.platform.queue import Received
 from retainwise.platform.registry import BucketRegistry
@@ -98,7 +98,7 @@ def run_upload(msg: Received, work: Work, ctx: Context) -> Outcome:
                 done = {"etag": run.upload_etag, "summary": result.summary, "output_keys": keys}
                 ctx.storage.put_json(prefix + MARKER, done)  # last: the outputs are complete
         ctx.store.complete(run.id, summary=done["summary"], output_keys=done["output_keys"])
-        _save_mapping(ctx, run, out / "mapping.json")
+        _after_completed(ctx, run, out, done["summary"])
         notify.run_finished(ctx.settings, run.id, done["summary"])  # the tenant's webhook/e-mail; never blocks
         seconds = time.monotonic() - started
         ctx.log.duration(seconds)
@@ -191,6 +191,18 @@ def _settle(ctx: Context, msg: Received, run: Run, exc: RetainwiseError, out: Pa
 def _own_model(ctx: Context, run: Run) -> Path | None:
     """The tenant's active model of its own, fetched for this run (None: the committed model and the rules)."""
     return BucketRegistry(ctx.storage, run.tenant).fetch_active(ctx.work_root / run.id / "model")
+
+
+def _after_completed(ctx: Context, run: Run, out: Path, summary: dict) -> None:
+    """Advisory, never failing the run: the mapping it used is saved for the tenant; a file that said who left
+    (a history upload) becomes the tenant's labelled data (tenants/<tenant>/labelled/<run_id>.parquet)."""
+    _save_mapping(ctx, run, out / "mapping.json")
+    try:  # any error here, a bug included, is logged: the run is COMPLETED already
+        ctx.quietly("labelled_not_saved",
+                    lambda: labelled.keep_labelled(labelled.BucketLabelled(ctx.storage, run.tenant), out,
+                                                   {**summary, "run_id": run.id}), run_id=run.id)
+    except Exception as exc:  # noqa: BLE001 - advisory work never fails a completed run
+        ctx.log("labelled_not_saved", level="error", run_id=run.id, error=f"{type(exc).__name__}: {exc}")
 
 
 def _save_mapping(ctx: Context, run: Run, path: Path) -> None:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 
 from retainwise.errors import ExecutionError, StorageError
@@ -270,3 +271,24 @@ def test_a_tenant_s_active_model_in_the_bucket_is_fetched_for_its_runs_only(stac
     ctx.pipeline = Pipeline()
     assert isinstance(process(receive_job(ctx, submit(SAMPLE, "globex", stack.settings)), ctx), Delete)
     assert ctx.pipeline.params["tenant_model_dir"] is None
+
+
+def test_a_history_upload_on_the_platform_becomes_the_tenant_s_labelled_data(stack, ctx, tmp_path):
+    from retainwise.platform.labelled import BucketLabelled
+
+    def pipeline(source, out, **params):  # a run whose file said who left: its snapshot has churned
+        result = Pipeline()(source, out, **params)
+        pd.DataFrame({"customer_id": ["C1", "C2"], "tenure_months": [3.0, 40.0],
+                      "churned": [1.0, 0.0]}).to_parquet(out / "snapshot.parquet")
+        return result
+
+    ctx.pipeline = pipeline
+    run_id = submit(SAMPLE, "acme", stack.settings)
+    assert isinstance(process(receive_job(ctx, run_id), ctx), Delete)
+    store = BucketLabelled(stack.storage, "acme")
+    assert store.run_ids() == [run_id]
+    assert list(store.read(run_id)["churned"]) == [1.0, 0.0]
+    ctx.pipeline = Pipeline()  # an ordinary upload: nothing labelled
+    other = submit(SAMPLE, "globex", stack.settings)
+    assert isinstance(process(receive_job(ctx, other), ctx), Delete)
+    assert BucketLabelled(stack.storage, "globex").run_ids() == []

@@ -155,6 +155,16 @@ def keep_scored_run(home: str | os.PathLike, tenant: str, output_dir: str | Path
     """After ``retainwise score``: record the run; when the file said who left (a history upload), save its
     snapshot rows with a known ``churned`` as the run's labelled data. The labelled file, or None."""
     record_run(home, tenant, output_dir, summary)
+    try:
+        saved = keep_labelled(LocalLabelled(home, tenant), output_dir, summary)
+    except InputError:  # a run id that cannot name a file (score --run-id "a/b"): recorded, not labelled
+        return None
+    return None if saved is None else Path(saved)
+
+
+def keep_labelled(store: LocalLabelled | BucketLabelled, output_dir: str | Path, summary: dict) -> str | None:
+    """A finished run whose file said who left (``churned`` in its snapshot): its rows with a known outcome
+    become the run's labelled data in ``store``. Where they went, or None (no outcomes, no snapshot)."""
     path = Path(output_dir) / SNAPSHOT
     if not path.is_file():
         return None
@@ -166,7 +176,4 @@ def keep_scored_run(home: str | os.PathLike, tenant: str, output_dir: str | Path
                                           scored_at=summary.get("finished_at"))
     if made is None or not len(made[0]):
         return None
-    try:
-        return Path(LocalLabelled(home, tenant).save(summary["run_id"], *made))
-    except InputError:  # a run id that cannot name a file (score --run-id "a/b"): recorded, not labelled
-        return None
+    return store.save(summary["run_id"], *made)
