@@ -31,8 +31,9 @@ from retainwise.platform.queue import Received
 from retainwise.platform.registry import BucketRegistry
 from retainwise.platform.runs import ABANDONED, COMPLETED, FAILED, GAVE_UP, PROCESSING, Run, now
 from retainwise.platform.storage import results_prefix
-from retainwise.platform.tenants import upload_name
+from retainwise.platform.tenants import is_training_key, upload_name
 
+from . import train_run
 from .context import Context, kernel_environment
 from .heartbeat import Heartbeat
 from .outcome import DeadLetter, Delete, HandBack, Outcome, Retry
@@ -59,6 +60,8 @@ def process(msg: Received, ctx: Context) -> Outcome:
 
 def run_upload(msg: Received, work: Work, ctx: Context) -> Outcome:
     """Claim and run one upload; the outcome for its message."""
+    if is_training_key(work.key):  # claimed, recorded and settled alike; the training notebook runs (train_run.py)
+        ctx = train_run.training_context(ctx)
     try:
         run = _resolve(ctx, msg, work)
         claimed = ctx.store.claim(run.id, lease_s=ctx.settings.visibility_timeout_s, message_id=msg.message_id,

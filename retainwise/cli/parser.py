@@ -143,6 +143,9 @@ def _runs(sub) -> None:
     p = sub.add_parser("submit", help="upload a file and queue it for scoring; prints the run id")
     p.add_argument("file", help="customer file to upload: CSV or .xlsx")
     p.add_argument("--tenant", required=True, type=values.tenant, help="business the file belongs to")
+    p.add_argument("--train", action="store_true",
+                   help="a history file: train the tenant's own model from it (and its labelled history) instead "
+                        "of scoring")
     p.add_argument("--json", action="store_true", help=JSON_HELP)
 
     p = sub.add_parser("status", help="show a run's status and outputs")

@@ -1,4 +1,4 @@
-"""``retainwise submit FILE --tenant T``: upload a file, queue it, print the run id."""
+"""``retainwise submit FILE --tenant T [--train]``: upload a file, queue it, print the run id."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ def cli_submit(args) -> int:
     """
     from retainwise.platform.jobs import submit  # boto3 and SQLAlchemy (~0.4 s): only when submitting
 
-    run_id = submit(args.file, args.tenant, Settings.from_env())
+    train = bool(getattr(args, "train", False))
+    run_id = submit(args.file, args.tenant, Settings.from_env(), train=train)
     if args.json:
-        print_json({"run_id": run_id, "tenant": args.tenant, "file": Path(args.file).name, "status": "QUEUED"})
+        print_json({"run_id": run_id, "tenant": args.tenant, "file": Path(args.file).name, "status": "QUEUED",
+                    "kind": "training" if train else "scoring"})
     else:
         print(run_id)
     return 0

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -22,8 +21,6 @@ from retainwise.errors import InputError
 from retainwise.platform.labelled import LocalLabelled, load_labelled
 from retainwise.platform.registry import LocalRegistry
 from retainwise.science import tenant as tenants
-from retainwise.science.outcomes import labelled_from_snapshot
-from retainwise.science.snapshot import FILE as SNAPSHOT
 from retainwise.science.snapshot import OWN_PREFIX
 from retainwise.science.tenant.today import what_it_gets_today
 from retainwise.settings import Settings
@@ -101,22 +98,14 @@ def _labelled(data: str | None, tenant: str, home: Path, quiet: bool) -> tuple[p
 
 def _from_history(path: Path, tenant: str, quiet: bool) -> tuple[pd.DataFrame, list[str]]:
     """Score the history file ``path`` in-process for its snapshot; its rows whose ``churned`` is known."""
-    from retainwise.science.pipeline import Pipeline
+    from retainwise.science.tenant_training import labelled_from_history
 
     if not path.is_file():
         raise InputError(f"{path}: no such history file. Pass --data with a customer file that has a churned "
                          "column.", code="no_file")
     _say(quiet, f"Reading {path.name} for {tenant} (map, validate, score: the customers as a run sees them)…")
-    run_id = "train-" + uuid.uuid4().hex[:12]
-    with tempfile.TemporaryDirectory(prefix="retainwise-tenant-history-") as tmp:
-        Pipeline(path, tmp, tenant=tenant, run_id=run_id, explain_ahead=False).run_all()
-        snapshot = pd.read_parquet(Path(tmp) / SNAPSHOT)
-    made = labelled_from_snapshot(snapshot, run_id=run_id)
-    if made is None or not len(made[0]):
-        why = "has no churned column" if made is None else "has no customer whose churned value is known"
-        raise InputError(f"{path.name} {why}: a history file says who left (a churned column: 1/0, yes/no, "
-                         "true/false, churned/stayed).", code="no_churned")
-    return made[0], [path.name]
+    labelled, _ = labelled_from_history(path, tenant=tenant)
+    return labelled, [path.name]
 
 
 def _header(column: str) -> str:

@@ -12,8 +12,12 @@ from retainwise.platform.storage import Storage, check_tenant, upload_key
 from retainwise.settings import Settings
 
 
-def submit(path: str | Path, tenant: str, settings: Settings, store: RunStore | None = None) -> str:
+def submit(path: str | Path, tenant: str, settings: Settings, store: RunStore | None = None, *,
+           train: bool = False) -> str:
     """Upload ``path`` for ``tenant``, record the run as QUEUED and send its job message. Returns the run id.
+
+    ``train``: ``path`` is a history (a customer file with a churned column): the run trains the tenant's
+    own model from it and its labelled data instead of scoring it (a key under ``uploads/<tenant>/train/``).
 
     The upload's S3 event reaches the queue too; the runner recognises it as the
     same upload (tenant, key, ETag) and runs it once.
@@ -26,7 +30,7 @@ def submit(path: str | Path, tenant: str, settings: Settings, store: RunStore | 
         raise InputError(f"{path} does not exist or is not a file.", code="missing_file")
     store = store or RunStore.from_settings(settings)
     storage = Storage(settings)
-    key = upload_key(tenant, path.name)
+    key = upload_key(tenant, path.name, train=train)
     run_id = uuid.uuid4().hex[:12]
     upload_id = key.rsplit("/", 1)[-1][:12]  # the key's uuid part
     # Record first: a worker that sees the S3 event before our job message must find this run, not make another.

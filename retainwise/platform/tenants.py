@@ -4,7 +4,8 @@ One place, used by ``submit``, the runner's message parser, storage and every co
 tenant. Every check is a full match (``re.fullmatch``): ``$`` would also accept a trailing newline,
 and ``"acme\\n"`` must never become a tenant or a key (``uploads/acme\\n/x.csv``).
 
-Layout: uploads live at ``uploads/<tenant>/<uuid>-<safe name>``, a run's outputs under
+Layout: uploads live at ``uploads/<tenant>/<uuid>-<safe name>``, training uploads (a history to train
+the tenant's own model from) at ``uploads/<tenant>/train/<uuid>-<safe name>``, a run's outputs under
 ``results/<tenant>/<run_id>/``.
 """
 
@@ -52,9 +53,20 @@ def safe_name(name: str) -> str:
     return (stem or "upload")[:100]
 
 
-def upload_key(tenant: str, filename: str) -> str:
-    """A fresh key for ``tenant``'s upload of ``filename``."""
-    return f"uploads/{check_tenant(tenant)}/{uuid.uuid4().hex[:12]}-{safe_name(filename)}"
+#: Folder under ``uploads/<tenant>/`` of training uploads: the runner trains the tenant's model from them.
+TRAIN = "train"
+
+
+def upload_key(tenant: str, filename: str, *, train: bool = False) -> str:
+    """A fresh key for ``tenant``'s upload of ``filename`` (``train``: a training upload, under ``train/``)."""
+    folder = f"{TRAIN}/" if train else ""
+    return f"uploads/{check_tenant(tenant)}/{folder}{uuid.uuid4().hex[:12]}-{safe_name(filename)}"
+
+
+def is_training_key(key: str) -> bool:
+    """Whether ``key`` is a training upload (``uploads/<tenant>/train/<file>``): train, do not score."""
+    parts = str(key or "").split("/")
+    return len(parts) == 4 and parts[0] == "uploads" and is_tenant(parts[1]) and parts[2] == TRAIN
 
 
 def upload_name(key: str) -> str:
@@ -83,8 +95,11 @@ def is_staged(key: str) -> bool:
 
 
 def check_key(key: str, tenant: str | None = None) -> tuple[str, str]:
-    """(tenant, key) if ``key`` lies under ``uploads/<tenant>/`` with no traversal; MessageError otherwise."""
+    """(tenant, key) if ``key`` lies under ``uploads/<tenant>/`` (or ``uploads/<tenant>/train/``, a training
+    upload) with no traversal; MessageError otherwise."""
     parts = key.split("/")
+    if len(parts) == 4 and parts[2] == TRAIN:  # a training upload: the same rules for the rest
+        parts = [*parts[:2], parts[3]]
     if (len(parts) != 3 or parts[0] != "uploads" or "\\" in key or "\x00" in key
             or any(p in ("", ".", "..") for p in parts)):
         raise MessageError(f"Key {key!r} is not an upload: expected uploads/<tenant>/<file>.", code="bad_key")
