@@ -207,7 +207,48 @@ def test_a_tenant_sees_only_its_own_runs(portal, page):
     stack.wait_for(lambda: stack.store.list_tenant("acme"), what="acme's run from the first test")
     open_portal(page, portal_url(stack.settings, "rival", 3600))
     page.wait_for_selector(".rw-no-runs", timeout=60_000)
+    assert page.get_attribute(".rw-own-model", "data-model") == "general"  # no model of its own
     content = page.content()
     for run in stack.store.list_tenant("acme"):
         assert run.id not in content
     assert "rw-open-report" not in content and "rw-download" not in content
+
+
+def test_the_tenant_sees_its_own_model_and_tells_us_who_left_for_a_run(portal, page, phone, tmp_path):
+    from retainwise.platform.labelled import BucketLabelled
+    from retainwise.platform.registry import BucketRegistry
+
+    stack = portal["stack"]
+    [run] = stack.wait_for(lambda: [r for r in stack.store.list_tenant("acme") if r.status == "COMPLETED"],
+                           what="acme's completed run from the first test")
+    trained = tmp_path / "trained"
+    trained.mkdir()
+    (trained / "model.ubj").write_bytes(b"booster bytes")
+    (trained / "card.json").write_text(json.dumps({"version": "t-abc", "kind": "tenant", "cv": {"roc_auc": 0.85},
+                                                   "trained_on": {"rows": 1500, "leavers": 209}}))
+    BucketRegistry(stack.storage, "acme").register(trained, activate=True)
+    stack.storage.download(run.output_keys["snapshot.parquet"], tmp_path / "snapshot.parquet")
+    ids = list(pd.read_parquet(tmp_path / "snapshot.parquet")["customer_id"].astype(str))
+    outcomes = tmp_path / "who left.csv"
+    outcomes.write_text("Customer,Churned\n" + "".join(f"{c},{'yes' if i % 3 == 0 else 'no'}\n"
+                                                         for i, c in enumerate(ids)) + "NOT-OURS,yes\n")
+    url = portal_url(stack.settings, "acme", 3600)
+    open_portal(page, url)
+    assert page.inner_text(".rw-own-model").startswith(
+        "Your own model t-abc, trained on 1,500 of your customers (209 who left): on customers it had not seen "
+        "it ranked a leaver above a stayer 85% of the time. Active since ")
+    row = page.locator(f'tr[data-run="{run.id}"]')
+    assert row.locator(".rw-tell").inner_text() == "Tell us who left"
+    row.locator("input.rw-outcomes-file").set_input_files(str(outcomes))
+    page.wait_for_selector('.rw-outcomes-status[data-state="done"]', timeout=60_000)
+    said = page.inner_text(".rw-outcomes-status")
+    assert f"{len(ids):,} customers matched" in said and "NOT-OURS" in said, said
+    assert re.search(r"Our \d+ \w+ predictions ranked a leaver above a stayer \d+% of the time", said), said
+    assert BucketLabelled(stack.storage, "acme").run_ids() == [run.id]
+    assert stack.storage.head(f"tenants/acme/labelled/{run.id}.parquet") is not None
+    page.wait_for_selector(f'tr[data-run="{run.id}"] .rw-outcomes-note', timeout=30_000)
+    assert row.locator(".rw-tell").inner_text() == "Send who left again"
+    screenshot(page, "portal-desktop-outcomes.png")
+    open_portal(phone, url)
+    phone.wait_for_selector(".rw-outcomes-note", timeout=60_000)
+    screenshot(phone, "portal-phone-outcomes.png")

@@ -9,22 +9,16 @@ bucket's ``tenants/<tenant>/labelled/``), one file per run: sending outcomes aga
 
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-
-import pandas as pd
 
 from retainwise.cli.output import print_json
 from retainwise.errors import InputError
 from retainwise.platform import labelled as store
-from retainwise.science import outcomes as science
-from retainwise.science.snapshot import FILE as SNAPSHOT
 from retainwise.settings import Settings
 
-_NEEDED = (SNAPSHOT, "results.parquet", "summary.json")
+_NEEDED = store.RUN_FILES
 
 
 @dataclass
@@ -43,15 +37,9 @@ def cli_outcomes(args) -> int:
     settings = Settings.from_env()
     with tempfile.TemporaryDirectory(prefix="retainwise-outcomes-") as tmp:
         run = _local(settings, args.tenant, args.run) or _platform(settings, args.tenant, args.run, Path(tmp))
-        summary = json.loads((run.folder / "summary.json").read_text(encoding="utf-8"))
-        labelled, report = science.join_outcomes(pd.read_parquet(run.folder / SNAPSHOT), outcomes,
-                                                 run_id=run.run_id, scored_at=summary.get("finished_at"))
-        if not len(labelled):
+        saved, report, replaced = store.label_run(run.folder, outcomes, run.run_id, run.where)
+        if saved is None:
             raise InputError(_nothing_matched(args.file, run.run_id, report), code="no_match")
-        results = pd.read_parquet(run.folder / "results.parquet", columns=["customer_id", "churn_probability"])
-        report["realised"] = science.realised_accuracy(results, labelled)
-        replaced = run.run_id in run.where.run_ids()
-        saved = run.where.save(run.run_id, labelled, report)
     if args.json:
         print_json({"run_id": run.run_id, "tenant": args.tenant, "labelled": saved, "replaced": replaced,
                     "report": report})
@@ -84,9 +72,7 @@ def _platform(settings: Settings, tenant: str, run_id: str | None, tmp: Path) ->
                          "store.", code="unknown_run")
     run = max(runs, key=lambda r: r.finished_at or r.created_at)
     storage = Storage(settings)
-    for name in _NEEDED:
-        storage.download(run.output_keys[name], tmp / name)
-    return _Run(run.id, tmp, store.BucketLabelled(storage, tenant))
+    return _Run(run.id, store.fetch_run_files(storage, run.output_keys, tmp), store.BucketLabelled(storage, tenant))
 
 
 def _nothing_matched(file, run_id: str, report: dict) -> str:
@@ -96,12 +82,7 @@ def _nothing_matched(file, run_id: str, report: dict) -> str:
             f"outcome{', e.g. ' + examples if examples else ''}): check the tenant, or pass --run.")
 
 
-def _day(iso: str | None) -> str:
-    try:
-        when = datetime.fromisoformat(str(iso))
-    except ValueError:
-        return "earlier"
-    return f"{when.day} {when:%b %Y}"
+_day = store.day_words
 
 
 def format_report(report: dict, saved: str, replaced: bool) -> str:

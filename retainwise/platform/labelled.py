@@ -22,6 +22,7 @@ import io
 import json
 import os
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -33,6 +34,8 @@ from retainwise.science import outcomes as science
 from retainwise.science.snapshot import FILE as SNAPSHOT
 
 RUNS_FILE = "runs.json"
+#: What joining outcomes to a run reads from its outputs.
+RUN_FILES = (SNAPSHOT, "results.parquet", "summary.json")
 
 
 def tenant_dir(home: str | os.PathLike, tenant: str) -> Path:
@@ -177,3 +180,40 @@ def keep_labelled(store: LocalLabelled | BucketLabelled, output_dir: str | Path,
     if made is None or not len(made[0]):
         return None
     return store.save(summary["run_id"], *made)
+
+
+# -- outcomes joined to a run (``retainwise outcomes`` and the portal's "Tell us who left") ----------
+def fetch_run_files(storage, output_keys: dict, into: Path) -> Path:
+    """Download a platform run's :data:`RUN_FILES` (from its ``output_keys``) into ``into``."""
+    for name in RUN_FILES:
+        storage.download(output_keys[name], Path(into) / name)
+    return Path(into)
+
+
+def label_run(folder: str | Path, outcomes: pd.DataFrame, run_id: str,
+              where: LocalLabelled | BucketLabelled) -> tuple[str | None, dict, bool]:
+    """Join ``outcomes`` to the run's snapshot in ``folder`` (:data:`RUN_FILES`), measure how its predictions
+    did and save the labelled rows in ``where`` (replacing what was sent before for that run).
+
+    ``(where it went, the join's report with "realised", whether it replaced)``; nothing is saved (None)
+    when no customer of the file was scored by the run.
+    """
+    folder = Path(folder)
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    labelled, report = science.join_outcomes(pd.read_parquet(folder / SNAPSHOT), outcomes, run_id=run_id,
+                                             scored_at=summary.get("finished_at"))
+    if not len(labelled):
+        return None, report, False
+    results = pd.read_parquet(folder / "results.parquet", columns=["customer_id", "churn_probability"])
+    report["realised"] = science.realised_accuracy(results, labelled)
+    replaced = run_id in where.run_ids()
+    return where.save(run_id, labelled, report), report, replaced
+
+
+def day_words(iso: str | None, year: bool = True) -> str:
+    """``3 Dec 2024`` (``3 Dec`` without ``year``) for an ISO time; "earlier" when it is not one."""
+    try:
+        when = datetime.fromisoformat(str(iso))
+    except ValueError:
+        return "earlier"
+    return f"{when.day} {when:%b %Y}" if year else f"{when.day} {when:%b}"

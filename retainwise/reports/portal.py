@@ -13,7 +13,10 @@ Three sections, one widget each:
    low-confidence rows highlighted. "Start scoring" checks the choice, saves it
    as the tenant's confirmed mapping and queues the run, once: a second click
    queues nothing.
-3. **Runs**: the tenant's runs, updating by themselves (:mod:`portal_runs`).
+3. **Runs**: the tenant's runs, updating by themselves (:mod:`portal_runs`); a finished run takes a file
+   of who left ("Tell us who left", :mod:`portal_outcomes`).
+
+Above them, one line on the model that scores the tenant: its own (from the bucket's registry) or ours.
 
 The token is read from the request after ``wait_for_request()`` (preheated
 kernels) and verified before anything is loaded; the server has already
@@ -62,7 +65,14 @@ table.rw-table td { padding: 5px 8px; border-bottom: 1px solid #e6e9ee; vertical
 .rw-status-PROCESSING, .rw-status-QUEUED { color: #9a5b00; }
 .rw-refusal { max-width: 520px; margin: 60px auto; padding: 28px; border-radius: 8px; background: #fff7f6;
   border: 1px solid #f3c3bf; font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; }
-.rw-runs a { color: #1d5fbf; text-decoration: underline; }
+.rw-runs a, .rw-tell { color: #1d5fbf; text-decoration: underline; cursor: pointer; }
+.rw-own-model { font-size: 14px; line-height: 1.45; margin: 4px 0; padding: 8px 10px; background: #f3f6fa;
+  border-radius: 6px; }
+.rw-outcomes-note { color: #5b6775; font-size: 12px; line-height: 1.4; margin-top: 3px; max-width: 420px; }
+.rw-outcomes-status { font-size: 13px; line-height: 1.4; color: #1b7a3d; margin: 6px 0; }
+.rw-outcomes-status[data-state="idle"] { color: #5b6775; }
+.rw-outcomes-status[data-state="error"] { color: #b42318; font-weight: 600; }
+.rw-outcomes-status[data-state="busy"] { color: #5b6775; }
 @media (max-width: 700px) {
   .rw-map-head, .rw-runs-table thead { display: none; }
   .rw-runs-table tr { display: block; border-bottom: 1px solid #e6e9ee; padding: 6px 0; }
@@ -115,6 +125,7 @@ class Portal:
 
         from retainwise.platform.runs import RunStore
         from retainwise.platform.storage import Storage
+        from retainwise.reports.portal_outcomes import Outcomes
         from retainwise.reports.portal_runs import RunsTable
         from retainwise.reports.portal_widgets import UploadWidget
         from retainwise.science.reading import MAX_BYTES
@@ -131,6 +142,7 @@ class Portal:
         self.columns_status = w.HTML()
         self.columns_status.add_class("rw-columns-status")
         self.runs = RunsTable(settings, grant, self.store, self.storage)
+        self.outcomes = Outcomes(grant, self.store, self.storage, self.runs)
         self._staged: Staged | None = None
         self._lock = threading.Lock()
 
@@ -143,7 +155,7 @@ class Portal:
         self.upload.message, self.upload.state = message, state
 
     def _on_upload(self, widget, content, buffers) -> None:
-        from retainwise.reports.portal_upload import size_refusal, staging_prefix
+        from retainwise.reports.portal_upload import own_staged, size_refusal
 
         kind = content.get("kind") if isinstance(content, dict) else None
         name = str(content.get("name") or "the file") if kind else ""
@@ -157,9 +169,8 @@ class Portal:
             self._say(str(content.get("message") or "The upload was refused."), "error")
         elif kind == "uploaded":
             key = str(content.get("key") or "")
-            prefix = staging_prefix(self.tenant)
             # The key comes back through the browser: only ever read the tenant's own staging area.
-            if not key.startswith(prefix) or "/" in key[len(prefix):] or ".." in key:
+            if not own_staged(self.tenant, key):
                 self._say("This upload is not valid.", "error")
                 return
             self._stage(key, name)
@@ -237,17 +248,28 @@ class Portal:
         mapping_store.save(self.store, self.tenant, mapping.record)
         return queue_staged(self.settings, self.store, self.storage, self.tenant, staged.key, staged.name)
 
+    def _own_model(self) -> str:
+        """The "Your own model" line (nothing when the registry cannot be read right now)."""
+        from retainwise.platform.registry import BucketRegistry
+        from retainwise.reports.portal_outcomes import own_model_html
+
+        try:
+            return own_model_html(BucketRegistry(self.storage, self.tenant).versions())
+        except RetainwiseError:
+            return ""
+
     # -- the page --------------------------------------------------------------------------
     def widget(self):
         import ipywidgets as w
 
         self.runs.start()
+        self.outcomes.hint()
         head = w.HTML(f'{CSS}<div class="rw-portal"><h2>Churn scoring for {html.escape(self.tenant)}</h2>'
                       '<p class="rw-note">Upload a CSV or Excel export of your customers (up to 200 MB). '
                       "We read its columns, you confirm them, and your report is ready in a minute or two.</p></div>")
-        box = w.VBox([head, w.HTML("<h3>1. Upload a file</h3>"), self.upload,
+        box = w.VBox([head, w.HTML(self._own_model()), w.HTML("<h3>1. Upload a file</h3>"), self.upload,
                       w.HTML("<h3>2. Check the columns</h3>"), self.columns,
-                      w.HTML("<h3>3. Your files</h3>"), self.runs.widget])
+                      w.HTML("<h3>3. Your files</h3>"), self.runs.widget, self.outcomes.widget])
         box.add_class("rw-portal")
         return box
 

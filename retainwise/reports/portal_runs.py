@@ -97,8 +97,9 @@ class RunsTable:
         minted, cells = self._done.get(run.id, (0.0, None))
         if cells is not None and time.time() - minted < LINK_REFRESH_S:
             return cells
-        cells = {"high": "", "report": "", "download": ""}
+        cells = {"high": "", "report": "", "download": "", "outcomes": None}
         if run.status == COMPLETED:
+            cells["outcomes"] = self._outcomes(run)
             summary = json.loads(self.storage.get_text(run.output_keys["summary.json"]))
             high = (summary.get("risk_counts") or {}).get("HIGH", 0) / max(1, summary.get("rows_scored") or 0)
             lifetime = remaining_s(self.grant)
@@ -111,6 +112,35 @@ class RunsTable:
         self._done[run.id] = (time.time(), cells)
         return cells
 
+    def _outcomes(self, run) -> dict | None:
+        """What the tenant sent about who left for ``run``: the join's report, or None (none sent, or no snapshot:
+        a run without one cannot take outcomes, ``{}``)."""
+        from retainwise.platform.labelled import RUN_FILES, BucketLabelled
+
+        if not all(n in (run.output_keys or {}) for n in RUN_FILES):
+            return {}
+        try:
+            return BucketLabelled(self.storage, self.grant.tenant).report(run.id)
+        except RetainwiseError:
+            return None
+
+    def forget(self, run_id: str) -> None:
+        """Redraw ``run_id``'s row from storage (after its outcomes were sent)."""
+        self._done.pop(run_id, None)
+        self.refresh()
+
+    @staticmethod
+    def _tell(run_id: str, report: dict | None) -> str:
+        from retainwise.reports.portal_outcomes import outcomes_words
+
+        if report == {}:
+            return ""
+        note = "" if not report else (f'<div class="rw-outcomes-note">Who left: '
+                                      f"{html.escape(outcomes_words(report))}</div>")
+        return (f'<label class="rw-tell">{"Send who left again" if report else "Tell us who left"}'
+                f'<input type="file" class="rw-outcomes-file" data-run="{html.escape(run_id)}" '
+                f'accept=".csv,.xlsx,.tsv,.txt" hidden></label>{note}')
+
     def _row(self, run) -> str:
         if run.id not in self._names:
             self._names[run.id] = original_name(self.storage, run.upload_key)
@@ -122,7 +152,8 @@ class RunsTable:
         if run.status == COMPLETED:  # new tabs: leaving this page would make Voila shut its kernel down
             actions = (f'<a class="rw-open-report" href="{html.escape(cells["report"])}" target="_blank" '
                        f'rel="noopener">Open report</a> · <a class="rw-download" href="{html.escape(cells["download"])}"'
-                       f' target="_blank" rel="noopener">Download results</a>')
+                       f' target="_blank" rel="noopener">Download results</a>'
+                       + (" · " if cells.get("outcomes") != {} else "") + self._tell(run.id, cells.get("outcomes")))
         elif run.status == FAILED:
             actions = f'<span class="rw-failed-reason">{html.escape(run.error or "The run failed.")}</span>'
         scored = "" if run.rows_scored is None else f"{run.rows_scored:,}"

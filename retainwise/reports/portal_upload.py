@@ -38,6 +38,12 @@ def staging_prefix(tenant: str) -> str:
     return f"uploads/{check_tenant(tenant)}/{STAGING}/"
 
 
+def own_staged(tenant: str, key: str) -> bool:
+    """Whether ``key`` (which came back through the browser) is a file directly in ``tenant``'s staging area."""
+    prefix = staging_prefix(tenant)
+    return key.startswith(prefix) and "/" not in key[len(prefix):] and ".." not in key and key != prefix
+
+
 def check_name(name: str) -> str:
     """``name`` if it is a plain file name (no path, no control characters); InputError otherwise."""
     if not name or len(name) > 255 or _UNSAFE_NAME.search(name) or name.strip(". ") == "":
