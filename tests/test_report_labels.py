@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from retainwise.reports import detail, labels, sections
 from retainwise.reports.data import ReportData
@@ -79,3 +80,17 @@ def test_health_of_an_in_domain_run_compares_outcomes_with_the_promise():
     assert "Confidence: high." in html and "the model promised 85%" in html and "clearly below" in html
     small = _health(model, rows=50)
     assert "too noisy to judge" in small and "very different" not in small.split("<details")[0]
+
+
+def test_what_if_on_a_rules_served_customer_moves_by_the_rules_own_difference():
+    from retainwise.reports import whatif
+    from retainwise.science import rules
+
+    row = pd.DataFrame({"customer_id": ["a"], "contract": ["monthly"], "feature_usage_score": [20.0],
+                        "tenure_months": [3.0]})
+    served = 0.71  # what the run served (its usage scale may differ from this one row's)
+    after = whatif.rescore(row, "contract", "two_year", group="rules", before=served)
+    annual = row.assign(contract="two_year")
+    assert after == pytest.approx(served + float(rules.score(annual).iloc[0] - rules.score(row).iloc[0]))
+    assert after < served
+    assert whatif.rescore(row, "contract", "two_year") != pytest.approx(after)  # the model's own answer differs

@@ -48,6 +48,9 @@ class DetailWidget:
         features = self.data.features()
         if features is None or row.customer_id not in features.index:
             return
+        if (self.data.summary.get("model") or {}).get("kind") == "tenant":  # re-scoring needs its own model
+            self.controls.children = [self._none(whatif.OWN_MODEL)]
+            return
         canonical = features.loc[[row.customer_id]]
         fields = whatif.fields(canonical)
         if not fields:  # nothing this file says about the customer can be changed: say so, offer nothing
@@ -69,17 +72,18 @@ class DetailWidget:
             controls.append(pick)
         self.controls.children = controls
 
-    def _none(self):
-        """What the what-if says for a customer with no field a business can change."""
+    def _none(self, text: str = whatif.NONE):
+        """What the what-if says when it has nothing to offer (by default: no field a business can change)."""
         import ipywidgets as w
 
         if self._nothing is None:
-            self._nothing = w.HTML(render("note.html.j2", text=whatif.NONE), layout=self._layout,
-                                   style=self.html.style)
+            self._nothing = w.HTML(layout=self._layout, style=self.html.style)
             self._nothing.add_class("rw-whatif-none")
+        self._nothing.value = render("note.html.j2", text=text)
         return self._nothing
 
     def _rescore(self, row, canonical, field: str, value) -> None:
-        after = whatif.rescore(canonical, field, value)
+        after = whatif.rescore(canonical, field, value, group=str(getattr(row, "experiment_group", "ml")),
+                               before=float(row.churn_probability))
         self.result.value = render("whatif.html.j2", text=whatif.sentence(
             field, value, float(row.churn_probability), after), after=after)

@@ -14,6 +14,11 @@ NONE = ("What if… needs a column you can change for a customer (contract, tech
         "method, internet service or paperless billing); this file has none of them for this customer.")
 
 
+#: What the what-if says on a run scored by the tenant's own model (re-scoring would need that model here).
+OWN_MODEL = ("What if… is not available yet for reports scored by your own model: its scores depend on columns of "
+             "yours the report does not keep.")
+
+
 def choices(field: str) -> list[tuple[str, object]]:
     """(label, canonical value) pairs for ``field``'s control."""
     from retainwise.science import schema
@@ -28,17 +33,24 @@ def fields(row: pd.DataFrame) -> list[str]:
     return [f for f in ACTIONABLE if f in row.columns and pd.notna(row[f].iloc[0])]
 
 
-def rescore(row: pd.DataFrame, field: str, value) -> float:
-    """The customer's churn probability with ``field`` set to ``value``, by the same models as the run.
+def rescore(row: pd.DataFrame, field: str, value, *, group: str = "ml", before: float | None = None) -> float:
+    """The customer's churn probability with ``field`` set to ``value``, by whatever scored them in the run.
 
-    ``row`` is the customer's one-row frame of canonical fields (dtypes as validation left them).
+    ``row`` is the customer's one-row frame of canonical fields (dtypes as validation left them);
+    ``group`` the run's ``experiment_group`` for them: ``ml`` (the same models as the run) or ``rules``
+    (the rules baseline: its score is additive, so the change is the rules' difference added to
+    ``before``, the probability the run served, whatever the file's usage-score scale was).
     Raises ModelError when the model artefacts are missing or tampered.
     """
-    from retainwise.science import scoring
+    from retainwise.science import rules, scoring
     from retainwise.science.model import load_model
 
-    changed = row.reset_index(drop=True).copy()
+    original = row.reset_index(drop=True)
+    changed = original.copy()
     changed[field] = pd.Series([value], dtype=changed[field].dtype)
+    if group == "rules":
+        now, then = float(rules.score(changed).iloc[0]), float(rules.score(original).iloc[0])
+        return min(1.0, max(0.0, (then if before is None else before) + now - then))
     return float(scoring.score_rows(changed, load_model())["churn_probability"].iloc[0])
 
 
