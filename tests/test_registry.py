@@ -54,3 +54,9 @@ def test_registering_the_same_version_again_keeps_its_status(tmp_path):
         (tmp_path / "again" / name).write_bytes((tmp_path / "trained-t-1" / name).read_bytes())
     assert reg.register(tmp_path / "again", activate=False)["status"] == "active"
     assert [e["status"] for e in reg.versions()] == ["active"]
+
+
+def test_a_name_no_registry_can_have_has_no_active_model(tmp_path):
+    assert LocalRegistry.active_for(tmp_path / "home", '<img src=x onerror="1">') is None
+    LocalRegistry(tmp_path / "home", "acme").register(_trained(tmp_path, "t-1"), activate=True)
+    assert LocalRegistry.active_for(tmp_path / "home", "acme").name == "t-1"

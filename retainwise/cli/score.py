@@ -27,7 +27,7 @@ def cli_score(args) -> int:
         print(f"Scoring {args.file} for tenant '{args.tenant}' (one notebook run: map, validate, predict, explain)…",
               file=sys.stderr)
     home = Settings.from_env().home
-    own_model = LocalRegistry(home, args.tenant).active()  # the tenant's own model, once it has one
+    own_model = LocalRegistry.active_for(home, args.tenant)  # the tenant's own model, once it has one
     with _progress(Path(args.out), enabled=not args.quiet):
         outcome = score_file(args.file, args.out, tenant=args.tenant, run_id=args.run_id,
                              quality_level=args.quality_level, progress=not args.quiet,

@@ -42,6 +42,15 @@ class LocalRegistry:
         check_tenant(tenant)
         self.tenant, self.dir = tenant, Path(home) / "models" / _folder(tenant)
 
+    @classmethod
+    def active_for(cls, home: str | os.PathLike, tenant: str) -> Path | None:
+        """The active model of ``tenant`` under ``home``, or None, also for a name no registry can have
+        (``retainwise score`` accepts any tenant name locally; only valid ones can train a model)."""
+        try:
+            return cls(home, tenant).active()
+        except InputError:
+            return None
+
     # -- reading ----------------------------------------------------------------------------
     def versions(self) -> list[dict]:
         """Every registered version, newest first: ``version``, ``status``, ``registered_at``, figures."""
