@@ -1,22 +1,57 @@
-"""``retainwise models``: a tenant's model versions on this machine; ``models activate T VERSION`` to roll
-back or forward (platform/registry.py)."""
+"""``retainwise models``: a tenant's model versions; ``models activate T VERSION`` to roll back or forward
+(platform/registry.py).
+
+Where: on the platform when a bucket is configured (``retainwise up`` or RETAINWISE_BUCKET, as for
+``retainwise outcomes``): the bucket's ``models/<tenant>/registry.json``, which the runner reads to score a
+tenant's uploads. Otherwise this machine's ``$RETAINWISE_HOME/models/``, which ``retainwise score --tenant``
+reads.
+"""
 
 from __future__ import annotations
 
 from retainwise.cli.output import print_json, table
 from retainwise.errors import InputError
-from retainwise.platform.registry import LocalRegistry
+from retainwise.platform.registry import REGISTRY, BucketRegistry, LocalRegistry
+from retainwise.platform.tenants import is_tenant
 from retainwise.settings import Settings
 
 
+class _Where:
+    """The registry of each tenant, on this machine or in the platform's bucket."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.home, self.storage = settings.home, None
+        if settings.bucket:
+            from retainwise.platform.storage import Storage
+
+            self.storage = Storage(settings)
+
+    def registry(self, tenant: str) -> LocalRegistry | BucketRegistry:
+        return BucketRegistry(self.storage, tenant) if self.storage else LocalRegistry(self.home, tenant)
+
+    def tenants(self) -> list[str]:
+        """Every tenant with a registry (``models/<tenant>/registry.json``)."""
+        if self.storage is None:
+            return _local_tenants(self.home)
+        found = {k.split("/")[1] for k in self.storage.list("models/")
+                 if k.count("/") == 2 and k.endswith("/" + REGISTRY)}
+        return sorted(t for t in found if is_tenant(t))  # a stray key never stops the listing
+
+    @property
+    def train_hint(self) -> str:
+        return ("`retainwise submit HISTORY --tenant {t} --train` trains one on the platform" if self.storage
+                else "`retainwise train --tenant {t}` trains one from the tenant's history")
+
+
 def cli_models(args) -> int:
-    """List versions (``--tenant T``, default every tenant with a model), or ``activate T VERSION``."""
-    home = Settings.from_env().home
+    """List versions (``--tenant T``, default every tenant with a model), or ``activate T VERSION``.
+    InputError for a bad usage or an unknown version; StorageError from the platform."""
+    where = _Where(Settings.from_env())
     if args.action == "activate":
         if len(args.target) != 2:
             raise InputError("Usage: retainwise models activate TENANT VERSION", code="usage")
         tenant, version = args.target
-        entry = LocalRegistry(home, tenant).activate(version)
+        entry = where.registry(tenant).activate(version)
         if args.json:
             print_json({"tenant": tenant, **entry})
         else:
@@ -25,13 +60,13 @@ def cli_models(args) -> int:
     if args.target:
         raise InputError(f"Unknown models action {' '.join(args.target)!r}: use `retainwise models activate T VERSION`.",
                          code="usage")
-    tenants = [args.tenant] if args.tenant else _tenants(home)
-    rows = [{"tenant": t, **e} for t in tenants for e in LocalRegistry(home, t).versions()]
+    tenants = [args.tenant] if args.tenant else where.tenants()
+    rows = [{"tenant": t, **e} for t in tenants for e in where.registry(t).versions()]
     if args.json:
         print_json(rows)
     elif not rows:
         who = f"{args.tenant} has no model of its own yet" if args.tenant else "No tenant models yet"
-        print(f"{who}: `retainwise train --tenant {args.tenant or 'T'}` trains one from the tenant's history.")
+        print(f"{who}: {where.train_hint.format(t=args.tenant or 'T')}.")
     else:
         for row in rows:
             row["roc_auc"] = "" if row.get("roc_auc") is None else f"{row['roc_auc']:.3f}"
@@ -40,7 +75,7 @@ def cli_models(args) -> int:
     return 0
 
 
-def _tenants(home) -> list[str]:
+def _local_tenants(home) -> list[str]:
     from urllib.parse import unquote
 
     root = home / "models"

@@ -97,8 +97,10 @@ def _local(sub) -> None:
 def _models(sub) -> None:
     """``models``: the tenant models on this machine, and ``models activate TENANT VERSION``."""
     p = sub.add_parser(
-        "models", help="list tenant models on this machine, or activate one (roll back or forward)",
-        description="List each tenant's model versions (active, candidate, retired) under RETAINWISE_HOME/models, "
+        "models", help="list tenant models (on the platform when a bucket is configured), or activate one",
+        description="List each tenant's model versions (active, candidate, retired): the platform's, in the "
+                    "bucket's models/, when a bucket is configured (retainwise up or RETAINWISE_BUCKET), else "
+                    "this machine's, under RETAINWISE_HOME/models; "
                     "or `models activate TENANT VERSION` to make VERSION score the tenant's next upload (the "
                     "active one it replaces is retired, kept for a roll-back).")
     p.add_argument("action", nargs="?", choices=["activate"], default=None, metavar="activate",

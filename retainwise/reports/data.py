@@ -44,6 +44,9 @@ class ReportData:
     previous: dict | None = None
     #: Whether the tenant's history was looked up (a run folder alone knows nothing of earlier runs).
     history_known: bool = False
+    #: The report of the outcomes sent later for this run (``retainwise outcomes``), when they measured its
+    #: predictions (``realised``); None otherwise (:func:`later_outcomes`).
+    later: dict | None = None
     _features: pd.DataFrame | None = None
     _pending: object = None  # a Future while prefetch() loads the features
     _segments: pd.DataFrame | None = None
@@ -227,6 +230,34 @@ def _local_upload(results_dir: Path) -> Path | None:
     return path if path.is_file() else None
 
 
+def later_outcomes(store, run_id: str) -> dict | None:
+    """The report of the outcomes sent later for ``run_id`` in ``store`` (platform/labelled.py: the local
+    folder or the bucket), when it measured the run's predictions; None when there is none, it measured
+    nothing (only leavers, or a history upload), or it cannot be read: a report never fails for it."""
+    from retainwise.errors import RetainwiseError
+    from retainwise.platform.tenants import check_run_id
+
+    try:
+        report = store.report(check_run_id(run_id))
+    except (RetainwiseError, OSError, ValueError):
+        return None
+    realised = report.get("realised") if isinstance(report, dict) else None
+    if not isinstance(realised, dict) or amount(realised.get("roc_auc")) is None or \
+            not isinstance(realised.get("n"), int):
+        return None
+    return report
+
+
+def _local_later(tenant, run_id) -> dict | None:
+    """:func:`later_outcomes` of a run scored on this machine (``$RETAINWISE_HOME/tenants/<tenant>/labelled``)."""
+    if not tenant or not isinstance(tenant, str):
+        return None
+    from retainwise.platform.labelled import LocalLabelled
+    from retainwise.settings import Settings
+
+    return later_outcomes(LocalLabelled(Settings.from_env().home, tenant), run_id)
+
+
 def load_local(results_dir: str | Path) -> ReportData:
     """A run's output directory (static report, JupyterLab). OSError when it holds no run."""
     d = Path(results_dir)
@@ -235,7 +266,8 @@ def load_local(results_dir: str | Path) -> ReportData:
     results = results_frame((d / name).read_text(encoding="utf-8"))
     upload = _local_upload(d)
     data = ReportData(summary["tenant"], summary["run_id"], summary, results, download_url=_data_link(d / "results.csv"),
-                      upload_name=labels.file_name((summary.get("input") or {}).get("name")))
+                      upload_name=labels.file_name((summary.get("input") or {}).get("name")),
+                      later=_local_later(summary.get("tenant"), summary["run_id"]))
     if (d / "customers.parquet").is_file():  # the shown customers' fields, written by the run: no re-reading
         data.features_loader = lambda: customers_frame((d / "customers.parquet").read_bytes(), shown_ids(data))
     elif upload:  # runs from before customers.parquet: the upload mapped again

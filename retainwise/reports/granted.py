@@ -17,6 +17,7 @@ from retainwise.reports.data import (
     background,
     canonical_rows,
     customers_frame,
+    later_outcomes,
     results_frame,
     results_name,
     shown_ids,
@@ -103,6 +104,7 @@ def load_granted(settings, grant, run_id: str) -> ReportData:
     """The run ``grant`` names. LinkError when it is not the tenant's or not COMPLETED; StorageError when
     storage or the run store fails."""
     from retainwise.errors import LinkError
+    from retainwise.platform.labelled import BucketLabelled
     from retainwise.platform.links import remaining_s
     from retainwise.platform.runs import COMPLETED
 
@@ -135,4 +137,5 @@ def load_granted(settings, grant, run_id: str) -> ReportData:
         "ResponseContentDisposition": f'attachment; filename="churn-{run.id}.csv"'})
     data.earlier = _earlier(settings, store, run, grant)
     data.previous = _previous(storage, data.earlier, store, run)
+    data.later = later_outcomes(BucketLabelled(storage, run.tenant), run.id)  # outcomes sent since the run
     return data

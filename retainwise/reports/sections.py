@@ -179,6 +179,17 @@ def _realised(real: dict, promised: float | None, brier: float | None) -> dict:
             "verdict": verdict, "comparison": comparison}
 
 
+def _later(report: dict | None) -> str:
+    """One sentence on the outcomes sent after the run (:attr:`ReportData.later`); "" without them."""
+    if not report:
+        return ""
+    from retainwise.platform.labelled import day_words
+
+    real = report["realised"]
+    return (f"You told us later who left: our {day_words(report.get('scored_at'), year=False)} predictions ranked a "
+            f"leaver above a stayer {real['roc_auc']:.0%} of the time ({real['n']:,} customers).")
+
+
 def health(data: ReportData) -> str:
     cv = _card().get("cv", {})
     model = data.summary.get("model") or {}
@@ -198,7 +209,7 @@ def health(data: ReportData) -> str:
         drift_sentence = _drift_sentence(rows) if (model.get("domain") or {}).get("in_domain", True) or not rows \
             else "The model's own columns, compared with the customers it learned from:"
     return section("health", "How far to trust these predictions", render(
-        "health.html.j2", realised=realised, confidence=model.get("confidence"), reason=model.get("reason"),
+        "health.html.j2", realised=realised, later=_later(data.later), confidence=model.get("confidence"), reason=model.get("reason"),
         drift=rows, drift_sentence=drift_sentence))
 
 
