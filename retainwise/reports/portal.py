@@ -16,6 +16,10 @@ Three sections, one widget each:
 3. **Runs**: the tenant's runs, updating by themselves (:mod:`portal_runs`); a finished run takes a file
    of who left ("Tell us who left", :mod:`portal_outcomes`).
 
+"Train on your history" uploads the same way, but the file is a history (customers and who left): no
+column review; once the kernel has read its sample (the CLI's reader) and found a churned column, it is
+queued at once as a *training* run (``queue_staged(..., train=True)``: under ``uploads/<tenant>/train/``).
+
 Above them, one line on the model that scores the tenant: its own (from the bucket's registry) or ours.
 
 The token is read from the request after ``wait_for_request()`` (preheated
@@ -63,6 +67,8 @@ table.rw-table td { padding: 5px 8px; border-bottom: 1px solid #e6e9ee; vertical
 .rw-status-COMPLETED { color: #1b7a3d; font-weight: 600; }
 .rw-status-FAILED { color: #b42318; font-weight: 600; }
 .rw-status-PROCESSING, .rw-status-QUEUED { color: #9a5b00; }
+.rw-run-kind { color: #5b6775; font-size: 12px; }
+.rw-training { max-width: 420px; line-height: 1.4; }
 .rw-refusal { max-width: 520px; margin: 60px auto; padding: 28px; border-radius: 8px; background: #fff7f6;
   border: 1px solid #f3c3bf; font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; }
 .rw-runs a, .rw-tell { color: #1d5fbf; text-decoration: underline; cursor: pointer; }
@@ -77,6 +83,7 @@ table.rw-table td { padding: 5px 8px; border-bottom: 1px solid #e6e9ee; vertical
   .rw-map-head, .rw-runs-table thead { display: none; }
   .rw-runs-table tr { display: block; border-bottom: 1px solid #e6e9ee; padding: 6px 0; }
   .rw-runs-table td { display: block; border: none; padding: 2px 8px; }
+  .rw-runs-table td:empty { display: none; }
   .rw-runs-table td[data-label]::before { content: attr(data-label) ": "; color: #5b6775; }
 }
 </style>
@@ -143,6 +150,8 @@ class Portal:
         self.columns_status.add_class("rw-columns-status")
         self.runs = RunsTable(settings, grant, self.store, self.storage)
         self.outcomes = Outcomes(grant, self.store, self.storage, self.runs)
+        self.model_line = w.HTML()
+        self.runs.on_trained = self._show_own_model  # a training run that finished may have changed the model
         self._staged: Staged | None = None
         self._lock = threading.Lock()
 
@@ -173,7 +182,10 @@ class Portal:
             if not own_staged(self.tenant, key):
                 self._say("This upload is not valid.", "error")
                 return
-            self._stage(key, name)
+            if content.get("train") is True:
+                self._train(key, name)
+            else:
+                self._stage(key, name)
 
     def _stage(self, key: str, name: str) -> None:
         from retainwise.platform import mapping_store
@@ -248,6 +260,31 @@ class Portal:
         mapping_store.save(self.store, self.tenant, mapping.record)
         return queue_staged(self.settings, self.store, self.storage, self.tenant, staged.key, staged.name)
 
+    def _train(self, key: str, name: str) -> None:
+        """Queue the staged history at ``key`` as a training run, once its sample reads and says who left."""
+        from retainwise.platform import mapping_store
+        from retainwise.reports.portal_runs import queue_staged
+        from retainwise.science.mapping import map_columns
+
+        self._say(f"Reading {name} ...", "busy")
+        try:
+            frame = read_sample(self.storage, key, name)
+            mapping = map_columns(frame, tenant=self.tenant, saved=mapping_store.load(self.store, self.tenant))
+            if "churned" not in mapping.mapping.values():  # the training would fail on it: refused here, not queued
+                raise InputError(f"{name} has no churned column: a history file says who left (a churned column: "
+                                 "1/0, yes/no, true/false, churned/stayed).", code="no_churned")
+            queue_staged(self.settings, self.store, self.storage, self.tenant, key, name, train=True)
+        except RetainwiseError as exc:
+            self._discard(key)
+            self._say(exc.message if isinstance(exc, InputError) else
+                      "Training could not be started right now; please try again in a minute.", "error")
+            return
+        self._say(f"{name} is queued to train your model; follow it below.", "done")
+        self.runs.refresh()
+
+    def _show_own_model(self) -> None:
+        self.model_line.value = self._own_model()
+
     def _own_model(self) -> str:
         """The "Your own model" line (nothing when the registry cannot be read right now)."""
         from retainwise.platform.registry import BucketRegistry
@@ -262,12 +299,15 @@ class Portal:
     def widget(self):
         import ipywidgets as w
 
+        self._show_own_model()
         self.runs.start()
         self.outcomes.hint()
         head = w.HTML(f'{CSS}<div class="rw-portal"><h2>Churn scoring for {html.escape(self.tenant)}</h2>'
                       '<p class="rw-note">Upload a CSV or Excel export of your customers (up to 200 MB). '
-                      "We read its columns, you confirm them, and your report is ready in a minute or two.</p></div>")
-        box = w.VBox([head, w.HTML(self._own_model()), w.HTML("<h3>1. Upload a file</h3>"), self.upload,
+                      "We read its columns, you confirm them, and your report is ready in a minute or two. "
+                      "A history of your past customers that says who left (a churned column, yes/no) trains a "
+                      "model of your own instead: Train on your history.</p></div>")
+        box = w.VBox([head, self.model_line, w.HTML("<h3>1. Upload a file</h3>"), self.upload,
                       w.HTML("<h3>2. Check the columns</h3>"), self.columns,
                       w.HTML("<h3>3. Your files</h3>"), self.runs.widget, self.outcomes.widget])
         box.add_class("rw-portal")

@@ -1,5 +1,9 @@
 """The portal's runs: the table a tenant watches, and queueing an upload once its columns are confirmed.
 
+A training run (a history queued with "Train on your history", its upload under
+``uploads/<tenant>/train/``) is listed as such: "Training your model" while in flight, then the model's
+version and the gate's verdict from its summary; no report, no download, no "Tell us who left".
+
 Everything here is scoped to the tenant of the verified portal grant: the runs
 listed, the report links minted (expiring no later than the portal token) and
 the presigned downloads. The table refreshes itself from a background thread,
@@ -17,6 +21,7 @@ from urllib.parse import unquote
 
 from retainwise.errors import RetainwiseError
 from retainwise.platform.runs import COMPLETED, FAILED, PROCESSING, QUEUED
+from retainwise.platform.tenants import is_training_key, results_prefix
 
 POLL_S = 1.5
 IDLE_POLL_S = 10.0
@@ -40,8 +45,11 @@ def original_name(storage, key: str) -> str:
     return unquote(name) if name else upload_name(key)
 
 
-def queue_staged(settings, store, storage, tenant: str, staged_key: str, name: str) -> str:
+def queue_staged(settings, store, storage, tenant: str, staged_key: str, name: str, *, train: bool = False) -> str:
     """Queue a staged upload for scoring: copy it to ``uploads/<tenant>/``, record the run, send its job.
+
+    ``train``: a history, queued as a training run (copied under ``uploads/<tenant>/train/``, as
+    ``submit(..., train=True)`` puts it): the runner trains the tenant's model from it instead of scoring it.
 
     Returns the run id. StorageError when storage, the run store or the queue fails (nothing is queued
     then, or the runner finds the run through the upload's S3 event).
@@ -51,7 +59,7 @@ def queue_staged(settings, store, storage, tenant: str, staged_key: str, name: s
     from retainwise.platform.queue import Queue
     from retainwise.platform.storage import upload_key
 
-    key = upload_key(tenant, name)
+    key = upload_key(tenant, name, train=train)
     run_id = uuid.uuid4().hex[:12]
     # Recorded before the copy exists, as `submit` does: the copy's S3 event must find this run.
     store.create(tenant=tenant, upload_key=key, run_id=run_id, upload_id=key.rsplit("/", 1)[-1][:12])
@@ -61,7 +69,8 @@ def queue_staged(settings, store, storage, tenant: str, staged_key: str, name: s
                                             CopySource={"Bucket": storage.bucket, "Key": staged_key})
     except RetainwiseError:
         # No copy, no S3 event: nothing would ever pick this run up, so it must not stay QUEUED.
-        store.fail(run_id, error="The file could not be queued for scoring; please upload it again.",
+        store.fail(run_id, error=f"The file could not be queued for {'training' if train else 'scoring'}; "
+                   "please upload it again.",
                    code="not_queued")
         raise
     store.set_etag(run_id, copied["CopyObjectResult"]["ETag"])
@@ -71,6 +80,24 @@ def queue_staged(settings, store, storage, tenant: str, staged_key: str, name: s
     with translate(f"removing {staged_key}"):
         storage.s3.delete_object(Bucket=storage.bucket, Key=staged_key)
     return run_id
+
+
+def training_words(summary: dict) -> str:
+    """What a finished training run made, in plain words (text, not HTML), from its ``summary.json``."""
+    model = summary.get("model") or {}
+    version = str(model.get("version") or "")
+    if model.get("status") == "active":
+        words = f"Your model {version} now scores your uploads."
+    else:
+        words = f"Your model {version} was kept aside: your uploads are scored as before."
+    verdict = str(model.get("verdict") or "").strip()
+    if verdict:
+        words += f" {verdict.rstrip('.')}."
+    on = summary.get("trained_on") or {}
+    if on.get("rows"):
+        leavers = f" ({on['leavers']:,} who left)" if on.get("leavers") is not None else ""
+        words += f" Learned from {on['rows']:,} of your customers{leavers}."
+    return words
 
 
 # -- the table ---------------------------------------------------------------------------------
@@ -88,6 +115,7 @@ class RunsTable:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self.in_flight = False
+        self.on_trained = None  # called once a training run is seen COMPLETED (the page's model line changes)
 
     def _finished_cells(self, run) -> dict:
         import json
@@ -98,7 +126,12 @@ class RunsTable:
         if cells is not None and time.time() - minted < LINK_REFRESH_S:
             return cells
         cells = {"high": "", "report": "", "download": "", "outcomes": None}
-        if run.status == COMPLETED:
+        if run.status == COMPLETED and is_training_key(run.upload_key):  # no report, no results: a model
+            key = (run.output_keys or {}).get("summary.json") or results_prefix(run.tenant, run.id) + "summary.json"
+            cells = {"training": training_words(json.loads(self.storage.get_text(key)))}
+            if self.on_trained is not None and run.id not in self._done:
+                self.on_trained()
+        elif run.status == COMPLETED:
             cells["outcomes"] = self._outcomes(run)
             summary = json.loads(self.storage.get_text(run.output_keys["summary.json"]))
             high = (summary.get("risk_counts") or {}).get("HIGH", 0) / max(1, summary.get("rows_scored") or 0)
@@ -141,9 +174,26 @@ class RunsTable:
                 f'<input type="file" class="rw-outcomes-file" data-run="{html.escape(run_id)}" '
                 f'accept=".csv,.xlsx,.tsv,.txt" hidden></label>{note}')
 
+    def _training_row(self, run) -> str:
+        """A training run's row: what it is doing, then what it made (the model and the gate's verdict)."""
+        if run.status == COMPLETED:
+            said = f'<span class="rw-training-verdict">{html.escape(self._finished_cells(run)["training"])}</span>'
+        elif run.status == FAILED:
+            said = f'<span class="rw-failed-reason">{html.escape(run.error or "The training failed.")}</span>'
+        else:
+            said = '<span class="rw-training-busy">Training your model from this history ...</span>'
+        return (f'<tr data-run="{html.escape(run.id)}" data-status="{run.status}" data-kind="training" '
+                f'class="rw-training-run"><td class="rw-run-file">{html.escape(self._names[run.id])}'
+                '<div class="rw-run-kind">History: trains your model</div></td>'
+                f'<td data-label="Submitted">{run.created_at:%Y-%m-%d %H:%M} UTC</td>'
+                f'<td class="rw-run-status rw-status-{run.status}" data-label="Status">{html.escape(run.status)}</td>'
+                f'<td></td><td></td><td class="rw-training">{said}</td></tr>')
+
     def _row(self, run) -> str:
         if run.id not in self._names:
             self._names[run.id] = original_name(self.storage, run.upload_key)
+        if is_training_key(run.upload_key):
+            return self._training_row(run)
         status = run.status
         if status == PROCESSING and run.rows_in:
             status += f" · {run.rows_in:,} rows"

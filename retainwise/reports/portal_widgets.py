@@ -3,10 +3,11 @@
 The upload widget's JavaScript sends the chosen file straight to the server's
 upload endpoint (:mod:`retainwise.reports.portal_upload`) with ``fetch``; the
 kernel only hears what happened (``{"kind": "uploaded", "key", "name",
-"size"}``, ``"refused"`` with the size, or ``"failed"`` with the server's
-reason), so a 200 MB file never crosses the kernel's websocket. Every text the
-kernel shows through it is set with ``textContent``: nothing a tenant typed
-or named is ever parsed as HTML.
+"size", "train"}``, ``train`` true when "Train on your history" was pressed;
+``"refused"`` with the size, or ``"failed"`` with the server's reason), so a
+200 MB file never crosses the kernel's websocket. Every text the kernel shows
+through it is set with ``textContent``: nothing a tenant typed or named is ever
+parsed as HTML.
 """
 
 from __future__ import annotations
@@ -35,21 +36,25 @@ function render({ model, el }) {
   const button = document.createElement("button");
   button.textContent = "Score this file";
   button.className = "rw-score-file jupyter-button";
+  const train = document.createElement("button");  // a history (who left): trains the tenant's model
+  train.textContent = "Train on your history";
+  train.className = "rw-train-file jupyter-button";
+  train.title = "A file of your past customers with a column saying who left (yes/no): trains a model of your own";
   const status = document.createElement("div");
   status.className = "rw-upload-status";
   const show = () => {
     status.textContent = model.get("message");
     status.dataset.state = model.get("state");
-    button.disabled = model.get("state") === "busy";
+    button.disabled = train.disabled = model.get("state") === "busy";
   };
   model.on("change:message", show);
   model.on("change:state", show);
   show();
-  button.addEventListener("click", async () => {
+  const send = async (training) => {
     const file = input.files[0];
     if (!file) { model.set("message", "Choose a CSV or Excel file first."); model.save_changes(); return; }
     if (file.size === 0 || file.size > model.get("max_bytes")) {
-      model.send({ kind: "refused", name: file.name, size: file.size });
+      model.send({ kind: "refused", name: file.name, size: file.size, train: training });
       return;
     }
     // through the model, so the kernel's next message always differs from what is shown
@@ -62,13 +67,15 @@ function render({ model, el }) {
     try {
       const resp = await fetch(url, { method: "POST", body: file, credentials: "same-origin" });
       const data = await resp.json();
-      if (resp.ok) model.send({ kind: "uploaded", key: data.key, name: data.name, size: data.size });
+      if (resp.ok) model.send({ kind: "uploaded", key: data.key, name: data.name, size: data.size, train: training });
       else model.send({ kind: "failed", message: data.error || "The upload was refused." });
     } catch (e) {
       model.send({ kind: "failed", message: "The upload did not finish; check your connection and try again." });
     }
-  });
-  box.append(input, button, status);
+  };
+  button.addEventListener("click", () => send(false));
+  train.addEventListener("click", () => send(true));
+  box.append(input, button, train, status);
   el.append(box);
 }
 export default { render };
@@ -76,7 +83,8 @@ export default { render };
 
 
 class UploadWidget(anywidget.AnyWidget):
-    """A file input and a "Score this file" button that upload from the browser to storage."""
+    """A file input, "Score this file" and "Train on your history": both upload from the browser to storage
+    (the message says which: ``train``)."""
 
     _esm = _UPLOAD_JS
     max_bytes = traitlets.Int(0).tag(sync=True)
