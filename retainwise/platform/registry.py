@@ -98,12 +98,7 @@ class LocalRegistry:
     def activate(self, version: str) -> dict:
         """Make ``version`` the one that scores; the version it replaces is retired."""
         self.path(version)  # refuses an unknown version
-        versions = self.versions()
-        for entry in versions:
-            if entry["version"] == version:
-                entry["status"], entry["activated_at"] = "active", _now()
-            elif entry["status"] == "active":
-                entry["status"] = "retired"
+        versions = _activated(self.versions(), version)
         self._write(versions)
         return next(e for e in versions if e["version"] == version)
 
@@ -116,6 +111,16 @@ class LocalRegistry:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump({"tenant": self.tenant, "versions": versions}, fh, indent=2)
         os.replace(tmp, self.dir / REGISTRY)
+
+
+def _activated(versions: list[dict], version: str) -> list[dict]:
+    """``versions`` with ``version`` active and the one it replaces retired (the registry's one rule)."""
+    for entry in versions:
+        if entry["version"] == version:
+            entry["status"], entry["activated_at"] = "active", _now()
+        elif entry["status"] == "active":
+            entry["status"] = "retired"
+    return versions
 
 
 def _now() -> str:
@@ -153,11 +158,7 @@ class BucketRegistry:
         versions = self.versions()
         if not any(e["version"] == version for e in versions):
             raise InputError(f"Tenant {self.tenant!r} has no model version {version!r}.", code="no_such_model")
-        for entry in versions:
-            if entry["version"] == version:
-                entry["status"], entry["activated_at"] = "active", _now()
-            elif entry["status"] == "active":
-                entry["status"] = "retired"
+        versions = _activated(versions, version)
         self._write(versions)
         return next(e for e in versions if e["version"] == version)
 
