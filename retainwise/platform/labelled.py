@@ -29,6 +29,7 @@ from urllib.parse import quote
 import pandas as pd
 
 from retainwise.errors import InputError
+from retainwise.files import write_atomic
 from retainwise.platform.tenants import check_run_id, check_tenant
 from retainwise.science import outcomes as science
 from retainwise.science.snapshot import FILE as SNAPSHOT
@@ -42,18 +43,6 @@ def tenant_dir(home: str | os.PathLike, tenant: str) -> Path:
     """``<home>/tenants/<tenant>`` (the name percent-encoded: no ``..``, no hidden folders)."""
     name = quote(str(tenant), safe="-_").replace(".", "%2E") or "%00"
     return Path(home) / "tenants" / name
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _parquet_bytes(frame: pd.DataFrame) -> bytes:
@@ -71,8 +60,8 @@ class LocalLabelled:
     def save(self, run_id: str, frame: pd.DataFrame, report: dict) -> str:
         """Write (or replace) ``run_id``'s labelled file and report; where the file went."""
         check_run_id(run_id)
-        _write_atomic(self.dir / f"{run_id}.parquet", _parquet_bytes(frame))
-        _write_atomic(self.dir / f"{run_id}.json", json.dumps(report, indent=2, default=str).encode() + b"\n")
+        write_atomic(self.dir / f"{run_id}.parquet", _parquet_bytes(frame))
+        write_atomic(self.dir / f"{run_id}.json", json.dumps(report, indent=2, default=str).encode() + b"\n")
         return str(self.dir / f"{run_id}.parquet")
 
     def run_ids(self) -> list[str]:
@@ -141,7 +130,7 @@ def record_run(home: str | os.PathLike, tenant: str, output_dir: str | Path, sum
              "rows_scored": summary.get("rows_scored"), "snapshot": (output_dir / SNAPSHOT).is_file()}
     runs = [r for r in local_runs(home, tenant) if r["run_id"] != entry["run_id"]] + [entry]
     path = tenant_dir(home, tenant) / RUNS_FILE
-    _write_atomic(path, json.dumps(runs, indent=2, ensure_ascii=False).encode("utf-8") + b"\n")
+    write_atomic(path, json.dumps(runs, indent=2, ensure_ascii=False).encode("utf-8") + b"\n")
     return path
 
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
+from retainwise.files import write_atomic
 from retainwise.platform.runs import RunStore
 from retainwise.science.mapping_record import clean_record
 
@@ -55,14 +55,4 @@ def save(home: str | os.PathLike | RunStore, tenant: str, record: dict) -> Path 
     if isinstance(home, RunStore):
         home.save_mapping(tenant, record)
         return None
-    path = path_for(home, tenant)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".mapping-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(record, fh, indent=2, ensure_ascii=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path_for(home, tenant), json.dumps(record, indent=2, ensure_ascii=False).encode("utf-8"))

@@ -25,6 +25,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from retainwise.errors import InputError
+from retainwise.files import write_atomic
 from retainwise.platform.tenants import check_tenant
 
 REGISTRY = "registry.json"
@@ -107,10 +108,7 @@ class LocalRegistry:
         return self.dir
 
     def _write(self, versions: list[dict]) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self._ensure_dir(), prefix=f".{REGISTRY}-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"tenant": self.tenant, "versions": versions}, fh, indent=2)
-        os.replace(tmp, self.dir / REGISTRY)
+        write_atomic(self.dir / REGISTRY, json.dumps({"tenant": self.tenant, "versions": versions}, indent=2).encode())
 
 
 def _activated(versions: list[dict], version: str) -> list[dict]:

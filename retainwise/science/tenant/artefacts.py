@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from retainwise.errors import ModelError
+from retainwise.files import write_atomic
 from retainwise.science.calibration import sigmoid
 from retainwise.science.model import NTHREAD, sha256_file
 from retainwise.science.tenant.features import feature_frame, names
@@ -56,17 +56,6 @@ def build_card(candidate, gate: dict | None) -> dict:
     }
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save(directory: str | os.PathLike, booster, card: dict) -> dict:
     """Write ``model.ubj`` and ``card.json`` into ``directory`` (created); returns the card as written.
 
@@ -76,10 +65,10 @@ def save(directory: str | os.PathLike, booster, card: dict) -> dict:
     path = Path(directory)
     path.mkdir(parents=True, exist_ok=True)
     raw = booster.save_raw(raw_format="ubj")
-    _write_atomic(path / MODEL, bytes(raw))
+    write_atomic(path / MODEL, bytes(raw))
     digest = sha256_file(path / MODEL)
     card = dict(card, sha256=digest, version="t-" + digest[:12], artefact=MODEL)
-    _write_atomic(path / CARD, (json.dumps(card, indent=2) + "\n").encode("utf-8"))
+    write_atomic(path / CARD, (json.dumps(card, indent=2) + "\n").encode("utf-8"))
     return card
 
 
