@@ -16,4 +16,7 @@ if [ -f .ci/checkov.sh ] && [ -z "${CHECKOV:-}" ]; then
   export CHECKOV
 fi
 export JUPYTER_PLATFORM_DIRS=1
+# The conventions, notebooks included: formatted as ruff formats, and ruff's checks clean.
+ruff format --check --quiet .
+ruff check --quiet .
 python -m pytest "$@"

@@ -59,8 +59,12 @@ def submit_and_wait(platform: Platform, path: Path, tenant: str = "bench") -> fl
 def score_seconds(path: Path, out: Path) -> float:
     """Wall time of `retainwise score` on ``path`` as a user runs it (a fresh process)."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "retainwise", "score", str(path), "--out", str(out), "--quiet"],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "retainwise", "score", str(path), "--out", str(out), "--quiet"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - start
 
 

@@ -85,8 +85,15 @@ def main() -> int:
 
     prebuilt = shap.TreeExplainer(booster)
     ours()  # warm-up: imports, caches
-    t, out = timed({"ours": ours, "ref": reference, "shap": tree_explainer,
-                    "shap_pre": lambda: tree_explainer(build=False)}, args.repeat)
+    t, out = timed(
+        {
+            "ours": ours,
+            "ref": reference,
+            "shap": tree_explainer,
+            "shap_pre": lambda: tree_explainer(build=False),
+        },
+        args.repeat,
+    )
     t_ours, t_ref, t_shap, t_shap_pre = t["ours"], t["ref"], t["shap"], t["shap_pre"]
     expl, contribs, shap_values = out["ours"], out["ref"], out["shap"]
 
@@ -96,24 +103,40 @@ def main() -> int:
     np.testing.assert_allclose(expl.values.sum(axis=1) + expl.base, model.margin(rows), atol=1e-4)
 
     scores = scoring.score_rows(rows, model)
-    t_factors = timed({"factors": lambda: explain.factor_columns(
-        rows, expl, scores["churn_probability"].to_numpy(), scores["churn_risk"].to_numpy())}, args.repeat)[0]["factors"]
+    t_factors = timed(
+        {
+            "factors": lambda: explain.factor_columns(
+                rows, expl, scores["churn_probability"].to_numpy(), scores["churn_risk"].to_numpy()
+            )
+        },
+        args.repeat,
+    )[0]["factors"]
 
     n = f"{args.rows:,}"
-    print(f"explaining {n} rows, {booster.num_boosted_rounds()} trees, {len(model.features)} features "
-          f"(best of {args.repeat})")
+    print(
+        f"explaining {n} rows, {booster.num_boosted_rounds()} trees, {len(model.features)} features "
+        f"(best of {args.repeat})"
+    )
     print(f"  retainwise explain_rows          {t_ours:7.3f} s")
     print(f"  xgboost pred_contribs            {t_ref:7.3f} s")
     print(f"  shap.TreeExplainer (with build)  {t_shap:7.3f} s")
     print(f"  shap.TreeExplainer (prebuilt)    {t_shap_pre:7.3f} s")
     print(f"  factor lists + sentences         {t_factors:7.3f} s")
     r_ref, r_shap, r_pre = t_ours / t_ref, t_ours / t_shap, t_ours / t_shap_pre
-    print(f"ratio vs pred_contribs:            {r_ref:5.2f}x  (target <= 1.2)  {'OK' if r_ref <= 1.2 else 'MISSED'}")
-    print(f"ratio vs TreeExplainer (build):    {r_shap:5.2f}x  (target <= 1.0)  {'OK' if r_shap <= 1.0 else 'MISSED'}")
-    print(f"ratio vs TreeExplainer (prebuilt): {r_pre:5.2f}x  (target <= 1.0)  {'OK' if r_pre <= 1.0 else 'MISSED'}")
+    print(
+        f"ratio vs pred_contribs:            {r_ref:5.2f}x  (target <= 1.2)  {'OK' if r_ref <= 1.2 else 'MISSED'}"
+    )
+    print(
+        f"ratio vs TreeExplainer (build):    {r_shap:5.2f}x  (target <= 1.0)  {'OK' if r_shap <= 1.0 else 'MISSED'}"
+    )
+    print(
+        f"ratio vs TreeExplainer (prebuilt): {r_pre:5.2f}x  (target <= 1.0)  {'OK' if r_pre <= 1.0 else 'MISSED'}"
+    )
     r_factors = t_factors / t_ref
-    print(f"factor lists vs pred_contribs:     {r_factors:5.2f}x  (target <= 0.5)  "
-          f"{'OK' if r_factors <= 0.5 else 'MISSED'}")
+    print(
+        f"factor lists vs pred_contribs:     {r_factors:5.2f}x  (target <= 0.5)  "
+        f"{'OK' if r_factors <= 0.5 else 'MISSED'}"
+    )
     return 0
 
 

@@ -53,18 +53,22 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    print(f"import retainwise: {import_seconds('import retainwise'):.3f} s; "
-          f"import retainwise.execution.execute (papermill deferred): {import_seconds('import retainwise.execution.execute'):.3f} s; "
-          f"import papermill (as the runner imports it): "
-          f"{import_seconds('import retainwise.execution.execute, papermill'):.3f} s")
+    print(
+        f"import retainwise: {import_seconds('import retainwise'):.3f} s; "
+        f"import retainwise.execution.execute (papermill deferred): {import_seconds('import retainwise.execution.execute'):.3f} s; "
+        f"import papermill (as the runner imports it): "
+        f"{import_seconds('import retainwise.execution.execute, papermill'):.3f} s"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         upload = make_upload(args.rows, tmp / "upload.csv")
         cold = measure(tmp / "cold", upload, args.repeat, ["--no-pool"])
         warm = measure(tmp / "warm", upload, args.repeat, [])
     c, w = median(cold), median(warm)
-    print(f"queue -> COMPLETED, {args.rows} rows, median of {args.repeat}: without pool {c:.2f} s "
-          f"({', '.join(f'{x:.2f}' for x in cold)}); with pool {w:.2f} s ({', '.join(f'{x:.2f}' for x in warm)})")
+    print(
+        f"queue -> COMPLETED, {args.rows} rows, median of {args.repeat}: without pool {c:.2f} s "
+        f"({', '.join(f'{x:.2f}' for x in cold)}); with pool {w:.2f} s ({', '.join(f'{x:.2f}' for x in warm)})"
+    )
     ratio = w / c
     print(f"ratio with/without = {ratio:.2f} (target <= 0.5): {'OK' if ratio <= 0.5 else 'MISSED'}")
     return 0

@@ -67,8 +67,10 @@ def main() -> int:
     p50 = median(paced)
     print(f"stack: {args.runners} runners, {args.files} uploads x {args.rows} rows")
     print(f"reference `retainwise score` (cold process + kernel): {reference:.2f} s")
-    print(f"burst:  throughput {throughput:.1f} files/min; latency p50 {median(burst):.2f} s, "
-          f"p95 {pct(burst, 0.95):.2f} s (mostly queueing)")
+    print(
+        f"burst:  throughput {throughput:.1f} files/min; latency p50 {median(burst):.2f} s, "
+        f"p95 {pct(burst, 0.95):.2f} s (mostly queueing)"
+    )
     print(f"paced at {60 / interval:.1f} files/min: latency p50 {p50:.2f} s, p95 {pct(paced, 0.95):.2f} s")
     ratio = p50 / reference
     print(f"ratio paced p50 / score = {ratio:.2f} (target <= 1.5): {'OK' if ratio <= 1.5 else 'MISSED'}")

@@ -50,8 +50,13 @@ def wait_port(port: int, timeout: float = 60) -> None:
 
 
 def trivial_notebook(path: Path) -> Path:
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "from IPython.display import HTML\nHTML('<div id=\"done\">hello</div>')")])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "from IPython.display import HTML\nHTML('<div id=\"done\">hello</div>')"
+            )
+        ]
+    )
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, str(path))
     return path
@@ -68,7 +73,9 @@ def load_times(browser, url: str, selectors: list[str], repeat: int, gap: float)
             page.wait_for_selector(sel, timeout=120_000)
         times.append(time.perf_counter() - start)
         context.close()
-        time.sleep(gap)  # visitors arrive apart: the closed page's kernel shuts down, a preheated one replaces it
+        time.sleep(
+            gap
+        )  # visitors arrive apart: the closed page's kernel shuts down, a preheated one replaces it
     return times
 
 
@@ -76,10 +83,16 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--no-preheat", action="store_true", help="serve the report without a preheated kernel")
-    parser.add_argument("--gap", type=float, default=15,
-                        help="seconds between visitors: a used preheated kernel is replaced in the background, "
-                             "which takes its start plus the imports (about 15 s on a busy 2-core machine)")
+    parser.add_argument(
+        "--no-preheat", action="store_true", help="serve the report without a preheated kernel"
+    )
+    parser.add_argument(
+        "--gap",
+        type=float,
+        default=15,
+        help="seconds between visitors: a used preheated kernel is replaced in the background, "
+        "which takes its start plus the imports (about 15 s on a busy 2-core machine)",
+    )
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -88,16 +101,20 @@ def main() -> int:
         base = Settings(home=tmp / "home", aws_endpoint_url=moto.url, secret="bench-secret")
         res = provision(base)
         report_port, trivial_port = free_port(), free_port()
-        settings = base.replace(bucket=res.bucket, queue_url=res.queue_url,
-                                report_base_url=f"http://127.0.0.1:{report_port}")
+        settings = base.replace(
+            bucket=res.bucket, queue_url=res.queue_url, report_base_url=f"http://127.0.0.1:{report_port}"
+        )
         store, storage = RunStore.from_settings(settings), Storage(settings)
         upload = make_upload(args.rows, tmp / "upload.csv")
         storage.put_file(upload, "uploads/bench/0123456789ab-upload.csv")  # segments and what-if read it
         run = store.create(tenant="bench", upload_key="uploads/bench/0123456789ab-upload.csv")
         store.claim(run.id, lease_s=600)
         outcome = run_pipeline(upload, tmp / "out", tenant="bench", run_id=run.id)
-        store.complete(run.id, summary=outcome.summary,
-                       output_keys=storage.put_outputs(tmp / "out", results_prefix("bench", run.id)))
+        store.complete(
+            run.id,
+            summary=outcome.summary,
+            output_keys=storage.put_outputs(tmp / "out", results_prefix("bench", run.id)),
+        )
 
         env = dict(os.environ)
         env.update(settings.to_env())
@@ -107,31 +124,61 @@ def main() -> int:
         if args.no_preheat:
             report_cmd.append("--no-preheat")
         trivial = trivial_notebook(tmp / "trivial.ipynb")
-        trivial_cmd = [sys.executable, "-m", "voila", str(trivial), f"--port={trivial_port}", "--no-browser",
-                       "--Voila.ip=127.0.0.1"]
-        procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                 for cmd in (report_cmd, trivial_cmd)]
+        trivial_cmd = [
+            sys.executable,
+            "-m",
+            "voila",
+            str(trivial),
+            f"--port={trivial_port}",
+            "--no-browser",
+            "--Voila.ip=127.0.0.1",
+        ]
+        procs = [
+            subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for cmd in (report_cmd, trivial_cmd)
+        ]
         try:
             wait_port(report_port)
             wait_port(trivial_port)
             time.sleep(2 * args.gap)  # the preheated kernels start and import
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+                browser = p.chromium.launch(
+                    executable_path="/usr/bin/chromium",
+                    headless=True,
+                    args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+                )
                 url = report_url(settings, "bench", run.id)
-                load_times(browser, url, ["#rw-rows"], 1, args.gap)  # warm-up: first-load costs of both servers
+                load_times(
+                    browser, url, ["#rw-rows"], 1, args.gap
+                )  # warm-up: first-load costs of both servers
                 load_times(browser, f"http://127.0.0.1:{trivial_port}/", ["#done"], 1, args.gap)
-                ours = load_times(browser, url, ["#rw-rows", "#rw-segments img", ".rw-row", ".rw-drill img",
-                                                 ".rw-whatif-contract select", "#rw-earlier"], args.repeat, args.gap)
-                ref = load_times(browser, f"http://127.0.0.1:{trivial_port}/", ["#done"], args.repeat, args.gap)
+                ours = load_times(
+                    browser,
+                    url,
+                    [
+                        "#rw-rows",
+                        "#rw-segments img",
+                        ".rw-row",
+                        ".rw-drill img",
+                        ".rw-whatif-contract select",
+                        "#rw-earlier",
+                    ],
+                    args.repeat,
+                    args.gap,
+                )
+                ref = load_times(
+                    browser, f"http://127.0.0.1:{trivial_port}/", ["#done"], args.repeat, args.gap
+                )
                 browser.close()
         finally:
             for proc in procs:
                 proc.terminate()
                 proc.wait(20)
     o, r = statistics.median(ours), statistics.median(ref)
-    print(f"report of a {args.rows:,}-row run{'' if args.no_preheat else ' (preheated kernel)'}: "
-          f"median {o:.2f} s ({', '.join(f'{x:.2f}' for x in ours)})")
+    print(
+        f"report of a {args.rows:,}-row run{'' if args.no_preheat else ' (preheated kernel)'}: "
+        f"median {o:.2f} s ({', '.join(f'{x:.2f}' for x in ours)})"
+    )
     print(f"trivial notebook in Voila: median {r:.2f} s ({', '.join(f'{x:.2f}' for x in ref)})")
     print(f"ratio = {o / r:.2f} (target <= 2): {'OK' if o / r <= 2 else 'MISSED'}")
     return 0

@@ -40,8 +40,11 @@ def run_one(rows: int, seed: int, work: Path) -> dict:
     upload = work / f"saas_accounts_{seed}.csv"
     export.to_csv(upload, index=False)
     out = work / f"out_{seed}"
-    done = subprocess.run([sys.executable, "-m", "retainwise", "score", str(upload), "--out", str(out)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "retainwise", "score", str(upload), "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         raise SystemExit(f"retainwise score failed ({done.returncode}): {done.stderr[-2000:]}")
     results = pd.read_parquet(out / "results.parquet")
@@ -69,11 +72,18 @@ def run_one(rows: int, seed: int, work: Path) -> dict:
 def failures(r: dict) -> list[str]:
     out = []
     if r["default_auc"] < r["rules_auc"] - 1e-9:
-        out.append(f"the default run ranks worse than the rules ({r['default_auc']:.3f} < {r['rules_auc']:.3f})")
-    if r["confidence"] in ("medium", "high") and r["expected_auc"] is not None \
-            and r["expected_auc"] > r["default_auc"] + SLACK:
-        out.append(f"{r['confidence']} confidence with expected ROC AUC {r['expected_auc']:.3f}, "
-                   f"realised {r['default_auc']:.3f}")
+        out.append(
+            f"the default run ranks worse than the rules ({r['default_auc']:.3f} < {r['rules_auc']:.3f})"
+        )
+    if (
+        r["confidence"] in ("medium", "high")
+        and r["expected_auc"] is not None
+        and r["expected_auc"] > r["default_auc"] + SLACK
+    ):
+        out.append(
+            f"{r['confidence']} confidence with expected ROC AUC {r['expected_auc']:.3f}, "
+            f"realised {r['default_auc']:.3f}"
+        )
     return out
 
 
@@ -84,14 +94,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     problems = []
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"{'seed':>4} {'rows':>6} {'churn':>6} {'default':>8} {'rules':>6} {'model':>6} {'oracle':>7}  "
-              f"confidence (expected AUC)")
+        print(
+            f"{'seed':>4} {'rows':>6} {'churn':>6} {'default':>8} {'rules':>6} {'model':>6} {'oracle':>7}  "
+            f"confidence (expected AUC)"
+        )
         for seed in args.seeds:
             r = run_one(args.rows, seed, Path(tmp))
             expected = "none quoted" if r["expected_auc"] is None else f"{r['expected_auc']:.3f}"
-            print(f"{r['seed']:>4} {r['rows']:>6} {r['churn_rate']:>6.3f} {r['default_auc']:>8.3f} "
-                  f"{r['rules_auc']:>6.3f} {r['model_auc']:>6.3f} {r['oracle_auc']:>7.3f}  "
-                  f"{r['confidence']} ({expected}); served by {r['served_by']}")
+            print(
+                f"{r['seed']:>4} {r['rows']:>6} {r['churn_rate']:>6.3f} {r['default_auc']:>8.3f} "
+                f"{r['rules_auc']:>6.3f} {r['model_auc']:>6.3f} {r['oracle_auc']:>7.3f}  "
+                f"{r['confidence']} ({expected}); served by {r['served_by']}"
+            )
             problems += [f"seed {seed}: {f}" for f in failures(r)]
         print(f"\nmapping (seed {args.seeds[-1]}): {r['mapping']}")
         print(f"reason: {r['reason']}")

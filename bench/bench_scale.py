@@ -131,7 +131,16 @@ def main() -> int:
         work.mkdir(parents=True, exist_ok=True)
         upload = make_upload(args.rows, work / "upload.csv")
         print(f"upload: {args.rows:,} rows, {upload.stat().st_size / 1e6:.0f} MB")
-        cmd = [sys.executable, "-m", "retainwise", "score", str(upload), "--out", str(work / "out"), "--quiet"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "retainwise",
+            "score",
+            str(upload),
+            "--out",
+            str(work / "out"),
+            "--quiet",
+        ]
         # the floor is measured just before and just after the run, and averaged: a virtual machine's
         # speed drifts over minutes (other tenants), and the run sits between the two
         before = floor_seconds(upload)
@@ -141,12 +150,19 @@ def main() -> int:
     floor = {k: (before[k] + after[k]) / 2 for k in before}
     floor_s = sum(floor.values())
     ratio = wall / floor_s
-    print(f"retainwise score: {wall:.1f} s wall, peak RSS of the process tree {peak / 1024**3:.2f} GiB"
-          f"{'' if code == 0 else f' (exit {code})'}")
-    print("floor (mean of before and after the run): " + ", ".join(f"{k} {v:.1f} s" for k, v in floor.items())
-          + f" = {floor_s:.1f} s (before {sum(before.values()):.1f} s, after {sum(after.values()):.1f} s)")
+    print(
+        f"retainwise score: {wall:.1f} s wall, peak RSS of the process tree {peak / 1024**3:.2f} GiB"
+        f"{'' if code == 0 else f' (exit {code})'}"
+    )
+    print(
+        "floor (mean of before and after the run): "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in floor.items())
+        + f" = {floor_s:.1f} s (before {sum(before.values()):.1f} s, after {sum(after.values()):.1f} s)"
+    )
     print("run's stages (summary.json): " + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items()))
-    print(f"ratio to the floor: {ratio:.2f} (target <= {RATIO_LIMIT})  {'OK' if ratio <= RATIO_LIMIT else 'MISSED'}")
+    print(
+        f"ratio to the floor: {ratio:.2f} (target <= {RATIO_LIMIT})  {'OK' if ratio <= RATIO_LIMIT else 'MISSED'}"
+    )
     print(f"peak RSS: {peak / 1024**3:.2f} GiB (target <= 1.5)  {'OK' if peak <= PEAK_LIMIT else 'MISSED'}")
     return 0 if code == 0 and ratio <= RATIO_LIMIT and peak <= PEAK_LIMIT else 1
 

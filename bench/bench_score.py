@@ -49,7 +49,16 @@ def main() -> int:
         tmp = Path(tmp)
         upload = make_upload(args.rows, tmp / "upload.csv")
         trivial = make_trivial(tmp / "trivial.ipynb")
-        score_cmd = [sys.executable, "-m", "retainwise", "score", str(upload), "--out", str(tmp / "out"), "--quiet"]
+        score_cmd = [
+            sys.executable,
+            "-m",
+            "retainwise",
+            "score",
+            str(upload),
+            "--out",
+            str(tmp / "out"),
+            "--quiet",
+        ]
         ref_cmd = [sys.executable, "-m", "papermill", "--no-progress-bar", str(trivial), str(tmp / "t.ipynb")]
         timed(ref_cmd)  # warm the OS file cache for both
         timed(score_cmd)

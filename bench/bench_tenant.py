@@ -88,7 +88,11 @@ def default_cv_seconds(x: pd.DataFrame, y: np.ndarray, folds: list) -> float:
 
 
 def truth_for(rows: pd.DataFrame, export: pd.DataFrame, values: np.ndarray) -> np.ndarray:
-    return pd.Series(values, index=export["Account ID"].to_numpy()).reindex(rows["customer_id"].to_numpy()).to_numpy()
+    return (
+        pd.Series(values, index=export["Account ID"].to_numpy())
+        .reindex(rows["customer_id"].to_numpy())
+        .to_numpy()
+    )
 
 
 def run(history_n: int, fresh_n: int, seed: int, work: Path) -> dict:
@@ -100,19 +104,30 @@ def run(history_n: int, fresh_n: int, seed: int, work: Path) -> dict:
     fresh = upload_rows(fresh_export, work / "fresh.csv")
     y = truth_for(fresh, fresh_export, y_fresh)
     committed = load_model().choose_for(present_features(fresh)).model
-    out = {"rows": len(history), "leavers": int(history["churned"].sum()), "fresh": len(fresh),
-           "oracle_auc": roc_auc_score(y, truth_for(fresh, fresh_export, p_fresh)),
-           "committed_auc": roc_auc_score(y, committed.predict_proba(fresh)), "committed": committed.version}
+    out = {
+        "rows": len(history),
+        "leavers": int(history["churned"].sum()),
+        "fresh": len(fresh),
+        "oracle_auc": roc_auc_score(y, truth_for(fresh, fresh_export, p_fresh)),
+        "committed_auc": roc_auc_score(y, committed.predict_proba(fresh)),
+        "committed": committed.version,
+    }
     committed_history = load_model().choose_for(present_features(history)).model
     for name, frame in (("clean", history), ("leaky", history_leaky)):
         candidate = tenant.train(frame, tenant="bench", seed=seed, sources=["bench-history"])
-        verdict = tenant.gate(candidate, committed_history.predict_proba, probabilities=True,
-                              name="the committed model")
+        verdict = tenant.gate(
+            candidate, committed_history.predict_proba, probabilities=True, name="the committed model"
+        )
         tenant.save(work / name, candidate.booster, tenant.build_card(candidate, verdict))
         model = tenant.load(work / name)
-        out[name] = {"auc": roc_auc_score(y, model.predict_proba(fresh)), "cv_auc": candidate.cv["roc_auc"],
-                     "seconds": candidate.seconds, "card": model.card, "promoted": verdict["promoted"],
-                     "verdict": verdict["verdict"]}
+        out[name] = {
+            "auc": roc_auc_score(y, model.predict_proba(fresh)),
+            "cv_auc": candidate.cv["roc_auc"],
+            "seconds": candidate.seconds,
+            "card": model.card,
+            "promoted": verdict["promoted"],
+            "verdict": verdict["verdict"],
+        }
         if name == "clean":
             x = tenant.feature_frame(candidate.rows, candidate.spec)
             out["baseline_seconds"] = default_cv_seconds(x, candidate.y, candidate.folds)
@@ -124,13 +139,19 @@ def failures(r: dict) -> list[str]:
     ratio = clean["seconds"] / r["baseline_seconds"]
     out = []
     if clean["auc"] < r["oracle_auc"] - 0.03:
-        out.append(f"tenant ROC AUC {clean['auc']:.3f} more than 0.03 below the oracle's {r['oracle_auc']:.3f}")
+        out.append(
+            f"tenant ROC AUC {clean['auc']:.3f} more than 0.03 below the oracle's {r['oracle_auc']:.3f}"
+        )
     if clean["auc"] < r["committed_auc"] + 0.05:
-        out.append(f"tenant ROC AUC {clean['auc']:.3f} not 0.05 above the committed model's {r['committed_auc']:.3f}")
+        out.append(
+            f"tenant ROC AUC {clean['auc']:.3f} not 0.05 above the committed model's {r['committed_auc']:.3f}"
+        )
     if "own:" + LEAK not in leaky["card"]["excluded"]:
         out.append(f"{LEAK} was not excluded")
     if abs(leaky["auc"] - clean["auc"]) > 0.01:
-        out.append(f"with {LEAK} in the history the ROC AUC moved to {leaky['auc']:.3f} from {clean['auc']:.3f}")
+        out.append(
+            f"with {LEAK} in the history the ROC AUC moved to {leaky['auc']:.3f} from {clean['auc']:.3f}"
+        )
     if ratio > 10:
         out.append(f"training took {ratio:.1f}x a default 5-fold CV (limit 10x)")
     return out
@@ -138,16 +159,22 @@ def failures(r: dict) -> list[str]:
 
 def report(r: dict) -> None:
     clean, leaky = r["clean"], r["leaky"]
-    print(f"history {r['rows']:,} labelled accounts ({r['leavers']:,} left); {r['fresh']:,} fresh accounts scored\n")
+    print(
+        f"history {r['rows']:,} labelled accounts ({r['leavers']:,} left); {r['fresh']:,} fresh accounts scored\n"
+    )
     print(f"{'score':<44} {'ROC AUC (fresh)':>16}")
-    for label, auc in ((f"tenant model {clean['card']['version']} (CV {clean['cv_auc']:.3f})", clean["auc"]),
-                       ("oracle (true probabilities)", r["oracle_auc"]),
-                       (f"committed model {r['committed']}", r["committed_auc"]),
-                       (f"tenant model, history with {LEAK}", leaky["auc"])):
+    for label, auc in (
+        (f"tenant model {clean['card']['version']} (CV {clean['cv_auc']:.3f})", clean["auc"]),
+        ("oracle (true probabilities)", r["oracle_auc"]),
+        (f"committed model {r['committed']}", r["committed_auc"]),
+        (f"tenant model, history with {LEAK}", leaky["auc"]),
+    ):
         print(f"{label:<44} {auc:>16.3f}")
     ratio = clean["seconds"] / r["baseline_seconds"]
-    print(f"\ntraining {clean['seconds']:.2f} s; default XGBClassifier 5-fold CV {r['baseline_seconds']:.2f} s; "
-          f"ratio {ratio:.1f}x")
+    print(
+        f"\ntraining {clean['seconds']:.2f} s; default XGBClassifier 5-fold CV {r['baseline_seconds']:.2f} s; "
+        f"ratio {ratio:.1f}x"
+    )
     print(f"features: {', '.join(e['name'] + ' (' + e['kind'] + ')' for e in clean['card']['features'])}")
     print("excluded (history with the leak):")
     for column, reason in leaky["card"]["excluded"].items():

@@ -32,9 +32,23 @@ import pandas as pd
 
 PLANS = ("Starter", "Pro", "Enterprise")
 PRICE = {"Starter": 12.0, "Pro": 35.0, "Enterprise": 60.0}  # per seat and month, monthly billing
-COLUMNS = ("Account ID", "Plan", "Billing Cycle", "Seats", "Active Seats", "MRR ($)", "Months Subscribed",
-           "Logins (30d)", "Feature Adoption Score", "Support Tickets (90d)", "Days Since Last Login", "NPS",
-           "Failed Payments", "Region", "Integrations Connected")
+COLUMNS = (
+    "Account ID",
+    "Plan",
+    "Billing Cycle",
+    "Seats",
+    "Active Seats",
+    "MRR ($)",
+    "Months Subscribed",
+    "Logins (30d)",
+    "Feature Adoption Score",
+    "Support Tickets (90d)",
+    "Days Since Last Login",
+    "NPS",
+    "Failed Payments",
+    "Region",
+    "Integrations Connected",
+)
 INTERCEPT = -3.0  # mean churn about 12%
 
 
@@ -67,27 +81,35 @@ def simulate(n: int = 4000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, np
     failed = rng.poisson(0.1 + 0.3 * (~annual))
     mrr = seats * np.array([PRICE[p] for p in plan]) * np.where(annual, 0.83, 1.0)
 
-    logit = (INTERCEPT + 0.8 * (~annual) - 1.3 * h + 0.6 * failed - 0.02 * np.minimum(months, 48)
-             + 0.3 * (plan == "Starter"))
+    logit = (
+        INTERCEPT
+        + 0.8 * (~annual)
+        - 1.3 * h
+        + 0.6 * failed
+        - 0.02 * np.minimum(months, 48)
+        + 0.3 * (plan == "Starter")
+    )
     p = _sigmoid(logit)
     churned = (rng.random(n) < p).astype(int)
 
-    export = pd.DataFrame({
-        "Account ID": [f"ACC-{i:06d}" for i in rng.permutation(n) + 100_000],
-        "Plan": plan,
-        "Billing Cycle": np.where(annual, "Annual", "Monthly"),
-        "Seats": seats,
-        "Active Seats": active,
-        "MRR ($)": [f"${v:,.2f}" for v in mrr],
-        "Months Subscribed": months,
-        "Logins (30d)": logins,
-        "Feature Adoption Score": adoption.astype(int),
-        "Support Tickets (90d)": tickets,
-        "Days Since Last Login": days_idle,
-        "NPS": pd.array(nps, dtype="Int64"),
-        "Failed Payments": failed,
-        "Region": rng.choice(["NA", "EMEA", "APAC"], size=n, p=[0.5, 0.3, 0.2]),
-        "Integrations Connected": integrations,
-    })
+    export = pd.DataFrame(
+        {
+            "Account ID": [f"ACC-{i:06d}" for i in rng.permutation(n) + 100_000],
+            "Plan": plan,
+            "Billing Cycle": np.where(annual, "Annual", "Monthly"),
+            "Seats": seats,
+            "Active Seats": active,
+            "MRR ($)": [f"${v:,.2f}" for v in mrr],
+            "Months Subscribed": months,
+            "Logins (30d)": logins,
+            "Feature Adoption Score": adoption.astype(int),
+            "Support Tickets (90d)": tickets,
+            "Days Since Last Login": days_idle,
+            "NPS": pd.array(nps, dtype="Int64"),
+            "Failed Payments": failed,
+            "Region": rng.choice(["NA", "EMEA", "APAC"], size=n, p=[0.5, 0.3, 0.2]),
+            "Integrations Connected": integrations,
+        }
+    )
     assert tuple(export.columns) == COLUMNS
     return export, p, churned

@@ -35,13 +35,30 @@ import pandas as pd
 PLANS = ("Starter", "Pro", "Enterprise")
 PRICE = {"Starter": 12.0, "Pro": 35.0, "Enterprise": 60.0}
 REGIONS = ("NA-E", "NA-W", "EMEA-N", "EMEA-S", "APAC", "LATAM")
-MANAGERS = ("Ana Silva", "Ben Okafor", "Chen Wei", "Dana Kowalski", "Eli Cohen", "Fatima Zahra", "Gus Berg",
-            "Hana Sato", "Ivan Petrov", "Jo Smith", "Kofi Mensah", "Lena Novak")
+MANAGERS = (
+    "Ana Silva",
+    "Ben Okafor",
+    "Chen Wei",
+    "Dana Kowalski",
+    "Eli Cohen",
+    "Fatima Zahra",
+    "Gus Berg",
+    "Hana Sato",
+    "Ivan Petrov",
+    "Jo Smith",
+    "Kofi Mensah",
+    "Lena Novak",
+)
 INVOICE = ("Paid", "Pending", "Overdue", "Failed")
 INTERCEPT = -0.9
-_NOTES = ("Asked about SSO pricing at the last QBR", "Champion moved teams, new contact pending intro",
-          "Happy with the reporting module so far", "Requested a discount for the renewal next year",
-          "Evaluating a competitor for the analytics piece", "Expanding to two more departments soon")
+_NOTES = (
+    "Asked about SSO pricing at the last QBR",
+    "Champion moved teams, new contact pending intro",
+    "Happy with the reporting module so far",
+    "Requested a discount for the renewal next year",
+    "Evaluating a competitor for the analytics piece",
+    "Expanding to two more departments soon",
+)
 
 
 def _sigmoid(x):
@@ -50,13 +67,26 @@ def _sigmoid(x):
 
 def _logit(monthly, months, active_days, onboarded, invoice, tickets, nps, region, idle):
     nps_term = np.where(np.isnan(nps), 0.0, 0.2 * (5 - np.nan_to_num(nps)))
-    return (INTERCEPT + 0.9 * monthly - 0.03 * np.minimum(months, 36) - 0.45 * active_days
-            + 0.9 * (active_days < 2) - 0.8 * onboarded + 0.9 * (invoice == "Overdue") + 1.3 * (invoice == "Failed")
-            + 0.3 * (invoice == "Pending") + 0.35 * np.maximum(tickets - 1, 0) + nps_term
-            + 0.4 * np.isin(region, ("APAC", "LATAM")) + 0.02 * np.minimum(idle, 60))
+    return (
+        INTERCEPT
+        + 0.9 * monthly
+        - 0.03 * np.minimum(months, 36)
+        - 0.45 * active_days
+        + 0.9 * (active_days < 2)
+        - 0.8 * onboarded
+        + 0.9 * (invoice == "Overdue")
+        + 1.3 * (invoice == "Failed")
+        + 0.3 * (invoice == "Pending")
+        + 0.35 * np.maximum(tickets - 1, 0)
+        + nps_term
+        + 0.4 * np.isin(region, ("APAC", "LATAM"))
+        + 0.02 * np.minimum(idle, 60)
+    )
 
 
-def simulate(n: int = 5000, seed: int = 0, leaky: bool = False) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+def simulate(
+    n: int = 5000, seed: int = 0, leaky: bool = False
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """``(export, p, churned)``: ``n`` accounts as the CRM exports them (all cells text, as read from a
     CSV), each one's true churn probability and the outcome drawn from it (0/1). ``leaky``: add
     ``Cancellation Date``, filled only for the accounts that left."""
@@ -64,12 +94,17 @@ def simulate(n: int = 5000, seed: int = 0, leaky: bool = False) -> tuple[pd.Data
     plan = rng.choice(PLANS, size=n, p=[0.5, 0.35, 0.15])
     big = np.select([plan == "Starter", plan == "Pro"], [0, 1], 2)
     annual = rng.random(n) < np.array([0.3, 0.5, 0.75])[big]
-    seats = np.round(np.exp(rng.uniform(np.log(np.array([1, 5, 25])[big]), np.log(np.array([10, 60, 400])[big])))
-                     ).astype(int).clip(1)
+    seats = (
+        np.round(np.exp(rng.uniform(np.log(np.array([1, 5, 25])[big]), np.log(np.array([10, 60, 400])[big]))))
+        .astype(int)
+        .clip(1)
+    )
     months = np.minimum(rng.geometric(1 / (16 + 12 * annual)), 96)
     engaged = rng.normal(0, 1, n)
     active_days = np.clip(np.round(3.5 + 1.6 * engaged + rng.normal(0, 1.2, n)), 0, 7).astype(int)
-    used = np.minimum(seats, np.round(seats * _sigmoid(0.5 + 0.8 * engaged + rng.normal(0, 0.8, n)))).astype(int)
+    used = np.minimum(seats, np.round(seats * _sigmoid(0.5 + 0.8 * engaged + rng.normal(0, 0.8, n)))).astype(
+        int
+    )
     onboarded = rng.random(n) < _sigmoid(0.8 + 0.6 * engaged)
     invoice = rng.choice(INVOICE, size=n, p=[0.78, 0.08, 0.09, 0.05])
     tickets = rng.poisson(0.8 + 0.4 * big, n)
@@ -82,25 +117,27 @@ def simulate(n: int = 5000, seed: int = 0, leaky: bool = False) -> tuple[pd.Data
     p = _sigmoid(_logit(~annual, months, active_days, onboarded, invoice, tickets, nps, region, idle))
     churned = (rng.random(n) < p).astype(int)
     signup = pd.Timestamp("2025-06-30") - pd.to_timedelta(months * 30 + rng.integers(0, 30, n), unit="D")
-    export = pd.DataFrame({
-        "Account ID": [f"ACC-{i:06d}" for i in rng.permutation(n) + 100_000 + 1_000_000 * seed],
-        "Plan": plan,
-        "Billing Cycle": np.where(annual, "Annual", "Monthly"),
-        "Seats": seats.astype(str),
-        "Active Seats": used.astype(str),
-        "MRR ($)": [f"${v:,.2f}" for v in mrr],
-        "Months Subscribed": months.astype(str),
-        "Region Code": region,
-        "Onboarding Completed": np.where(onboarded, "Yes", "No"),
-        "Weekly Active Days": active_days.astype(str),
-        "Last Invoice Status": invoice,
-        "Support Tickets (90d)": tickets.astype(str),
-        "Days Since Last Login": idle.astype(str),
-        "NPS": [("" if np.isnan(v) else str(int(v))) for v in nps],
-        "Account Manager": rng.choice(MANAGERS, size=n),
-        "Signup Date": signup.strftime("%Y-%m-%d"),
-        "Notes": [f"{rng.choice(_NOTES)} (call {i % 97 + 1})" for i in range(n)],
-    })
+    export = pd.DataFrame(
+        {
+            "Account ID": [f"ACC-{i:06d}" for i in rng.permutation(n) + 100_000 + 1_000_000 * seed],
+            "Plan": plan,
+            "Billing Cycle": np.where(annual, "Annual", "Monthly"),
+            "Seats": seats.astype(str),
+            "Active Seats": used.astype(str),
+            "MRR ($)": [f"${v:,.2f}" for v in mrr],
+            "Months Subscribed": months.astype(str),
+            "Region Code": region,
+            "Onboarding Completed": np.where(onboarded, "Yes", "No"),
+            "Weekly Active Days": active_days.astype(str),
+            "Last Invoice Status": invoice,
+            "Support Tickets (90d)": tickets.astype(str),
+            "Days Since Last Login": idle.astype(str),
+            "NPS": [("" if np.isnan(v) else str(int(v))) for v in nps],
+            "Account Manager": rng.choice(MANAGERS, size=n),
+            "Signup Date": signup.strftime("%Y-%m-%d"),
+            "Notes": [f"{rng.choice(_NOTES)} (call {i % 97 + 1})" for i in range(n)],
+        }
+    )
     if leaky:
         cancelled = pd.Timestamp("2025-07-01") + pd.to_timedelta(rng.integers(0, 90, n), unit="D")
         export["Cancellation Date"] = np.where(churned == 1, cancelled.strftime("%Y-%m-%d"), "")

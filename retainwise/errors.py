@@ -150,6 +150,17 @@ class ExecutionError(TransientError):
 #: (which reaches us only as ``ename``/``evalue`` text) maps back to its category.
 BY_NAME: dict[str, type[RetainwiseError]] = {
     cls.__name__: cls
-    for cls in (RetainwiseError, InputError, ModelError, ConfigError, StorageRefusedError, InternalError,
-                MessageError, LinkError, TransientError, StorageError, ExecutionError)
+    for cls in (
+        RetainwiseError,
+        InputError,
+        ModelError,
+        ConfigError,
+        StorageRefusedError,
+        InternalError,
+        MessageError,
+        LinkError,
+        TransientError,
+        StorageError,
+        ExecutionError,
+    )
 }

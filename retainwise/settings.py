@@ -54,30 +54,56 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(frozen=True, populate_by_name=True, case_sensitive=True, extra="ignore")
 
-    home: Path = Field(default_factory=default_home, validation_alias="RETAINWISE_HOME",
-                       description="Local state: run store, settings written by `retainwise up`, logs.")
-    aws_endpoint_url: str | None = _env("AWS_ENDPOINT_URL", None,
-                                        "S3/SQS endpoint; unset means real AWS. `retainwise up` sets it.")
+    home: Path = Field(
+        default_factory=default_home,
+        validation_alias="RETAINWISE_HOME",
+        description="Local state: run store, settings written by `retainwise up`, logs.",
+    )
+    aws_endpoint_url: str | None = _env(
+        "AWS_ENDPOINT_URL", None, "S3/SQS endpoint; unset means real AWS. `retainwise up` sets it."
+    )
     aws_region: str = _env("AWS_DEFAULT_REGION", "us-east-1", "AWS region for S3 and SQS.")
     queue_url: str | None = _env("RETAINWISE_QUEUE_URL", None, "SQS queue the runner reads.")
     bucket: str | None = _env("RETAINWISE_BUCKET", None, "S3 bucket for uploads/ and results/.")
-    database_url: str | None = _env("RETAINWISE_DATABASE_URL", None,
-                                    "Run store URL; default SQLite under RETAINWISE_HOME.")
+    database_url: str | None = _env(
+        "RETAINWISE_DATABASE_URL", None, "Run store URL; default SQLite under RETAINWISE_HOME."
+    )
     secret: str | None = _env("RETAINWISE_SECRET", None, "Key signing report links; required in production.")
-    report_base_url: str = _env("RETAINWISE_REPORT_URL", "http://127.0.0.1:8866",
-                                "Public base URL of the Voila report server.")
-    report_port: int = _env("RETAINWISE_REPORT_PORT", 8866, "Port the report server listens on.", gt=0, lt=65536)
-    run_timeout_s: int = _env("RETAINWISE_RUN_TIMEOUT", 240, "Longest a pipeline cell may run (seconds).", gt=0)
-    visibility_timeout_s: int = _env("RETAINWISE_VISIBILITY_TIMEOUT", 300,
-                                     "SQS visibility timeout and run lease; must exceed the run timeout.", gt=0)
-    retry_backoff_s: int = _env("RETAINWISE_RETRY_BACKOFF", 30,
-                                "First wait before a transient fault is retried; x4 each attempt.", ge=0)
-    stop_grace_s: int = _env("RETAINWISE_STOP_GRACE", 100,
-                             "How long a stopping runner waits for runs in hand before handing them back.", ge=0)
+    report_base_url: str = _env(
+        "RETAINWISE_REPORT_URL", "http://127.0.0.1:8866", "Public base URL of the Voila report server."
+    )
+    report_port: int = _env(
+        "RETAINWISE_REPORT_PORT", 8866, "Port the report server listens on.", gt=0, lt=65536
+    )
+    run_timeout_s: int = _env(
+        "RETAINWISE_RUN_TIMEOUT", 240, "Longest a pipeline cell may run (seconds).", gt=0
+    )
+    visibility_timeout_s: int = _env(
+        "RETAINWISE_VISIBILITY_TIMEOUT",
+        300,
+        "SQS visibility timeout and run lease; must exceed the run timeout.",
+        gt=0,
+    )
+    retry_backoff_s: int = _env(
+        "RETAINWISE_RETRY_BACKOFF",
+        30,
+        "First wait before a transient fault is retried; x4 each attempt.",
+        ge=0,
+    )
+    stop_grace_s: int = _env(
+        "RETAINWISE_STOP_GRACE",
+        100,
+        "How long a stopping runner waits for runs in hand before handing them back.",
+        ge=0,
+    )
     poll_wait_s: int = _env("RETAINWISE_POLL_WAIT", 20, "SQS long-poll seconds.", ge=0, le=20)
     concurrency: int = _env("RETAINWISE_CONCURRENCY", 1, "Uploads one runner runs at once.", gt=0)
-    pool_size: int | None = _env("RETAINWISE_POOL_SIZE", None,
-                                 "Pre-started kernels per runner (default: the concurrency; 0: none).", ge=0)
+    pool_size: int | None = _env(
+        "RETAINWISE_POOL_SIZE",
+        None,
+        "Pre-started kernels per runner (default: the concurrency; 0: none).",
+        ge=0,
+    )
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -86,16 +112,19 @@ class Settings(BaseSettings):
             raise ConfigError(_describe(exc)) from None
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
-                                   file_secret_settings):
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ):
         return (init_settings, _Environ(settings_cls))
 
     @model_validator(mode="after")
     def _visibility_exceeds_run_timeout(self) -> Settings:
         # The one place this rule lives: a run longer than the message's invisibility is delivered twice.
         if self.visibility_timeout_s <= self.run_timeout_s:
-            raise ValueError(f"RETAINWISE_VISIBILITY_TIMEOUT ({self.visibility_timeout_s} s) must exceed "
-                             f"RETAINWISE_RUN_TIMEOUT ({self.run_timeout_s} s), or a slow run is delivered twice")
+            raise ValueError(
+                f"RETAINWISE_VISIBILITY_TIMEOUT ({self.visibility_timeout_s} s) must exceed "
+                f"RETAINWISE_RUN_TIMEOUT ({self.run_timeout_s} s), or a slow run is delivered twice"
+            )
         return self
 
     @property

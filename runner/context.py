@@ -66,8 +66,14 @@ class Context:
     @classmethod
     def create(cls, settings: Settings, log: EventLog) -> Context:
         """Clients for ``settings``. Raises ConfigError (no queue or bucket) or StorageError."""
-        return cls(settings=settings, log=log, store=RunStore.from_settings(settings), storage=Storage(settings),
-                   queue=Queue(settings), work_root=Path(tempfile.mkdtemp(prefix="retainwise-runner-")))
+        return cls(
+            settings=settings,
+            log=log,
+            store=RunStore.from_settings(settings),
+            storage=Storage(settings),
+            queue=Queue(settings),
+            work_root=Path(tempfile.mkdtemp(prefix="retainwise-runner-")),
+        )
 
     def backoff(self, attempt: int) -> int:
         """Seconds before retry number ``attempt``: growing x4 (30 s, 2 min, 8 min by default)."""

@@ -34,5 +34,7 @@ class Heartbeat:
         while not self._stop.wait(self.every):
             # Each extended on its own: an S3/SQS outage must not stop the lease, nor a database one the message.
             ctx.quietly("heartbeat_failed", lambda: ctx.queue.extend(self.msg, lease), run_id=self.run_id)
-            ctx.quietly("heartbeat_failed", lambda: ctx.store.extend_lease(self.run_id, lease), run_id=self.run_id)
+            ctx.quietly(
+                "heartbeat_failed", lambda: ctx.store.extend_lease(self.run_id, lease), run_id=self.run_id
+            )
             ctx.touch()

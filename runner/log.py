@@ -26,8 +26,13 @@ class EventLog:
         self._lock = threading.Lock()
 
     def __call__(self, event: str, level: str = "info", **fields) -> None:
-        record = {"ts": datetime.now(UTC).isoformat(timespec="milliseconds"), "level": level, "event": event,
-                  **self.context, **fields}
+        record = {
+            "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "level": level,
+            "event": event,
+            **self.context,
+            **fields,
+        }
         line = json.dumps(record, default=str, ensure_ascii=False)
         with self._lock:
             self.counts[event] += 1

@@ -30,16 +30,28 @@ from .outcome import DeadLetter, Delete, HandBack, Outcome, Retry
 from .process import process
 
 
-def run_worker(settings: Settings, *, concurrency: int | None = None, pool_size: int | None = None,
-               poll_wait_s: int | None = None, retry_backoff_s: int | None = None, once: bool = False,
-               stop_event: threading.Event | None = None, log: EventLog | None = None) -> dict:
+def run_worker(
+    settings: Settings,
+    *,
+    concurrency: int | None = None,
+    pool_size: int | None = None,
+    poll_wait_s: int | None = None,
+    retry_backoff_s: int | None = None,
+    once: bool = False,
+    stop_event: threading.Event | None = None,
+    log: EventLog | None = None,
+) -> dict:
     """Run until ``stop_event`` is set (or, with ``once``, until the queue is empty); returns the summary.
 
     Arguments left None take their value from ``settings``. Raises ConfigError (no queue or bucket,
     invalid values) or StorageError when the run store cannot be opened.
     """
-    changes = {"concurrency": concurrency, "pool_size": pool_size, "poll_wait_s": poll_wait_s,
-               "retry_backoff_s": retry_backoff_s}
+    changes = {
+        "concurrency": concurrency,
+        "pool_size": pool_size,
+        "poll_wait_s": poll_wait_s,
+        "retry_backoff_s": retry_backoff_s,
+    }
     settings = settings.replace(**{k: v for k, v in changes.items() if v is not None})
     ctx = Context.create(settings, log or EventLog(component="runner"))
     if stop_event is not None:
@@ -50,11 +62,19 @@ def run_worker(settings: Settings, *, concurrency: int | None = None, pool_size:
         from retainwise.execution.kernels import KernelPool
 
         ctx.pool = KernelPool(size, cwd=ctx.work_root, env=kernel_environment()).start()
-    ctx.log("worker_started", concurrency=settings.concurrency, pool=size, queue=ctx.queue.url,
-            visibility_s=settings.visibility_timeout_s, run_timeout_s=settings.run_timeout_s,
-            stop_grace_s=settings.stop_grace_s)
-    threads = [threading.Thread(target=_poll, args=(ctx, once), name=f"runner-{i}", daemon=True)
-               for i in range(settings.concurrency)]
+    ctx.log(
+        "worker_started",
+        concurrency=settings.concurrency,
+        pool=size,
+        queue=ctx.queue.url,
+        visibility_s=settings.visibility_timeout_s,
+        run_timeout_s=settings.run_timeout_s,
+        stop_grace_s=settings.stop_grace_s,
+    )
+    threads = [
+        threading.Thread(target=_poll, args=(ctx, once), name=f"runner-{i}", daemon=True)
+        for i in range(settings.concurrency)
+    ]
     for t in threads:
         t.start()
     try:
@@ -91,7 +111,13 @@ def _sweep(ctx: Context) -> None:
     """FAIL runs whose runner stopped on their last attempt (found by any runner, whichever is alive)."""
     try:
         for run_id in ctx.store.fail_abandoned(max_attempts=ctx.max_attempts):
-            ctx.log("run_failed", level="error", run_id=run_id, code=ABANDONED, reason="runner stopped on every attempt")
+            ctx.log(
+                "run_failed",
+                level="error",
+                run_id=run_id,
+                code=ABANDONED,
+                reason="runner stopped on every attempt",
+            )
     except RetainwiseError as exc:
         ctx.log("sweep_failed", level="warning", error=exc.message)
 
@@ -101,9 +127,13 @@ def _hand_back_all(ctx: Context) -> None:
     ctx.abandoned.set()
     for msg, run_id in ctx.held():
         _apply(ctx, msg, HandBack("runner stopped"))
-        ctx.quietly("hand_back_failed", lambda r=run_id: ctx.store.release(
-            r, error="The runner stopped before this run finished; it is retried.", code="runner_stopped"),
-            run_id=run_id)
+        ctx.quietly(
+            "hand_back_failed",
+            lambda r=run_id: ctx.store.release(
+                r, error="The runner stopped before this run finished; it is retried.", code="runner_stopped"
+            ),
+            run_id=run_id,
+        )
         ctx.log("run_handed_back", level="warning", run_id=run_id, message_id=msg.message_id)
 
 
@@ -115,7 +145,7 @@ def _poll(ctx: Context, once: bool) -> None:
             failures = 0
         except RetainwiseError as exc:
             ctx.log("poll_failed", level="warning", error=exc.message)
-            ctx.stopping.wait(min(30, 2 ** failures))
+            ctx.stopping.wait(min(30, 2**failures))
             failures += 1
             continue
         if not messages and once:

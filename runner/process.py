@@ -47,8 +47,14 @@ def process(msg: Received, ctx: Context) -> Outcome:
     try:
         work = parse(msg.body, bucket=ctx.storage.bucket)
     except MessageError as exc:
-        ctx.log("message_rejected", level="warning", message_id=msg.message_id, code=exc.code, reason=exc.message,
-                body=msg.body[:300])
+        ctx.log(
+            "message_rejected",
+            level="warning",
+            message_id=msg.message_id,
+            code=exc.code,
+            reason=exc.message,
+            body=msg.body[:300],
+        )
         return Delete("rejected")
     if not work:
         # the s3:TestEvent, or the event of a file waiting in the portal for its columns
@@ -60,24 +66,38 @@ def process(msg: Received, ctx: Context) -> Outcome:
 
 def run_upload(msg: Received, work: Work, ctx: Context) -> Outcome:
     """Claim and run one upload; the outcome for its message."""
-    if is_training_key(work.key):  # claimed, recorded and settled alike; the training notebook runs (train_run.py)
+    if is_training_key(
+        work.key
+    ):  # claimed, recorded and settled alike; the training notebook runs (train_run.py)
         ctx = train_run.training_context(ctx)
     try:
         run = _resolve(ctx, msg, work)
-        claimed = ctx.store.claim(run.id, lease_s=ctx.settings.visibility_timeout_s, message_id=msg.message_id,
-                                  max_attempts=ctx.max_attempts)
+        claimed = ctx.store.claim(
+            run.id,
+            lease_s=ctx.settings.visibility_timeout_s,
+            message_id=msg.message_id,
+            max_attempts=ctx.max_attempts,
+        )
         if claimed is None:
             return _not_claimed(ctx, msg, run.id)
     except MessageError as exc:
-        ctx.log("message_rejected", level="warning", message_id=msg.message_id, code=exc.code, reason=exc.message)
+        ctx.log(
+            "message_rejected", level="warning", message_id=msg.message_id, code=exc.code, reason=exc.message
+        )
         return Delete("rejected")
     except StorageError as exc:  # the run store is down: keep the message alive and come back later
         ctx.log("store_unavailable", level="warning", message_id=msg.message_id, error=exc.message)
         return Retry(ctx.backoff(msg.receive_count), exc.message)
     run, started = claimed, time.monotonic()
     ctx.hold(msg, run.id)
-    ctx.log("run_started", run_id=run.id, tenant=run.tenant, key=run.upload_key, attempt=run.attempts,
-            receive_count=msg.receive_count)
+    ctx.log(
+        "run_started",
+        run_id=run.id,
+        tenant=run.tenant,
+        key=run.upload_key,
+        attempt=run.attempts,
+        receive_count=msg.receive_count,
+    )
     workdir = ctx.work_root / run.id
     out, prefix, outputs_put = workdir / "out", results_prefix(run.tenant, run.id), False
     try:
@@ -91,8 +111,16 @@ def run_upload(msg: Received, work: Work, ctx: Context) -> Outcome:
                 ctx.storage.download(work.key, source)
                 saved = mapping_store.load(ctx.store, run.tenant)  # shared by every runner
                 with _kernel(ctx) as km:
-                    result = ctx.pipeline(source, out, tenant=run.tenant, run_id=run.id, km=km, saved_mapping=saved,
-                                          timeout=ctx.settings.run_timeout_s, tenant_model_dir=_own_model(ctx, run))
+                    result = ctx.pipeline(
+                        source,
+                        out,
+                        tenant=run.tenant,
+                        run_id=run.id,
+                        km=km,
+                        saved_mapping=saved,
+                        timeout=ctx.settings.run_timeout_s,
+                        tenant_model_dir=_own_model(ctx, run),
+                    )
                 if ctx.abandoned.is_set():
                     return HandBack("stopped before the outputs were put")
                 # Conditional writes: a retry after a partial put never makes a second version of a key.
@@ -102,12 +130,20 @@ def run_upload(msg: Received, work: Work, ctx: Context) -> Outcome:
                 ctx.storage.put_json(prefix + MARKER, done)  # last: the outputs are complete
         ctx.store.complete(run.id, summary=done["summary"], output_keys=done["output_keys"])
         _after_completed(ctx, run, out, done["summary"])
-        notify.run_finished(ctx.settings, run.id, done["summary"])  # the tenant's webhook/e-mail; never blocks
+        notify.run_finished(
+            ctx.settings, run.id, done["summary"]
+        )  # the tenant's webhook/e-mail; never blocks
         seconds = time.monotonic() - started
         ctx.log.duration(seconds)
         summary = done["summary"]
-        ctx.log("run_completed", run_id=run.id, tenant=run.tenant, rows=summary.get("rows_scored"),
-                quality=(summary.get("quality") or {}).get("score"), seconds=round(seconds, 3))
+        ctx.log(
+            "run_completed",
+            run_id=run.id,
+            tenant=run.tenant,
+            rows=summary.get("rows_scored"),
+            quality=(summary.get("quality") or {}).get("score"),
+            seconds=round(seconds, 3),
+        )
         return Delete("completed")
     except Exception as exc:
         if not isinstance(exc, RetainwiseError):  # a bug of ours: permanent, FAILED at once, traceback logged
@@ -125,12 +161,19 @@ def _resolve(ctx: Context, msg: Received, work: Work) -> Run:
     if work.run_id:
         run = store.get(work.run_id)
         if run is None:
-            return store.create(tenant=work.tenant, upload_key=work.key, run_id=work.run_id,
-                                upload_id=work.upload_id, message_id=msg.message_id)
+            return store.create(
+                tenant=work.tenant,
+                upload_key=work.key,
+                run_id=work.run_id,
+                upload_id=work.upload_id,
+                message_id=msg.message_id,
+            )
         if run.tenant != work.tenant or run.upload_key != work.key:
             raise MessageError(f"Job {work.run_id} does not match its recorded upload.", code="job_mismatch")
         return run
-    return store.create(tenant=work.tenant, upload_key=work.key, upload_etag=work.etag, message_id=msg.message_id)
+    return store.create(
+        tenant=work.tenant, upload_key=work.key, upload_etag=work.etag, message_id=msg.message_id
+    )
 
 
 def _not_claimed(ctx: Context, msg: Received, run_id: str) -> Outcome:
@@ -149,24 +192,40 @@ def _not_claimed(ctx: Context, msg: Received, run_id: str) -> Outcome:
         return Retry(wait, "the run's lease is live")
     if run.status == PROCESSING and run.attempts >= ctx.max_attempts:
         for failed in ctx.store.fail_abandoned(max_attempts=ctx.max_attempts):
-            ctx.log("run_failed", level="error", run_id=failed, code=ABANDONED, receive_count=msg.receive_count)
+            ctx.log(
+                "run_failed", level="error", run_id=failed, code=ABANDONED, receive_count=msg.receive_count
+            )
         return DeadLetter("the runner stopped on every attempt")
     return Retry(1, "claimed by another runner a moment ago")
 
 
-def _settle(ctx: Context, msg: Received, run: Run, exc: RetainwiseError, out: Path | None,
-            started: float) -> Outcome:
+def _settle(
+    ctx: Context, msg: Received, run: Run, exc: RetainwiseError, out: Path | None, started: float
+) -> Outcome:
     """Record a failed attempt: retry a transient fault, or FAIL the run (keeping its executed notebook)."""
-    if ctx.abandoned.is_set():  # the runner stopped and handed this run back: its kernel was shut down under it
+    if (
+        ctx.abandoned.is_set()
+    ):  # the runner stopped and handed this run back: its kernel was shut down under it
         return HandBack("runner stopped")
     give_up = exc.transient and run.attempts >= ctx.max_attempts
     if exc.transient and not give_up:
         delay = ctx.backoff(run.attempts)
         # The run rests until just before its message returns: copies arriving meanwhile are dropped.
-        ctx.quietly("store_unavailable", lambda: ctx.store.release(run.id, error=exc.message, code=exc.code,
-                                                                   rest_s=max(0, delay - 1)), run_id=run.id)
-        ctx.log("run_retry", level="warning", run_id=run.id, code=exc.code, reason=exc.message,
-                attempt=run.attempts, receive_count=msg.receive_count, retry_in_s=delay)
+        ctx.quietly(
+            "store_unavailable",
+            lambda: ctx.store.release(run.id, error=exc.message, code=exc.code, rest_s=max(0, delay - 1)),
+            run_id=run.id,
+        )
+        ctx.log(
+            "run_retry",
+            level="warning",
+            run_id=run.id,
+            code=exc.code,
+            reason=exc.message,
+            attempt=run.attempts,
+            receive_count=msg.receive_count,
+            retry_in_s=delay,
+        )
         return Retry(delay, exc.message)
     keys = None
     # The executed notebook (and whatever was written) is the record of a permanent failure. Not of a
@@ -184,9 +243,18 @@ def _settle(ctx: Context, msg: Received, run: Run, exc: RetainwiseError, out: Pa
         return Retry(ctx.backoff(msg.receive_count), db_exc.message)
     seconds = time.monotonic() - started
     ctx.log.duration(seconds)
-    ctx.log("run_failed", level="error", run_id=run.id, tenant=run.tenant, code=exc.code, reason=exc.message,
-            transient=exc.transient, attempt=run.attempts, receive_count=msg.receive_count,
-            seconds=round(seconds, 3))
+    ctx.log(
+        "run_failed",
+        level="error",
+        run_id=run.id,
+        tenant=run.tenant,
+        code=exc.code,
+        reason=exc.message,
+        transient=exc.transient,
+        attempt=run.attempts,
+        receive_count=msg.receive_count,
+        seconds=round(seconds, 3),
+    )
     notify.run_finished(ctx.settings, run.id)  # the tenant's webhook/e-mail; never blocks, never raises
     return DeadLetter(reason) if give_up else Delete("failed")
 
@@ -201,9 +269,13 @@ def _after_completed(ctx: Context, run: Run, out: Path, summary: dict) -> None:
     (a history upload) becomes the tenant's labelled data (tenants/<tenant>/labelled/<run_id>.parquet)."""
     _save_mapping(ctx, run, out / "mapping.json")
     try:  # any error here, a bug included, is logged: the run is COMPLETED already
-        ctx.quietly("labelled_not_saved",
-                    lambda: labelled.keep_labelled(labelled.BucketLabelled(ctx.storage, run.tenant), out,
-                                                   {**summary, "run_id": run.id}), run_id=run.id)
+        ctx.quietly(
+            "labelled_not_saved",
+            lambda: labelled.keep_labelled(
+                labelled.BucketLabelled(ctx.storage, run.tenant), out, {**summary, "run_id": run.id}
+            ),
+            run_id=run.id,
+        )
     except Exception as exc:  # noqa: BLE001 - advisory work never fails a completed run
         ctx.log("labelled_not_saved", level="error", run_id=run.id, error=f"{type(exc).__name__}: {exc}")
 
@@ -215,7 +287,9 @@ def _save_mapping(ctx: Context, run: Run, path: Path) -> None:
     except ValueError:
         record = None
     if isinstance(record, dict):
-        ctx.quietly("mapping_not_saved", lambda: mapping_store.save(ctx.store, run.tenant, record), run_id=run.id)
+        ctx.quietly(
+            "mapping_not_saved", lambda: mapping_store.save(ctx.store, run.tenant, record), run_id=run.id
+        )
 
 
 @contextmanager

@@ -51,26 +51,53 @@ class TrainingRun:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    def __call__(self, source: Path, out: Path, *, tenant: str, run_id: str, km=None, timeout: int | None = None,
-                 tenant_model_dir: Path | None = None, **_) -> SimpleNamespace:
+    def __call__(
+        self,
+        source: Path,
+        out: Path,
+        *,
+        tenant: str,
+        run_id: str,
+        km=None,
+        timeout: int | None = None,
+        tenant_model_dir: Path | None = None,
+        **_,
+    ) -> SimpleNamespace:
         from retainwise.execution.tenant_training import OUTPUT_NOTEBOOK, run_training
 
         workdir = Path(out).parent
         labelled_dir = self._fetch_labelled(tenant, run_id, workdir / "labelled")
         artefacts = workdir / "artefacts"
         try:
-            card = run_training(tenant, artefacts, Path(out) / OUTPUT_NOTEBOOK, history_path=source,
-                                labelled_dir=labelled_dir, current_model_dir=tenant_model_dir, km=km, timeout=timeout)
+            card = run_training(
+                tenant,
+                artefacts,
+                Path(out) / OUTPUT_NOTEBOOK,
+                history_path=source,
+                labelled_dir=labelled_dir,
+                current_model_dir=tenant_model_dir,
+                km=km,
+                timeout=timeout,
+            )
         finally:  # the history's labelled rows are the tenant's, trained on or not (too little data yet)
             self._keep_history(tenant, run_id, artefacts)
-        entry = BucketRegistry(self.ctx.storage, tenant).register(artefacts, activate=bool(card["gate"]["promoted"]))
+        entry = BucketRegistry(self.ctx.storage, tenant).register(
+            artefacts, activate=bool(card["gate"]["promoted"])
+        )
         for name in ARTEFACTS:
             shutil.copy2(artefacts / name, Path(out) / name)
         summary = training_summary(card, entry, run_id)
-        (Path(out) / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n",
-                                                encoding="utf-8")
-        self.ctx.log("model_registered", run_id=run_id, tenant=tenant, version=entry["version"],
-                     status=entry["status"], roc_auc=entry.get("roc_auc"))
+        (Path(out) / "summary.json").write_text(
+            json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        self.ctx.log(
+            "model_registered",
+            run_id=run_id,
+            tenant=tenant,
+            version=entry["version"],
+            status=entry["status"],
+            roc_auc=entry.get("roc_auc"),
+        )
         return SimpleNamespace(summary=summary)
 
     def _fetch_labelled(self, tenant: str, run_id: str, into: Path) -> Path:
@@ -103,12 +130,22 @@ def training_summary(card: dict, entry: dict, run_id: str) -> dict:
     """What a training run records as its summary: the model, its status and figures, what it learned from."""
     on = card.get("trained_on") or {}
     return {
-        "kind": "training", "tenant": card.get("tenant"), "run_id": run_id,
-        "rows_in": on.get("rows"), "rows_scored": 0, "labelled_rows": on.get("rows"),
+        "kind": "training",
+        "tenant": card.get("tenant"),
+        "run_id": run_id,
+        "rows_in": on.get("rows"),
+        "rows_scored": 0,
+        "labelled_rows": on.get("rows"),
         "trained_on": on,
-        "model": {"kind": "tenant", "version": entry["version"], "status": entry["status"],
-                  "promoted": bool((card.get("gate") or {}).get("promoted")),
-                  "roc_auc": (card.get("cv") or {}).get("roc_auc"), "verdict": (card.get("gate") or {}).get("verdict")},
-        "features": [f["name"] for f in card.get("features", [])], "excluded": card.get("excluded", {}),
+        "model": {
+            "kind": "tenant",
+            "version": entry["version"],
+            "status": entry["status"],
+            "promoted": bool((card.get("gate") or {}).get("promoted")),
+            "roc_auc": (card.get("cv") or {}).get("roc_auc"),
+            "verdict": (card.get("gate") or {}).get("verdict"),
+        },
+        "features": [f["name"] for f in card.get("features", [])],
+        "excluded": card.get("excluded", {}),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }

@@ -37,8 +37,13 @@ def completed_run(stack: Stack, tenant: str, upload: Path, workdir: Path) -> dic
     keys = storage.put_outputs(workdir / run.id, results_prefix(tenant, run.id))
     store.complete(run.id, summary=outcome.summary, output_keys=keys)
     results = pd.read_csv(workdir / run.id / "results.csv", dtype={"customer_id": str})
-    return {"id": run.id, "tenant": tenant, "summary": outcome.summary, "results": results,
-            "dir": workdir / run.id}
+    return {
+        "id": run.id,
+        "tenant": tenant,
+        "summary": outcome.summary,
+        "results": results,
+        "dir": workdir / run.id,
+    }
 
 
 def rival_upload(path: Path, rows: int = 120) -> Path:
@@ -65,8 +70,13 @@ def start_server(stack: Stack, port: int, log_path: Path, *args: str) -> subproc
     env = stack.env()
     env.pop("PYTHONWARNINGS", None)
     log = open(log_path, "wb")  # noqa: SIM115 - the server writes it until it stops
-    server = subprocess.Popen([sys.executable, "-m", "retainwise.reports.server", "--port", str(port), *args],
-                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "retainwise.reports.server", "--port", str(port), *args],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     server.log_file = log
     wait_port(port, server)
     return server
@@ -165,9 +175,17 @@ def browser():
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (.ci/install.sh does)")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                              args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                                    "--disable-background-networking", "--disable-component-update"])
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
+        )
         yield b
         b.close()
 

@@ -32,8 +32,11 @@ class Stack:
     def create(cls, endpoint: str, workdir: Path, **overrides) -> Stack:
         """A fresh bucket and queues on ``endpoint``, provisioned by the same Platform `retainwise up` starts."""
         name = f"t{uuid.uuid4().hex[:10]}"
-        base = Settings(home=workdir / "home", secret="test-secret",
-                        **{"run_timeout_s": 20, "visibility_timeout_s": 30, **overrides})
+        base = Settings(
+            home=workdir / "home",
+            secret="test-secret",
+            **{"run_timeout_s": 20, "visibility_timeout_s": 30, **overrides},
+        )
         platform = Platform(base, runners=0, voila=False, endpoint=endpoint, names=(name, name)).start()
         return cls(settings=platform.settings, dlq_url=platform.dlq_url, workdir=workdir)
 
@@ -62,7 +65,11 @@ class Stack:
         log = open(self.workdir / f"worker-{n}.log", "wb")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
             [sys.executable, "-m", "retainwise", "worker", "--poll-wait", "1", "--retry-backoff", "1", *args],
-            env=env or self.env(), stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True,
+            env=env or self.env(),
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            start_new_session=True,
         )
         proc.log_path = self.workdir / f"worker-{n}.log"
         proc.log_file = log
@@ -111,12 +118,14 @@ class Stack:
     def queue_depth(self, url: str | None = None) -> int:
         attrs = self.sqs.get_queue_attributes(
             QueueUrl=url or self.settings.queue_url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
         return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
 
     def dead_letters(self) -> list[dict]:
-        resp = self.sqs.receive_message(QueueUrl=self.dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
-                                        VisibilityTimeout=0)
+        resp = self.sqs.receive_message(
+            QueueUrl=self.dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=1, VisibilityTimeout=0
+        )
         return resp.get("Messages", [])
 
     def tail_logs(self, n: int = 15) -> str:
@@ -125,7 +134,6 @@ class Stack:
             lines = Path(p.log_path).read_text(errors="replace").splitlines()[-n:]
             parts.append(f"--- {p.log_path.name} ---\n" + "\n".join(lines))
         return "\n".join(parts)
-
 
 
 class Outage:

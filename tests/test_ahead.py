@@ -21,7 +21,7 @@ def test_background_values_equal_the_foreground_chunk_by_chunk():
     ahead = Ahead(full, workers=2)
     try:
         for start in range(0, len(rows), 300):
-            spill.put(rows.iloc[start:start + 300])
+            spill.put(rows.iloc[start : start + 300])
             ahead.submit(spill.paths[-1])
         for i, chunk in enumerate(spill.chunks()):
             got, want = ahead.result(i, full, chunk), explain.explain_rows(chunk, full)

@@ -18,8 +18,9 @@ from .conftest import SAMPLE
 
 
 def rw(*args: str, env=None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "retainwise", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "retainwise", *args], capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 def _subparsers(parser: argparse.ArgumentParser):
@@ -44,9 +45,12 @@ def test_version_matches_the_package_metadata():
 def test_every_command_option_and_argument_has_help_text():
     commands = dict(_subparsers(build_parser()))
     assert set(HANDLERS) <= {name.split()[0] for name in commands}
-    missing = [f"{name}: {'/'.join(a.option_strings) or a.dest}"
-               for name, sub in commands.items() for a in sub._actions
-               if not isinstance(a, argparse._SubParsersAction) and not (a.help or "").strip()]
+    missing = [
+        f"{name}: {'/'.join(a.option_strings) or a.dest}"
+        for name, sub in commands.items()
+        for a in sub._actions
+        if not isinstance(a, argparse._SubParsersAction) and not (a.help or "").strip()
+    ]
     assert missing == []
 
 
@@ -59,18 +63,21 @@ def test_every_command_is_routed_to_a_handler_inside_cli():
         assert callable(getattr(importlib.import_module(module), func)), command
 
 
-@pytest.mark.parametrize("args", [
-    ("score", "x.csv", "--out", "OUT", "--rules-share", "2"),
-    ("score", "x.csv", "--out", "OUT", "--rules-share", "nan"),
-    ("train", "--budget", "-1"),
-    ("link", "abc", "--expires", "0m"),
-    ("link", "abc", "--expires", "soon"),
-    ("submit", "x.csv", "--tenant", "../other"),
-    ("runs", "--tenant", "Acme Inc"),
-    ("worker", "--concurrency", "0"),
-    ("up", "--port", "70000"),
-    ("status", "not a run/../x"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("score", "x.csv", "--out", "OUT", "--rules-share", "2"),
+        ("score", "x.csv", "--out", "OUT", "--rules-share", "nan"),
+        ("train", "--budget", "-1"),
+        ("link", "abc", "--expires", "0m"),
+        ("link", "abc", "--expires", "soon"),
+        ("submit", "x.csv", "--tenant", "../other"),
+        ("runs", "--tenant", "Acme Inc"),
+        ("worker", "--concurrency", "0"),
+        ("up", "--port", "70000"),
+        ("status", "not a run/../x"),
+    ],
+)
 def test_bad_values_are_refused_by_the_parser_before_any_work(tmp_path, args):
     args = tuple(str(tmp_path / "out") if a == "OUT" else a for a in args)
     started = time.monotonic()
@@ -131,7 +138,13 @@ def test_download_fetches_every_output_from_storage(stack, tmp_path):
     proc = rw("download", run.id, "--out", str(tmp_path / "got"), "--json", env=stack.env())
     assert proc.returncode == 0, proc.stderr
     files = json.loads(proc.stdout)["files"]
-    expected = ["notebooks/pipeline.ipynb", "notebooks/report.ipynb", "report.html", "results.csv", "summary.json"]
+    expected = [
+        "notebooks/pipeline.ipynb",
+        "notebooks/report.ipynb",
+        "report.html",
+        "results.csv",
+        "summary.json",
+    ]
     assert sorted(files) == expected
     for name in expected:
         assert (tmp_path / "got" / name).read_bytes() == (original / name).read_bytes(), name
@@ -177,7 +190,13 @@ def test_submit_then_download_end_to_end(stack, tmp_path):
     assert stack.wait_status(job["run_id"]).status == COMPLETED
     proc = rw("download", job["run_id"], "--out", str(tmp_path / "got"), env=stack.env())
     assert proc.returncode == 0, proc.stderr
-    for name in ("results.csv", "summary.json", "report.html", "notebooks/pipeline.ipynb", "notebooks/report.ipynb"):
+    for name in (
+        "results.csv",
+        "summary.json",
+        "report.html",
+        "notebooks/pipeline.ipynb",
+        "notebooks/report.ipynb",
+    ):
         assert (tmp_path / "got" / name).stat().st_size > 0, name
     assert json.loads((tmp_path / "got" / "summary.json").read_text())["rows_scored"] == 400
 
@@ -204,12 +223,18 @@ def test_a_failed_upload_is_named_as_the_user_named_it(stack, tmp_path):
     assert "InputError" in (tmp_path / "got" / "notebooks" / "pipeline.ipynb").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize(("key", "shown"), [
-    ("uploads/acme/1e23a44c4abe-junk.csv", "junk.csv"),
-    ("uploads/acme/1e23a44c4abe-1e23a44c4abe-twice.csv", "1e23a44c4abe-twice.csv"),  # only upload_key's prefix
-    ("uploads/acme/report.csv", "report.csv"),
-    ("1e23a44c4abe-", "1e23a44c4abe-"),  # nothing after the prefix: nothing to strip
-])
+@pytest.mark.parametrize(
+    ("key", "shown"),
+    [
+        ("uploads/acme/1e23a44c4abe-junk.csv", "junk.csv"),
+        (
+            "uploads/acme/1e23a44c4abe-1e23a44c4abe-twice.csv",
+            "1e23a44c4abe-twice.csv",
+        ),  # only upload_key's prefix
+        ("uploads/acme/report.csv", "report.csv"),
+        ("1e23a44c4abe-", "1e23a44c4abe-"),  # nothing after the prefix: nothing to strip
+    ],
+)
 def test_users_are_shown_the_name_they_uploaded(key, shown):
     from retainwise.platform.tenants import upload_key, upload_name
 

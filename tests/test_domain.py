@@ -44,18 +44,28 @@ def test_drift_counts_only_beyond_what_chance_gives_a_file_of_its_size():
     big = domain.assess(frozenset({"tenure_months"}), report, _reference(), importance, rows=10_000)
     assert not big.in_domain and big.drifted_share == 1.0 and "months as a customer" in big.reason
     # 0.30 is what 3 bins give 400 customers by chance ((3 - 1) / 400 = 0.005 only): still far
-    assert not domain.assess(frozenset({"tenure_months"}), report, _reference(), importance, rows=400).in_domain
+    assert not domain.assess(
+        frozenset({"tenure_months"}), report, _reference(), importance, rows=400
+    ).in_domain
     # the same shift over 200 rows and 61 bins is mostly noise
     wide = {"tenure_months": {"kind": "number", "edges": list(range(60)), "shares": [0.0] * 62}}
     assert domain.assess(frozenset({"tenure_months"}), report, wide, importance, rows=200).in_domain
-    small = domain.assess(frozenset({"tenure_months"}), {"tenure_months": {"psi": 3.0}}, _reference(),
-                          importance, rows=domain.MIN_ROWS - 1)
+    small = domain.assess(
+        frozenset({"tenure_months"}),
+        {"tenure_months": {"psi": 3.0}},
+        _reference(),
+        importance,
+        rows=domain.MIN_ROWS - 1,
+    )
     assert small.in_domain and small.drifted_share is None  # too few customers to judge
 
 
 def test_drift_is_weighed_by_what_the_model_relies_on():
     report = {"tenure_months": {"psi": 2.0}, "gender": {"psi": 0.0}}
-    ref = {**_reference(), "gender": {"kind": "levels", "levels": ["female", "male"], "shares": [0.5, 0.5, 0.0]}}
+    ref = {
+        **_reference(),
+        "gender": {"kind": "levels", "levels": ["female", "male"], "shares": [0.5, 0.5, 0.0]},
+    }
     minor = domain.assess(frozenset(report), report, ref, {"tenure_months": 0.2, "gender": 0.8}, rows=5000)
     assert minor.in_domain and minor.drifted_share == pytest.approx(0.2)
     major = domain.assess(frozenset(report), report, ref, {"tenure_months": 0.6, "gender": 0.4}, rows=5000)
@@ -77,7 +87,9 @@ def test_compare_names_the_better_ranking():
 
 def _run(path: Path, out: Path, **kwargs) -> tuple[pd.DataFrame, dict]:
     Pipeline(path, out, explain_ahead=False, **kwargs).run_all()
-    return pd.read_parquet(out / "results.parquet"), json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    return pd.read_parquet(out / "results.parquet"), json.loads(
+        (out / "summary.json").read_text(encoding="utf-8")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -122,10 +134,24 @@ def _labelled_auc(results: pd.DataFrame, column: str = "churn_probability") -> f
 
 # ROC AUC of each telco-style file against the training labels, measured on main before the domain
 # check and the SaaS fields existed (2026-12-03): they must not move by more than 0.002.
-TELCO_BEFORE = {"sample": 0.8634, "crm_currency": 0.9534, "european_semicolon": 0.9168, "dirty": 0.9286,
-                "salesforce_api": 0.9365, "value_evidence": 0.8022, "saas_minimal": 0.8962}
-TELCO_CONFIDENCE = {"sample": "high", "crm_currency": "high", "european_semicolon": "high", "dirty": "high",
-                    "salesforce_api": "medium", "value_evidence": "medium", "saas_minimal": "medium"}
+TELCO_BEFORE = {
+    "sample": 0.8634,
+    "crm_currency": 0.9534,
+    "european_semicolon": 0.9168,
+    "dirty": 0.9286,
+    "salesforce_api": 0.9365,
+    "value_evidence": 0.8022,
+    "saas_minimal": 0.8962,
+}
+TELCO_CONFIDENCE = {
+    "sample": "high",
+    "crm_currency": "high",
+    "european_semicolon": "high",
+    "dirty": "high",
+    "salesforce_api": "medium",
+    "value_evidence": "medium",
+    "saas_minimal": "medium",
+}
 
 
 @pytest.mark.slow
@@ -155,7 +181,9 @@ def test_the_saas_export_fixture_is_mapped_to_saas_fields_and_scored_by_the_rule
     results, summary = _run(EXPORTS / "saas_accounts.csv", tmp_path / "out")
     model = summary["model"]
     assert model["kind"] == "rules" and model["confidence"] == "low" and "expected_roc_auc" not in model
-    assert {"seats_purchased", "seats_used", "logins_30d", "nps", "failed_payments"} <= set(model["domain"]["saas_fields"])
+    assert {"seats_purchased", "seats_used", "logins_30d", "nps", "failed_payments"} <= set(
+        model["domain"]["saas_fields"]
+    )
     assert "multiple_lines" not in summary["mapping"].values()
     actions = set(results["recommended_action"]) - {""}
     assert actions and not actions & {"Review their plan and price", "Offer a free tech-support trial"}

@@ -111,7 +111,8 @@ def test_bin_counts_tally_levels_flags_and_missing(reference):
 
     flag = pd.Series([1.0, 0.0, 0.5, 0.49, np.nan, 1.0, None])
     assert bin_counts(flag, "partner", reference["partner"]).tolist() == [
-        2 if lvl == "0" else 3 for lvl in reference["partner"]["levels"]] + [2]
+        2 if lvl == "0" else 3 for lvl in reference["partner"]["levels"]
+    ] + [2]
     levels = reference["contract"]["levels"]
     contract = pd.Series([levels[0], levels[0], levels[-1], None, "weekly"], dtype="str")
     expected = [2 if lvl == levels[0] else 1 if lvl == levels[-1] else 0 for lvl in levels] + [1]

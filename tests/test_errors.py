@@ -26,7 +26,15 @@ def test_categories_decide_retry():
 
 def test_retry_is_a_matter_of_class_never_of_an_instance_flag():
     assert issubclass(StorageError, TransientError) and issubclass(ExecutionError, TransientError)
-    for permanent in (InputError, ModelError, ConfigError, StorageRefusedError, InternalError, MessageError, LinkError):
+    for permanent in (
+        InputError,
+        ModelError,
+        ConfigError,
+        StorageRefusedError,
+        InternalError,
+        MessageError,
+        LinkError,
+    ):
         assert not issubclass(permanent, TransientError)
     err = InternalError("a bug")
     with pytest.raises(AttributeError):

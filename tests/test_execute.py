@@ -20,7 +20,9 @@ pytestmark = pytest.mark.notebook
 def score(path, out, *extra):
     return subprocess.run(
         [sys.executable, "-m", "retainwise", "score", str(path), "--out", str(out), *extra],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -39,7 +41,13 @@ def scored(tmp_path_factory):
 def test_score_writes_every_output(scored):
     proc, out, _ = scored
     assert proc.returncode == 0, proc.stderr
-    for name in ("results.csv", "summary.json", "report.html", "notebooks/pipeline.ipynb", "notebooks/report.ipynb"):
+    for name in (
+        "results.csv",
+        "summary.json",
+        "report.html",
+        "notebooks/pipeline.ipynb",
+        "notebooks/report.ipynb",
+    ):
         assert (out / name).is_file(), name
     assert "Most at risk:" in proc.stdout and "Data quality:" in proc.stdout
 
@@ -81,15 +89,29 @@ def test_each_distinct_customer_appears_exactly_once(scored):
 def test_summary_follows_the_design(scored):
     _, out, data = scored
     s = json.loads((out / "summary.json").read_text())
-    for key in ("run_id", "tenant", "rows_in", "rows_scored", "rows_rejected", "mapping", "mapping_confidence",
-                "unmapped", "quality", "model", "risk_counts", "timings_s"):
+    for key in (
+        "run_id",
+        "tenant",
+        "rows_in",
+        "rows_scored",
+        "rows_rejected",
+        "mapping",
+        "mapping_confidence",
+        "unmapped",
+        "quality",
+        "model",
+        "risk_counts",
+        "timings_s",
+    ):
         assert key in s, key
     assert s["tenant"] == "acme"
     assert (s["rows_in"], s["rows_scored"], s["rows_rejected"]) == (625, 600, 25)
     assert s["mapping"]["customerID"] == "customer_id" and s["mapping"]["tenure"] == "tenure_months"
     assert sum(s["risk_counts"].values()) == 600
     assert 0 <= s["quality"]["score"] <= 100
-    assert {"read", "mapping", "validation", "prediction", "explanation", "notebook", "report"} <= set(s["timings_s"])
+    assert {"read", "mapping", "validation", "prediction", "explanation", "notebook", "report"} <= set(
+        s["timings_s"]
+    )
 
 
 def test_report_hides_code(scored):
@@ -100,7 +122,7 @@ def test_report_hides_code(scored):
     assert "open_page" not in html and "<script" not in html  # no sources, no JavaScript: mailable
     s = json.loads((out / "summary.json").read_text())
     assert f'id="rw-rows">{s["rows_scored"]:,}<' in html  # the report notebook's headline
-    assert f'${s["revenue_at_risk"]:,.0f}' in html and 'class="rw-download"' in html
+    assert f"${s['revenue_at_risk']:,.0f}" in html and 'class="rw-download"' in html
 
 
 UNUSABLE = {
@@ -134,17 +156,28 @@ def test_missing_file_is_an_input_error(tmp_path):
 
 
 def _tiny_notebook(path, code):
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python",
-                                                           "display_name": "Python 3"}})
-    nb.cells = [nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}), nbformat.v4.new_code_cell(code)]
+    nb = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}}
+    )
+    nb.cells = [
+        nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(code),
+    ]
     nbformat.write(nb, str(path))
     return path
 
 
-@pytest.mark.parametrize(("code", "expected", "code_name"), [
-    ("from retainwise.errors import InputError\nraise InputError('no rows in the file')", "InputError", "bad_input"),
-    ("raise ValueError('a bug of ours')", "InternalError", "tiny_failed"),
-])
+@pytest.mark.parametrize(
+    ("code", "expected", "code_name"),
+    [
+        (
+            "from retainwise.errors import InputError\nraise InputError('no rows in the file')",
+            "InputError",
+            "bad_input",
+        ),
+        ("raise ValueError('a bug of ours')", "InternalError", "tiny_failed"),
+    ],
+)
 def test_run_notebook_maps_kernel_errors_to_our_categories(tmp_path, code, expected, code_name):
     from retainwise.errors import RetainwiseError
     from retainwise.execution.notebook import run_notebook
@@ -155,7 +188,9 @@ def test_run_notebook_maps_kernel_errors_to_our_categories(tmp_path, code, expec
     assert type(info.value).__name__ == expected and info.value.code == code_name
     assert not info.value.transient  # neither a bad file nor a bug is worth a retry
     record = nbformat.read(str(tmp_path / "out" / "tiny.ipynb"), as_version=4)
-    assert record.metadata["retainwise"]["kernel_pid"] > 0 and not record.metadata["retainwise"]["kernel_pooled"]
+    assert (
+        record.metadata["retainwise"]["kernel_pid"] > 0 and not record.metadata["retainwise"]["kernel_pooled"]
+    )
 
 
 def test_run_notebook_injects_parameters_and_returns_the_record(tmp_path):
@@ -171,7 +206,9 @@ def test_a_dead_kernel_is_a_transient_execution_error(tmp_path):
     from retainwise.errors import ExecutionError
     from retainwise.execution.notebook import run_notebook
 
-    source = _tiny_notebook(tmp_path / "tiny.ipynb", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
+    source = _tiny_notebook(
+        tmp_path / "tiny.ipynb", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"
+    )
     with pytest.raises(ExecutionError) as info:
         run_notebook(source, tmp_path / "dead.ipynb", {})
     assert info.value.transient and (tmp_path / "dead.ipynb").is_file()
@@ -186,15 +223,54 @@ def test_score_uses_the_tenants_saved_mapping_and_saves_the_one_it_used(tmp_path
     upload = tmp_path / "export.csv"
     upload.write_text("Zeta,tenure,MonthlyCharges\nQ-1,3,70.5\nQ-2,40,20.0\n", encoding="utf-8")
     env = {**os.environ, "RETAINWISE_HOME": str(home)}
-    alone = subprocess.run([sys.executable, "-m", "retainwise", "score", str(upload), "--out", str(tmp_path / "a"),
-                            "--tenant", "zed", "--quiet"], capture_output=True, text=True, timeout=300, env=env)
+    alone = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "retainwise",
+            "score",
+            str(upload),
+            "--out",
+            str(tmp_path / "a"),
+            "--tenant",
+            "zed",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert alone.returncode == 2, alone.stderr  # ...so without the saved mapping the file is unusable
     # ...until a person confirmed it for this tenant: the saved mapping makes the same file score
-    (home / "mappings" / "zed.json").write_text(json.dumps({
-        "columns": ["Zeta", "tenure", "MonthlyCharges"], "mapping": {"Zeta": "customer_id"},
-        "confirmed": {"Zeta": "customer_id"}}), encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "retainwise", "score", str(upload), "--out", str(tmp_path / "b"),
-                           "--tenant", "zed", "--quiet"], capture_output=True, text=True, timeout=300, env=env)
+    (home / "mappings" / "zed.json").write_text(
+        json.dumps(
+            {
+                "columns": ["Zeta", "tenure", "MonthlyCharges"],
+                "mapping": {"Zeta": "customer_id"},
+                "confirmed": {"Zeta": "customer_id"},
+            }
+        ),
+        encoding="utf-8",
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "retainwise",
+            "score",
+            str(upload),
+            "--out",
+            str(tmp_path / "b"),
+            "--tenant",
+            "zed",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr
     results = pd.read_csv(tmp_path / "b" / "results.csv", dtype=str)
     assert sorted(results["customer_id"]) == ["Q-1", "Q-2"]

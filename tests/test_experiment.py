@@ -41,8 +41,14 @@ def test_share_outside_zero_to_one_is_a_config_error(share):
 
 
 def _ml(p):
-    return pd.DataFrame({"customer_id": [f"c{i}" for i in range(len(p))], "churn_probability": p,
-                         "churn_risk": "LOW", "predicted_churn": 0})
+    return pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(len(p))],
+            "churn_probability": p,
+            "churn_risk": "LOW",
+            "predicted_churn": 0,
+        }
+    )
 
 
 def test_route_serves_each_group_its_own_score():
@@ -59,7 +65,9 @@ def test_route_serves_each_group_its_own_score():
 
 def test_strong_disagreement_is_flagged_by_rank():
     ml = pd.Series([0.05, 0.10, 0.20, 0.30, 0.40, 0.50, 0.60, 0.70, 0.80, 0.90])
-    rules_p = pd.Series([0.15, 0.20, 0.30, 0.40, 0.50, 0.60, 0.70, 0.80, 0.95, 0.10])  # last one: top vs bottom
+    rules_p = pd.Series(
+        [0.15, 0.20, 0.30, 0.40, 0.50, 0.60, 0.70, 0.80, 0.95, 0.10]
+    )  # last one: top vs bottom
     flags = experiment.disagreement(ml, rules_p)
     assert list(flags) == [0] * 9 + [1]
     served = experiment.route(_ml(ml.tolist()), rules_p, np.full(10, "ml"), ml_threshold=0.5)
@@ -111,8 +119,14 @@ def test_pipeline_records_the_group_of_every_customer(ab_run):
 def test_rules_served_customers_are_explained_by_the_rules(ab_run):
     _, out = ab_run
     results = pd.read_csv(out / "results.csv", dtype={"customer_id": "str"})
-    rules_features = {"contract", "tenure_months", "last_activity_days_ago", "support_tickets",
-                      "feature_usage_score", "seats_used"}
+    rules_features = {
+        "contract",
+        "tenure_months",
+        "last_activity_days_ago",
+        "support_tickets",
+        "feature_usage_score",
+        "seats_used",
+    }
     for _, row in results[results["experiment_group"] == "rules"].iterrows():
         named = {f["feature"] for col in ("risk_factors", "protective_factors") for f in json.loads(row[col])}
         assert named <= rules_features
@@ -135,8 +149,14 @@ def test_realised_metrics_are_read_out_per_arm(tmp_path):
 
 
 def test_a_file_the_model_cannot_read_is_served_by_the_rules(tmp_path):
-    saas = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "seats_used": [1, 10, 3, 2],
-                         "feature_usage_score": [10, 90, 50, 20], "last_activity_days_ago": [40, 1, 10, 60]})
+    saas = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "seats_used": [1, 10, 3, 2],
+            "feature_usage_score": [10, 90, 50, 20],
+            "last_activity_days_ago": [40, 1, 10, 60],
+        }
+    )
     path = tmp_path / "saas.csv"
     saas.to_csv(path, index=False)
     run = Pipeline(path, tmp_path / "out", tenant="acme")

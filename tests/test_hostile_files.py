@@ -37,7 +37,9 @@ print(json.dumps(out))
 
 
 def read_in_child(path) -> dict:
-    done = subprocess.run([sys.executable, "-c", _CHILD, str(path)], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(path)], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -50,14 +52,20 @@ def refused(path, code: str) -> dict:
     return out
 
 
-_WORKBOOK = (b'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/'
-             b'spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/'
-             b'relationships"><sheets><sheet name="Data" sheetId="1" r:id="rId1"/></sheets></workbook>')
-_RELS = (b'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/'
-         b'2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-         b'relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>')
-_SHEET_HEAD = (b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
-               b'spreadsheetml/2006/main">')
+_WORKBOOK = (
+    b'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/'
+    b'spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/'
+    b'relationships"><sheets><sheet name="Data" sheetId="1" r:id="rId1"/></sheets></workbook>'
+)
+_RELS = (
+    b'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/'
+    b'2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+    b'relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'
+)
+_SHEET_HEAD = (
+    b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+    b'spreadsheetml/2006/main">'
+)
 
 
 def raw_xlsx(path, sheet_parts, *, prolog: bytes = b""):
@@ -103,7 +111,9 @@ def test_a_wide_header_over_a_million_short_rows_is_refused(tmp_path):
 
 @pytest.mark.slow
 def test_the_same_shape_as_xlsx_is_refused(tmp_path):
-    header = b"<sheetData><row r=\"1\">" + b"".join(cell(f"{_col(i)}1", f"c{i}") for i in range(500)) + b"</row>"
+    header = (
+        b'<sheetData><row r="1">' + b"".join(cell(f"{_col(i)}1", f"c{i}") for i in range(500)) + b"</row>"
+    )
     rows = (b'<row r="%d"><c r="A%d"><v>%d</v></c></row>' % (n, n, n) for n in range(2, 1_000_002))
     path = raw_xlsx(tmp_path / "wide_header.xlsx", [header, *rows, b"</sheetData></worksheet>"])
     refused(path, "too_many_cells")
@@ -128,8 +138,14 @@ def test_an_xlsx_bomb_is_refused_from_the_zip_directory(tmp_path):
 
 
 def test_a_declared_range_of_the_whole_sheet_is_refused_before_parsing(tmp_path):
-    parts = [b'<dimension ref="A1:XFD1048576"/><sheetData><row r="1">', cell("A1", "id"), b"</row>",
-             b'<row r="1048576">', cell("XFD1048576", "x"), b"</row></sheetData></worksheet>"]
+    parts = [
+        b'<dimension ref="A1:XFD1048576"/><sheetData><row r="1">',
+        cell("A1", "id"),
+        b"</row>",
+        b'<row r="1048576">',
+        cell("XFD1048576", "x"),
+        b"</row></sheetData></worksheet>",
+    ]
     path = raw_xlsx(tmp_path / "dimension.xlsx", parts)
     assert path.stat().st_size < 4096
     out = refused(path, "too_large")
@@ -138,8 +154,10 @@ def test_a_declared_range_of_the_whole_sheet_is_refused_before_parsing(tmp_path)
 
 def test_rows_stop_at_the_limit_while_streaming(tmp_path):
     rows = (b'<row r="%d">' % n + cell(f"A{n}", str(n)) + b"</row>" for n in range(2, 200_002))
-    path = raw_xlsx(tmp_path / "long.xlsx", [b'<sheetData><row r="1">', cell("A1", "id"), b"</row>", *rows,
-                                            b"</sheetData></worksheet>"])
+    path = raw_xlsx(
+        tmp_path / "long.xlsx",
+        [b'<sheetData><row r="1">', cell("A1", "id"), b"</row>", *rows, b"</sheetData></worksheet>"],
+    )
     with pytest.raises(Exception, match="more than 1,000 rows") as err:
         read_upload(path, max_rows=1000)
     assert err.value.code == "too_many_rows"
@@ -155,10 +173,19 @@ def test_malformed_sheet_xml_is_a_clear_input_error(tmp_path, where):
 
 
 def test_entity_laden_sheet_xml_is_refused(tmp_path):
-    laughs = b'<?xml version="1.0"?><!DOCTYPE worksheet [<!ENTITY a "lol">' + b"".join(
-        b'<!ENTITY %s "%s">' % (chr(98 + i).encode(), b"&" + chr(97 + i).encode() + b";" * 1) for i in range(8)
-    ) + b"]>"
-    parts = [_SHEET_HEAD[_SHEET_HEAD.index(b"<worksheet"):], b'<sheetData><row r="1">', cell("A1", "&i;"),
-             b"</row></sheetData></worksheet>"]
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE worksheet [<!ENTITY a "lol">'
+        + b"".join(
+            b'<!ENTITY %s "%s">' % (chr(98 + i).encode(), b"&" + chr(97 + i).encode() + b";" * 1)
+            for i in range(8)
+        )
+        + b"]>"
+    )
+    parts = [
+        _SHEET_HEAD[_SHEET_HEAD.index(b"<worksheet") :],
+        b'<sheetData><row r="1">',
+        cell("A1", "&i;"),
+        b"</row></sheetData></worksheet>",
+    ]
     out = refused(raw_xlsx(tmp_path / "laughs.xlsx", parts, prolog=laughs), "unparseable")
     assert "entity" in out["message"]

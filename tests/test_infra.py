@@ -248,8 +248,13 @@ def test_a_stopping_runner_hands_back_its_runs_before_it_is_killed():
     t = tf()
     stop_timeout, grace = t.locals["runner_stop_timeout"], t.locals["runner_stop_grace"]
     runner = t.locals["runner_container"]
-    assert runner["stopTimeout"] == "${local.runner_stop_timeout}" and stop_timeout <= 120  # Fargate's maximum
-    assert t.locals["service_environment"]["runner"]["RETAINWISE_STOP_GRACE"] == "${tostring(local.runner_stop_grace)}"
+    assert (
+        runner["stopTimeout"] == "${local.runner_stop_timeout}" and stop_timeout <= 120
+    )  # Fargate's maximum
+    assert (
+        t.locals["service_environment"]["runner"]["RETAINWISE_STOP_GRACE"]
+        == "${tostring(local.runner_stop_grace)}"
+    )
     assert grace + 15 <= stop_timeout  # time left to hand the messages back and exit
     assert Settings().stop_grace_s == grace  # a runner without the variable behaves the same
     # a run that cannot finish within the grace is handed back, never left to a SIGKILL
@@ -368,7 +373,11 @@ def test_runner_may_only_work_its_queue_read_uploads_and_write_results():
     assert _grants(statements) == (
         {(a, JOBS_QUEUE) for a in queue_actions}
         | {("sqs:SendMessage", dead_letters), ("sqs:GetQueueUrl", dead_letters)}  # parks given-up runs
-        | {("s3:GetObject", uploads), ("s3:PutObject", results), ("s3:GetObject", results)}  # completion marker
+        | {
+            ("s3:GetObject", uploads),
+            ("s3:PutObject", results),
+            ("s3:GetObject", results),
+        }  # completion marker
         | {("s3:ListBucket", BUCKET)}
         | {("kms:Decrypt", KMS_KEY), ("kms:GenerateDataKey", KMS_KEY)}
         | {("ses:SendEmail", "arn:${local.partition}:ses:${local.region}:${local.account_id}:identity/*")}
@@ -390,10 +399,13 @@ def test_reports_read_results_and_the_portal_writes_only_uploads():
     staging = f"{BUCKET}/${{local.uploads_prefix}}*/portal/*"
     assert _grants(statements) == {
         ("s3:GetObject", results),
-        ("s3:PutObject", uploads), ("s3:GetObject", uploads),
-        ("s3:DeleteObject", staging), ("s3:AbortMultipartUpload", staging),
+        ("s3:PutObject", uploads),
+        ("s3:GetObject", uploads),
+        ("s3:DeleteObject", staging),
+        ("s3:AbortMultipartUpload", staging),
         ("sqs:SendMessage", "${aws_sqs_queue.jobs.arn}"),
-        ("kms:Decrypt", KMS_KEY), ("kms:GenerateDataKey", KMS_KEY),
+        ("kms:Decrypt", KMS_KEY),
+        ("kms:GenerateDataKey", KMS_KEY),
     }
     by_sid = _statements_by_sid(statements)
     assert _conditions(by_sid["BucketKeyViaS3"]) == {"kms:ViaService": ("StringEquals", [S3_VIA])}
@@ -742,7 +754,9 @@ def test_reports_container_exposes_the_report_port_on_all_interfaces():
     assert image["EXPOSE"] == [str(entrypoints.REPORTS_PORT)]
     # the report server binds loopback by default; behind the load balancer it must not
     assert image["ENV"]["RETAINWISE_REPORTS_IP"] == "0.0.0.0"
-    assert "RETAINWISE_REPORTS_IP" in (ROOT / "retainwise" / "reports" / "server.py").read_text(encoding="utf-8")
+    assert "RETAINWISE_REPORTS_IP" in (ROOT / "retainwise" / "reports" / "server.py").read_text(
+        encoding="utf-8"
+    )
     assert f":{entrypoints.REPORTS_PORT}/" in _run_healthcheck_source_constant("REPORTS_URL")
 
 
@@ -822,9 +836,16 @@ def _venv_seeing_these_dependencies(venv: Path) -> Path:
 
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=300)
     python = venv / "bin" / "python"
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                             check=True, capture_output=True, text=True, timeout=60).stdout.strip()
-    ours = [d for d in dict.fromkeys([*site.getsitepackages(), site.getusersitepackages()]) if os.path.isdir(d)]
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.strip()
+    ours = [
+        d for d in dict.fromkeys([*site.getsitepackages(), site.getusersitepackages()]) if os.path.isdir(d)
+    ]
     Path(purelib, "_dependencies_under_test.pth").write_text("\n".join(ours) + "\n", encoding="utf-8")
     return python
 

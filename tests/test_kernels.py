@@ -26,7 +26,8 @@ def _names_defined(km) -> set[str]:
         kc.wait_for_ready(timeout=60)
         reply = kc.execute_interactive(
             "sorted(n for n in globals() if not n.startswith('_') and n not in ('In', 'Out', 'exit', 'quit', 'get_ipython'))",
-            timeout=60, user_expressions={"names": "sorted(n for n in globals() if not n.startswith('_'))"},
+            timeout=60,
+            user_expressions={"names": "sorted(n for n in globals() if not n.startswith('_'))"},
             output_hook=lambda msg: None,
         )
         return set(eval(reply["content"]["user_expressions"]["names"]["data"]["text/plain"]))  # noqa: S307
@@ -54,14 +55,20 @@ def test_pool_kernel_is_never_reused(tmp_path):
         pool.wait_ready()
         with pool.kernel() as km_a:
             pid_a = kernel_pid(km_a)
-            run_pipeline(_upload(tmp_path, "a.csv", "A"), tmp_path / "a", tenant="alpha", run_id="run-a", km=km_a)
+            run_pipeline(
+                _upload(tmp_path, "a.csv", "A"), tmp_path / "a", tenant="alpha", run_id="run-a", km=km_a
+            )
             assert "run" in _names_defined(km_a)  # the first run left its state in its kernel...
-        _wait_dead(km_a)  # ...and that kernel is gone after its one run (killed at once, reaped in the background)
+        _wait_dead(
+            km_a
+        )  # ...and that kernel is gone after its one run (killed at once, reaped in the background)
         with pool.kernel() as km_b:
             pid_b = kernel_pid(km_b)
             leftover = _names_defined(km_b)
             assert not {"run", "tenant", "results", "input_path"} & leftover, leftover
-            run_pipeline(_upload(tmp_path, "b.csv", "B"), tmp_path / "b", tenant="beta", run_id="run-b", km=km_b)
+            run_pipeline(
+                _upload(tmp_path, "b.csv", "B"), tmp_path / "b", tenant="beta", run_id="run-b", km=km_b
+            )
     assert pid_a != pid_b
     recorded = [
         nbformat.read(str(tmp_path / d / "notebooks" / "pipeline.ipynb"), as_version=4).metadata["retainwise"]
@@ -89,11 +96,14 @@ def test_warm_kernel_loaded_the_model_but_not_scikit_learn_or_matplotlib(tmp_pat
             kc.start_channels()
             try:
                 kc.wait_for_ready(timeout=60)
-                probe = ("(sorted(m for m in ('sklearn', 'matplotlib', 'xgboost', 'pyarrow.csv', 'tqdm.auto') "
-                         "if m in __import__('sys').modules), __import__('retainwise.science.model', "
-                         "fromlist=['_load'])._load.cache_info().currsize)")
-                reply = kc.execute_interactive("", timeout=60, user_expressions={"probe": probe},
-                                               output_hook=lambda msg: None)
+                probe = (
+                    "(sorted(m for m in ('sklearn', 'matplotlib', 'xgboost', 'pyarrow.csv', 'tqdm.auto') "
+                    "if m in __import__('sys').modules), __import__('retainwise.science.model', "
+                    "fromlist=['_load'])._load.cache_info().currsize)"
+                )
+                reply = kc.execute_interactive(
+                    "", timeout=60, user_expressions={"probe": probe}, output_hook=lambda msg: None
+                )
             finally:
                 kc.stop_channels()
     loaded, models = eval(reply["content"]["user_expressions"]["probe"]["data"]["text/plain"])  # noqa: S307
@@ -144,7 +154,9 @@ def test_kernel_killed_while_idle_is_replaced_and_next_run_completes(tmp_path):
         assert pool.replaced == 1
         with pool.kernel() as km:
             assert kernel_pid(km) != victim and km.is_alive()
-            outcome = run_pipeline(_upload(tmp_path, "c.csv", "C"), tmp_path / "c", tenant="gamma", run_id="run-c", km=km)
+            outcome = run_pipeline(
+                _upload(tmp_path, "c.csv", "C"), tmp_path / "c", tenant="gamma", run_id="run-c", km=km
+            )
     assert outcome.summary["rows_scored"] == 40
 
 
@@ -158,8 +170,11 @@ def test_a_started_kernel_imports_xgboost_without_scikit_learn(tmp_path):
     try:
         kc.wait_for_ready(timeout=60)
         reply = kc.execute_interactive(
-            "from retainwise.science.model import load_model; _m = load_model()", timeout=120,
-            user_expressions={"lean": "'sklearn' not in __import__('sys').modules"}, output_hook=lambda msg: None)
+            "from retainwise.science.model import load_model; _m = load_model()",
+            timeout=120,
+            user_expressions={"lean": "'sklearn' not in __import__('sys').modules"},
+            output_hook=lambda msg: None,
+        )
         assert reply["content"]["user_expressions"]["lean"]["data"]["text/plain"] == "True"
     finally:
         kc.stop_channels()

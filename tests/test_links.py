@@ -15,16 +15,25 @@ def test_a_signed_token_grants_its_tenant_and_run():
     assert (grant.tenant, grant.run_id) == ("acme", "run1")
 
 
-@pytest.mark.parametrize(("case", "code"), [
-    ("none", "no_token"), ("tampered", "bad_signature"), ("other_secret", "bad_signature"),
-    ("expired", "expired"), ("other_run", "wrong_run"),
-])
+@pytest.mark.parametrize(
+    ("case", "code"),
+    [
+        ("none", "no_token"),
+        ("tampered", "bad_signature"),
+        ("other_secret", "bad_signature"),
+        ("expired", "expired"),
+        ("other_run", "wrong_run"),
+    ],
+)
 def test_invalid_tokens_are_refused(case, code):
     token = sign("s3cret", "acme", "run1", 3600)
-    args = {"none": (None, "run1"), "tampered": (token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB"), "run1"),
-            "other_secret": (sign("other", "acme", "run1", 3600), "run1"),
-            "expired": (sign("s3cret", "acme", "run1", 60, now=0), "run1"),
-            "other_run": (token, "run2")}[case]
+    args = {
+        "none": (None, "run1"),
+        "tampered": (token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB"), "run1"),
+        "other_secret": (sign("other", "acme", "run1", 3600), "run1"),
+        "expired": (sign("s3cret", "acme", "run1", 60, now=0), "run1"),
+        "other_run": (token, "run2"),
+    }[case]
     with pytest.raises(LinkError) as info:
         verify("s3cret", *args)
     assert info.value.code == code
@@ -67,5 +76,5 @@ def test_a_portal_token_grants_its_tenant_and_is_no_report_token():
         verify_portal("s3cret", sign_portal("s3cret", "acme", 60, now=0))
     assert info.value.code == "expired"
     assert portal_url(Settings(secret="s3cret", report_base_url="http://r.example"), "acme").startswith(
-        "http://r.example/portal?token=")
-
+        "http://r.example/portal?token="
+    )

@@ -118,10 +118,14 @@ def test_values_decide_between_look_alike_headers():
     result = map_columns(data)
     assert result.mapping == {"account_id": "customer_id", "Plan": "plan", "billing_cycle": "contract"}
     # a Plan of billing terms is the contract (plan and contract are kin), from its values, to be confirmed
-    terms = map_columns(frame({"account_id": ["a", "b", "c"], "Plan": ["Month-to-month", "One year", "Two year"]}))
+    terms = map_columns(
+        frame({"account_id": ["a", "b", "c"], "Plan": ["Month-to-month", "One year", "Two year"]})
+    )
     assert terms.mapping["Plan"] == "contract" and terms.method["Plan"] == "values"
     # and a Subscription Type (a contract alias) of tiers is the plan
-    tiers = map_columns(frame({"account_id": ["a", "b", "c"], "Subscription Type": ["Pro", "Basic", "Enterprise"]}))
+    tiers = map_columns(
+        frame({"account_id": ["a", "b", "c"], "Subscription Type": ["Pro", "Basic", "Enterprise"]})
+    )
     assert tiers.mapping["Subscription Type"] == "plan" and tiers.method["Subscription Type"] == "values"
 
 
@@ -198,9 +202,9 @@ def test_confirmed_mapping_is_returned_and_reused(tmp_path):
     with pytest.raises(InputError, match="customer id"):
         map_columns(data)
     # overrides still win over the saved mapping
-    assert map_columns(data, overrides={"Notes": "customer_id", "Ref": None}, saved=stored).mapping["Notes"] == (
-        "customer_id"
-    )
+    assert map_columns(data, overrides={"Notes": "customer_id", "Ref": None}, saved=stored).mapping[
+        "Notes"
+    ] == ("customer_id")
 
 
 def test_changed_export_keeps_only_confirmed_entries():

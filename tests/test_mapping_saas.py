@@ -129,7 +129,9 @@ def test_crm_and_billing_headers_map_to_the_saas_fields(header, field):
         ["No", "Yes", "No phone service", "No"],  # even values only phone lines have
     ],
 )
-@pytest.mark.parametrize("header", ["Failed Payments", "Failed Payment Attempts", "Payment Retries", "Payments Missed"])
+@pytest.mark.parametrize(
+    "header", ["Failed Payments", "Failed Payment Attempts", "Payment Retries", "Payments Missed"]
+)
 def test_failed_payments_are_never_phone_lines(header, values):
     result = map_columns(frame({"id": ids(len(values)), header: values}))
     assert result.mapping.get(header) in (None, "failed_payments"), result.table()
@@ -137,7 +139,11 @@ def test_failed_payments_are_never_phone_lines(header, values):
 
 def test_seats_purchased_and_active_seats_are_two_fields():
     data = frame({"id": ids(3), "Seats": ["10", "50", "5"], "Active Seats": ["8", "20", "5"]})
-    assert map_columns(data).mapping == {"id": "customer_id", "Seats": "seats_purchased", "Active Seats": "seats_used"}
+    assert map_columns(data).mapping == {
+        "id": "customer_id",
+        "Seats": "seats_purchased",
+        "Active Seats": "seats_used",
+    }
     one = map_columns(frame({"id": ids(2), "Seats Used": ["3", "4"]}))
     assert one.mapping["Seats Used"] == "seats_used"
 
@@ -146,8 +152,16 @@ def test_a_header_that_names_a_field_is_never_overruled_by_values_or_a_near_spel
     assert named_fields("Failed Payments") == {"failed_payments"}  # its "payment" is part of the longer name
     assert named_fields("Payment Retries") == {"payment_method"}
     assert named_fields("Active Seats") == {"seats_used"} and named_fields("Seats") == {"seats_purchased"}
-    assert named_fields("Line") == named_fields("Package") == named_fields("Pay by") == named_fields("Col7") == set()
-    assert says_otherwise("multiple_lines", "Failed Payments") and not says_otherwise("failed_payments", "Failed Payments")
+    assert (
+        named_fields("Line")
+        == named_fields("Package")
+        == named_fields("Pay by")
+        == named_fields("Col7")
+        == set()
+    )
+    assert says_otherwise("multiple_lines", "Failed Payments") and not says_otherwise(
+        "failed_payments", "Failed Payments"
+    )
     assert says_otherwise("tenure_months", "Customer Name")  # a thing the schema has no field for
     assert not says_otherwise("contract", "Plan")  # kin: a Plan column may hold the billing term
     lines = ["Yes", "No", "No phone service", "No"] * 2
@@ -158,7 +172,9 @@ def test_a_header_that_names_a_field_is_never_overruled_by_values_or_a_near_spel
     assert "MRR" in map_columns(frame({"id": ids(3), "MRR": ["Pro", "Basic", "Pro"]})).unmapped
     # near spellings: a date is not days since, a name is not tenure
     numbers = ["0", "1", "3", "2"]
-    assert map_columns(frame({"id": ids(4), "Last Activity Date": numbers})).unmapped == ["Last Activity Date"]
+    assert map_columns(frame({"id": ids(4), "Last Activity Date": numbers})).unmapped == [
+        "Last Activity Date"
+    ]
     assert map_columns(frame({"id": ids(4), "Customer Name": numbers})).unmapped == ["Customer Name"]
 
 
@@ -173,25 +189,55 @@ def test_uninformative_headers_still_take_a_field_from_telling_values():
         {
             "ID": ids(4),
             "Package": ["Month-to-month", "Two year", "One year", "Month-to-month"],
-            "Pay by": ["Electronic check", "Credit card (automatic)", "Mailed check", "Bank transfer (automatic)"],
+            "Pay by": [
+                "Electronic check",
+                "Credit card (automatic)",
+                "Mailed check",
+                "Bank transfer (automatic)",
+            ],
             "Line": ["DSL", "Fiber optic", "No", "DSL"],
             "Col7": ["Starter", "Pro", "Enterprise", "Pro"],
         }
     )
     result = map_columns(data)
     assert {s: result.mapping[s] for s in ("Package", "Pay by", "Line", "Col7")} == {
-        "Package": "contract", "Pay by": "payment_method", "Line": "internet_service", "Col7": "plan"}
+        "Package": "contract",
+        "Pay by": "payment_method",
+        "Line": "internet_service",
+        "Col7": "plan",
+    }
     assert {result.method[s] for s in ("Package", "Pay by", "Line", "Col7")} == {"values"}
 
 
 @pytest.mark.parametrize(
     "spelling, tier",
-    [("Free", "free"), ("Trial", "free"), ("freemium", "free"), ("Starter", "basic"), ("Essentials", "basic"),
-     ("Standard", "basic"), ("Lite", "basic"), ("Personal", "basic"), ("Professional", "pro"), ("Growth", "pro"),
-     ("Business", "pro"), ("Team", "pro"), ("Premium", "pro"), ("Plus", "pro"), ("Advanced", "pro"),
-     ("Enterprise", "enterprise"), ("ENT", "enterprise"), ("Corporate", "enterprise"), ("Unlimited", "enterprise"),
-     ("Scale", "enterprise"), ("Pro Plan", "pro"), ("Starter tier", "basic"), ("Pro (monthly)", "pro"),
-     ("Enterprise Edition", "enterprise"), ("gold", None)],
+    [
+        ("Free", "free"),
+        ("Trial", "free"),
+        ("freemium", "free"),
+        ("Starter", "basic"),
+        ("Essentials", "basic"),
+        ("Standard", "basic"),
+        ("Lite", "basic"),
+        ("Personal", "basic"),
+        ("Professional", "pro"),
+        ("Growth", "pro"),
+        ("Business", "pro"),
+        ("Team", "pro"),
+        ("Premium", "pro"),
+        ("Plus", "pro"),
+        ("Advanced", "pro"),
+        ("Enterprise", "enterprise"),
+        ("ENT", "enterprise"),
+        ("Corporate", "enterprise"),
+        ("Unlimited", "enterprise"),
+        ("Scale", "enterprise"),
+        ("Pro Plan", "pro"),
+        ("Starter tier", "basic"),
+        ("Pro (monthly)", "pro"),
+        ("Enterprise Edition", "enterprise"),
+        ("gold", None),
+    ],
 )
 def test_plan_spellings(spelling, tier):
     out = normalise_category("plan", pd.Series([spelling], dtype="str")).iloc[0]
@@ -200,11 +246,31 @@ def test_plan_spellings(spelling, tier):
 
 @pytest.mark.parametrize(
     "spelling, region",
-    [("NA", "americas"), ("North America", "americas"), ("US", "americas"), ("USA", "americas"),
-     ("Canada", "americas"), ("LATAM", "americas"), ("South America", "americas"), ("AMER", "americas"),
-     ("EMEA", "emea"), ("Europe", "emea"), ("EU", "emea"), ("UK", "emea"), ("Middle East", "emea"),
-     ("Africa", "emea"), ("APAC", "apac"), ("Asia", "apac"), ("Asia-Pacific", "apac"), ("ANZ", "apac"),
-     ("Australia", "apac"), ("Japan", "apac"), ("India", "apac"), ("Mars", None), ("N/A", None)],
+    [
+        ("NA", "americas"),
+        ("North America", "americas"),
+        ("US", "americas"),
+        ("USA", "americas"),
+        ("Canada", "americas"),
+        ("LATAM", "americas"),
+        ("South America", "americas"),
+        ("AMER", "americas"),
+        ("EMEA", "emea"),
+        ("Europe", "emea"),
+        ("EU", "emea"),
+        ("UK", "emea"),
+        ("Middle East", "emea"),
+        ("Africa", "emea"),
+        ("APAC", "apac"),
+        ("Asia", "apac"),
+        ("Asia-Pacific", "apac"),
+        ("ANZ", "apac"),
+        ("Australia", "apac"),
+        ("Japan", "apac"),
+        ("India", "apac"),
+        ("Mars", None),
+        ("N/A", None),
+    ],
 )
 def test_region_spellings(spelling, region):
     out = normalise_category("region", pd.Series([spelling], dtype="str")).iloc[0]
@@ -222,7 +288,9 @@ def test_nps_is_kept_raw_on_either_scale_and_checked_against_minus_100_to_100():
     survey = frame({"id": ids(4), "NPS": ["9", "10", "0", "7"]})
     mapping = map_columns(survey)
     assert to_canonical(survey, mapping)["nps"].tolist() == [9.0, 10.0, 0.0, 7.0]
-    net = frame({"id": ids(4), "NPS Score": ["-100", "45", "150", "100"], "Failed Payments": ["0", "1", "-1", "2"]})
+    net = frame(
+        {"id": ids(4), "NPS Score": ["-100", "45", "150", "100"], "Failed Payments": ["0", "1", "-1", "2"]}
+    )
     mapping = map_columns(net)
     result = validate(to_canonical(net, mapping), mapping=mapping, level="basic")
     out = {i.column: i for i in result.quality.issues if i.code == "out_of_range"}
@@ -240,7 +308,9 @@ def test_the_new_fields_do_not_move_a_telco_score():
     rows = validate(to_canonical(upload.frame, mapping), mapping=mapping).rows
     assert "region" in rows.columns
     models = load_model()
-    with_saas = rows.assign(plan="enterprise", nps=-80.0, failed_payments=4.0, seats_purchased=3.0, logins_30d=0.0)
+    with_saas = rows.assign(
+        plan="enterprise", nps=-80.0, failed_payments=4.0, seats_purchased=3.0, logins_30d=0.0
+    )
     model = models.choose_for(frozenset(schema.FEATURES) & set(rows.columns)).model
     before = scoring.score_rows(rows.drop(columns="region"), model)["churn_probability"]
     after = scoring.score_rows(with_saas, model)["churn_probability"]

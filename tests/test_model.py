@@ -93,12 +93,14 @@ def test_missing_model_says_how_to_fix(tmp_path):
 
 
 def test_expected_auc_is_the_best_measured_set_the_file_covers():
-    estimate = {"measured": [
-        {"absent": [], "roc_auc": 0.85},
-        {"absent": ["b"], "roc_auc": 0.84},
-        {"absent": ["a", "b"], "roc_auc": 0.80},
-        {"absent": ["a", "b", "c"], "roc_auc": 0.5},
-    ]}
+    estimate = {
+        "measured": [
+            {"absent": [], "roc_auc": 0.85},
+            {"absent": ["b"], "roc_auc": 0.84},
+            {"absent": ["a", "b"], "roc_auc": 0.80},
+            {"absent": ["a", "b", "c"], "roc_auc": 0.5},
+        ]
+    }
     feats = ["a", "b", "c"]
     assert expected_auc(estimate, feats, {"a", "b", "c"}) == 0.85
     assert expected_auc(estimate, feats, {"a", "c"}) == 0.84
@@ -159,12 +161,16 @@ def test_run_kernels_import_xgboost_without_sklearn_and_score_the_same():
     )
     runs = {}
     for flag in ("1", "0"):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                             env={**__import__("os").environ, LEAN_ENV: flag})
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**__import__("os").environ, LEAN_ENV: flag},
+        )
         runs[flag] = json.loads(out.stdout.strip().splitlines()[-1])
     assert runs["1"]["lean"] and not runs["0"]["lean"]
     assert runs["1"]["p"] == runs["0"]["p"]
-
 
 
 def test_feature_frame_categories_are_what_pandas_categorical_gives():
@@ -176,12 +182,15 @@ def test_feature_frame_categories_are_what_pandas_categorical_gives():
     from retainwise.science.features import FULL_FEATURES, feature_frame
 
     contract = list(schema.column("contract").categories)
-    rows = pd.DataFrame({
-        "contract": [contract[0], contract[1], None, "weekly", contract[-1], contract[0]],
-        "internet_service": [None] * 6,
-        "payment_method": ["Electronic check", "bank_transfer", "", "credit_card", None, "x"],
-        "tenure_months": [1.0, 2.0, None, 4.0, 5.0, 6.0],
-    }, index=[10, 11, 12, 13, 14, 15]).astype({"contract": "str", "internet_service": "str", "payment_method": "str"})
+    rows = pd.DataFrame(
+        {
+            "contract": [contract[0], contract[1], None, "weekly", contract[-1], contract[0]],
+            "internet_service": [None] * 6,
+            "payment_method": ["Electronic check", "bank_transfer", "", "credit_card", None, "x"],
+            "tenure_months": [1.0, 2.0, None, 4.0, 5.0, 6.0],
+        },
+        index=[10, 11, 12, 13, 14, 15],
+    ).astype({"contract": "str", "internet_service": "str", "payment_method": "str"})
     frame = feature_frame(rows, FULL_FEATURES)
     for name in FULL_FEATURES:
         col = schema.column(name)

@@ -17,8 +17,11 @@ pytestmark = [pytest.mark.aws]
 def _model(folder: Path, version: str, auc: float) -> Path:
     folder.mkdir()
     (folder / "model.ubj").write_bytes(b"booster bytes")
-    (folder / "card.json").write_text(json.dumps({"version": version, "kind": "tenant", "cv": {"roc_auc": auc},
-                                                  "trained_on": {"rows": 1500}}))
+    (folder / "card.json").write_text(
+        json.dumps(
+            {"version": version, "kind": "tenant", "cv": {"roc_auc": auc}, "trained_on": {"rows": 1500}}
+        )
+    )
     return folder
 
 
@@ -38,7 +41,10 @@ def test_models_lists_and_activates_the_platform_s_versions(stack, tmp_path, cap
     code, out, err = _run(capsys, "models", "--json")
     assert code == 0, err
     assert sorted((e["tenant"], e["version"], e["status"]) for e in json.loads(out)) == [
-        ("acme", "t-one", "active"), ("acme", "t-two", "candidate"), ("globex", "t-g", "active")]
+        ("acme", "t-one", "active"),
+        ("acme", "t-two", "candidate"),
+        ("globex", "t-g", "active"),
+    ]
 
     code, out, err = _run(capsys, "models", "activate", "acme", "t-two")
     assert code == 0, err

@@ -196,11 +196,44 @@ def test_normalising_works_over_distinct_values(monkeypatch):
 MESSY_POOLS = {
     "Customer ID": [" A1 ", "007", "N/A", "", "-", "=1+2", "ünï-4", "b\u00a05", "NULL", None],
     "Tenure (days)": ["30", "365", "N/A", "1,000", "abc", "  731 ", "-", "0", "12,5", None],
-    "Billing Cycle": ["Month-to-month", "12 months", "2-Year", "M2M", "ANNUAL", "quarterly", "N/A", "24 mo",
-                      "3 years", "One year", "\u2014", "mtm ", None],
-    "MRR ($)": ["$1,234.50", "29.85", "1.234,50 €", "(12.50)", "N/A", "-", "85%", "12 apples", "€ 7",
-                "1\u00a0234,50", "12,5", "1,234", "1.234.567", "USD 12", "inf", "", "abc", "0x1f", "1.2.3,4,5",
-                "twelve", None],
+    "Billing Cycle": [
+        "Month-to-month",
+        "12 months",
+        "2-Year",
+        "M2M",
+        "ANNUAL",
+        "quarterly",
+        "N/A",
+        "24 mo",
+        "3 years",
+        "One year",
+        "\u2014",
+        "mtm ",
+        None,
+    ],
+    "MRR ($)": [
+        "$1,234.50",
+        "29.85",
+        "1.234,50 €",
+        "(12.50)",
+        "N/A",
+        "-",
+        "85%",
+        "12 apples",
+        "€ 7",
+        "1\u00a0234,50",
+        "12,5",
+        "1,234",
+        "1.234.567",
+        "USD 12",
+        "inf",
+        "",
+        "abc",
+        "0x1f",
+        "1.2.3,4,5",
+        "twelve",
+        None,
+    ],
     "Has Partner": ["Y", "N", "yes", "NO", "1", "0", "True", "false", "maybe", "N/A", "sí", "1.0", None],
     "Gender": ["Female", "M", "f", "MALE", "x", "unknown", "Ⅹ", "Woman", "-", None],
     "Internet": ["Fiber optic", "DSL", "No", "None", "fibre", "satellite", "N/A", "FTTH", None],
@@ -228,9 +261,17 @@ MESSY_MAPPING = ColumnMapping(
 )
 #: Values only the last rows have: the Normaliser meets them after it has remembered everything else.
 LATE = {
-    "Customer ID": "late-id", "Tenure (days)": "ten", "Billing Cycle": "Bi-annual", "MRR ($)": "$99,999.99",
-    "Has Partner": "oui", "Gender": "zzz", "Internet": "VDSL", "Payment": "SEPA", "Online Security": "ON",
-    "Senior?": "si", "Tech Support": "no internet",
+    "Customer ID": "late-id",
+    "Tenure (days)": "ten",
+    "Billing Cycle": "Bi-annual",
+    "MRR ($)": "$99,999.99",
+    "Has Partner": "oui",
+    "Gender": "zzz",
+    "Internet": "VDSL",
+    "Payment": "SEPA",
+    "Online Security": "ON",
+    "Senior?": "si",
+    "Tech Support": "no internet",
 }
 
 
@@ -260,8 +301,18 @@ def test_the_messy_frame_covers_what_it_should():
     """The chunking tests below are only worth something if the frame exercises every branch."""
     canonical = to_canonical(messy_frame(), MESSY_MAPPING)
     lost = canonical.attrs["not_understood"]
-    assert set(lost) == {"tenure_months", "contract", "monthly_charges", "partner", "gender", "internet_service",
-                         "payment_method", "online_security", "senior_citizen", "tech_support"}
+    assert set(lost) == {
+        "tenure_months",
+        "contract",
+        "monthly_charges",
+        "partner",
+        "gender",
+        "internet_service",
+        "payment_method",
+        "online_security",
+        "senior_citizen",
+        "tech_support",
+    }
     assert len(lost["monthly_charges"]["examples"]) == 5  # more than 5 distinct: the first 5 met
     assert canonical["senior_citizen"].iloc[-5:].tolist() == [1.0] * 5
     assert canonical["tech_support"].iloc[-5:].tolist() == ["no_internet_service"] * 5
@@ -311,7 +362,7 @@ def test_not_understood_per_chunk_with_values_first_seen_late():
 
 
 def test_the_decimal_mark_is_still_decided_per_chunk():
-    """"1,234" is 1234 beside "12" and 1.234 beside "12,5": a remembered reading must not carry over."""
+    """ "1,234" is 1234 beside "12" and 1.234 beside "12,5": a remembered reading must not carry over."""
     mapping = ColumnMapping(mapping={"id": "customer_id", "mrr": "monthly_charges"})
     chunks = [
         pd.DataFrame({"id": ["a", "b"], "mrr": ["1,234", "12"]}, dtype="str"),

@@ -27,7 +27,9 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
+                receiver.requests.append(
+                    {"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
+                )
                 self.send_response(receiver.answers.pop(0) if receiver.answers else 200)
                 self.end_headers()
 
@@ -58,8 +60,9 @@ def receiver():
 
 def signed_ok(key: str, request: dict) -> bool:
     h = request["headers"]  # header names are case-insensitive
-    return notify.verify_signature(key, h.get(notify.TIMESTAMP_HEADER.lower()), request["body"],
-                                   h.get(notify.SIGNATURE_HEADER.lower()))
+    return notify.verify_signature(
+        key, h.get(notify.TIMESTAMP_HEADER.lower()), request["body"], h.get(notify.SIGNATURE_HEADER.lower())
+    )
 
 
 # -- signing ----------------------------------------------------------------------------
@@ -76,8 +79,9 @@ def test_signature_checks_body_key_and_time():
 def test_webhook_is_retried_with_backoff_then_delivered():
     pauses = []
     with Receiver(answers=[503, 500]) as r:
-        ok = notify.post_webhook(r.url, "k", {"event": "run.completed", "run_id": "r1"},
-                                 backoff=(1, 2, 4), sleep=pauses.append)
+        ok = notify.post_webhook(
+            r.url, "k", {"event": "run.completed", "run_id": "r1"}, backoff=(1, 2, 4), sleep=pauses.append
+        )
     assert ok and len(r.requests) == 3
     assert pauses == [0, 1, 2]
     assert all(signed_ok("k", req) for req in r.requests)
@@ -85,16 +89,18 @@ def test_webhook_is_retried_with_backoff_then_delivered():
 
 def test_webhook_client_error_is_not_retried():
     with Receiver(answers=[404]) as r:
-        assert not notify.post_webhook(r.url, "k", {"event": "run.failed", "run_id": "r1"},
-                                       backoff=(1, 2), sleep=lambda s: None)
+        assert not notify.post_webhook(
+            r.url, "k", {"event": "run.failed", "run_id": "r1"}, backoff=(1, 2), sleep=lambda s: None
+        )
     assert len(r.requests) == 1
 
 
 def test_unreachable_webhook_gives_up_without_raising():
     with Receiver() as r:
         url = r.url
-    assert not notify.post_webhook(url, "k", {"event": "run.failed", "run_id": "r1"}, backoff=(0, 0),
-                                   sleep=lambda s: None)
+    assert not notify.post_webhook(
+        url, "k", {"event": "run.failed", "run_id": "r1"}, backoff=(0, 0), sleep=lambda s: None
+    )
 
 
 # -- settings and the command --------------------------------------------------------------
@@ -110,22 +116,40 @@ def test_tenant_set_stores_settings_in_the_run_store(home, capsys, monkeypatch):
     from retainwise.cli.tenant import cli_tenant
 
     monkeypatch.setenv("RETAINWISE_SECRET", "s3cret")
-    cli_tenant(tenant_args("set", "acme", "--webhook", "https://hooks.example/churn", "--email", "ops@acme.example",
-                           "--alert-points", "5"))
+    cli_tenant(
+        tenant_args(
+            "set",
+            "acme",
+            "--webhook",
+            "https://hooks.example/churn",
+            "--email",
+            "ops@acme.example",
+            "--alert-points",
+            "5",
+        )
+    )
     out = capsys.readouterr().out
     assert "https://hooks.example/churn" in out and notify.webhook_key("s3cret", "acme") in out
     store = RunStore.open(f"sqlite:///{home / 'runs.sqlite3'}")
     assert tenants_config.get(store, "acme") == tenants_config.TenantSettings(
-        "acme", "https://hooks.example/churn", "ops@acme.example", 5.0)
+        "acme", "https://hooks.example/churn", "ops@acme.example", 5.0
+    )
     cli_tenant(tenant_args("set", "acme", "--email", ""))
     assert tenants_config.get(store, "acme").email is None
     assert tenants_config.get(store, "acme").webhook_url == "https://hooks.example/churn"
     assert tenants_config.get(store, "rival") == tenants_config.TenantSettings("rival")
 
 
-@pytest.mark.parametrize("argv", [["--webhook", "file:///etc/passwd"], ["--webhook", "javascript:alert(1)"],
-                                  ["--email", "ops@acme.example, evil@x.example"], ["--alert-points", "0"],
-                                  ["--alert-points", "500"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--webhook", "file:///etc/passwd"],
+        ["--webhook", "javascript:alert(1)"],
+        ["--email", "ops@acme.example, evil@x.example"],
+        ["--alert-points", "0"],
+        ["--alert-points", "500"],
+    ],
+)
 def test_tenant_set_refuses_bad_values(home, argv):
     from retainwise.cli.tenant import cli_tenant
 
@@ -139,9 +163,14 @@ def finished_run(stack, tenant: str, high: int, scored: int = 100, status: str =
     run = store.create(tenant=tenant, upload_key=f"uploads/{tenant}/export-{high}.csv")
     store.claim(run.id, lease_s=60)
     if status == "FAILED":
-        return store.fail(run.id, error="export.csv is empty: upload a CSV with a header row.", code="empty_file")
-    summary = {"rows_in": scored, "rows_scored": scored, "risk_counts": {"HIGH": high, "MEDIUM": 0,
-                                                                            "LOW": scored - high}}
+        return store.fail(
+            run.id, error="export.csv is empty: upload a CSV with a header row.", code="empty_file"
+        )
+    summary = {
+        "rows_in": scored,
+        "rows_scored": scored,
+        "risk_counts": {"HIGH": high, "MEDIUM": 0, "LOW": scored - high},
+    }
     key = results_prefix(tenant, run.id) + "summary.json"
     storage.s3.put_object(Bucket=storage.bucket, Key=key, Body=json.dumps(summary).encode())
     time.sleep(0.01)  # created_at orders the runs
@@ -152,7 +181,9 @@ def finished_run(stack, tenant: str, high: int, scored: int = 100, status: str =
 def test_alert_when_high_share_rises_more_than_the_threshold(stack, receiver):
     tenants_config.update(stack.store, "acme", webhook_url=receiver.url, alert_points=5)
     first = finished_run(stack, "acme", high=10)
-    assert [e["event"] for e in notify.deliver(stack.settings, first.id)] == ["run.completed"]  # nothing before it
+    assert [e["event"] for e in notify.deliver(stack.settings, first.id)] == [
+        "run.completed"
+    ]  # nothing before it
     small = finished_run(stack, "acme", high=14)  # +4 points: under the threshold
     assert [e["event"] for e in notify.deliver(stack.settings, small.id)] == ["run.completed"]
     jump = finished_run(stack, "acme", high=25)  # +11 points against the previous run
@@ -198,7 +229,9 @@ def test_run_finished_returns_at_once_and_never_raises(monkeypatch):
     monkeypatch.setattr(notify, "deliver", slow)
     t = time.perf_counter()
     notify.run_finished(object(), "r1")
-    assert time.perf_counter() - t < 0.1  # a ratio would be nicer; this is "does not wait for the 0.5 s sleep"
+    assert (
+        time.perf_counter() - t < 0.1
+    )  # a ratio would be nicer; this is "does not wait for the 0.5 s sleep"
     assert started.wait(5) and notify.flush(5)
     monkeypatch.setattr(notify, "deliver", lambda *a, **k: 1 / 0)
     notify.run_finished(object(), "r2")
@@ -240,8 +273,12 @@ def test_runner_posts_one_signed_webhook_per_finished_run_and_the_alert(stack, r
     stack.wait_for(lambda: len(receiver.requests) >= 4, timeout=60, what="four webhooks")
     time.sleep(1)  # nothing more arrives
     events = [(e["event"], e["run_id"]) for e in receiver.events()]
-    assert events == [("run.completed", first), ("run.failed", failed), ("run.completed", second),
-                      ("alert.high_share", second)]
+    assert events == [
+        ("run.completed", first),
+        ("run.failed", failed),
+        ("run.completed", second),
+        ("alert.high_share", second),
+    ]
     key = notify.webhook_key(stack.settings.secret, "acme")
     assert all(signed_ok(key, r) for r in receiver.requests)
     assert receiver.events()[3]["previous_run_id"] == first

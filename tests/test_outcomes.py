@@ -18,12 +18,14 @@ SCORED_AT = "2024-12-03T10:00:00+00:00"
 
 
 def _snapshot() -> pd.DataFrame:
-    return pd.DataFrame({
-        "customer_id": pd.array(["A1", "A2", "A3", "A4"], dtype="str"),
-        "tenure_months": [3.0, 40.0, 12.0, 1.0],
-        "contract": pd.array(["monthly", "two_year", "annual", "monthly"], dtype="str"),
-        "own:Plan name": pd.array(["Basic", "Pro", "Pro", "Basic"], dtype="str"),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": pd.array(["A1", "A2", "A3", "A4"], dtype="str"),
+            "tenure_months": [3.0, 40.0, 12.0, 1.0],
+            "contract": pd.array(["monthly", "two_year", "annual", "monthly"], dtype="str"),
+            "own:Plan name": pd.array(["Basic", "Pro", "Pro", "Basic"], dtype="str"),
+        }
+    )
 
 
 def _text(**columns) -> pd.DataFrame:
@@ -32,8 +34,14 @@ def _text(**columns) -> pd.DataFrame:
 
 def test_outcomes_label_the_snapshot_rows_never_the_outcomes_values():
     # the outcomes file (like a later upload) says A1's tenure is now 15 and its plan changed: not learnt from
-    sent = _text(**{"Customer ID": [" A1", "A2", "ZZ9", "A3"], "Status": ["churned", "stayed", "left", "Active"],
-                    "Tenure": ["15", "52", "1", "24"], "Plan name": ["Enterprise", "Pro", "Pro", "Pro"]})
+    sent = _text(
+        **{
+            "Customer ID": [" A1", "A2", "ZZ9", "A3"],
+            "Status": ["churned", "stayed", "left", "Active"],
+            "Tenure": ["15", "52", "1", "24"],
+            "Plan name": ["Enterprise", "Pro", "Pro", "Pro"],
+        }
+    )
     labelled, report = outcomes.join_outcomes(_snapshot(), sent, run_id="r1", scored_at=SCORED_AT)
     assert labelled["customer_id"].tolist() == ["A1", "A2", "A3"]  # snapshot order
     assert labelled["tenure_months"].tolist() == [3.0, 40.0, 12.0]
@@ -48,8 +56,10 @@ def test_outcomes_label_the_snapshot_rows_never_the_outcomes_values():
     assert report["columns"]["customer_id"] == "Customer ID" and report["columns"]["churned"] == "Status"
 
 
-@pytest.mark.parametrize(("left", "stayed"), [("1", "0"), ("yes", "no"), ("TRUE", "false"), ("Churned", "Stayed"),
-                                              ("left", "retained"), ("Y", "N")])
+@pytest.mark.parametrize(
+    ("left", "stayed"),
+    [("1", "0"), ("yes", "no"), ("TRUE", "false"), ("Churned", "Stayed"), ("left", "retained"), ("Y", "N")],
+)
 def test_churned_is_read_in_its_common_spellings(left, stayed):
     sent = _text(customer_id=["A1", "A2", "A3"], churned=[left, stayed, "maybe"])
     labelled, report = outcomes.join_outcomes(_snapshot(), sent)
@@ -58,18 +68,24 @@ def test_churned_is_read_in_its_common_spellings(left, stayed):
 
 
 def test_a_repeated_id_counts_once_the_latest_by_date():
-    sent = _text(customer_id=["A1", "A1", "A2"], churned=["no", "yes", "no"],
-                 churn_date=["2025-02-01", "2025-01-01", "2025-01-15"])
+    sent = _text(
+        customer_id=["A1", "A1", "A2"],
+        churned=["no", "yes", "no"],
+        churn_date=["2025-02-01", "2025-01-01", "2025-01-15"],
+    )
     labelled, report = outcomes.join_outcomes(_snapshot(), sent)
     assert labelled.set_index("customer_id")["churned"].to_dict() == {"A1": 0.0, "A2": 0.0}
     assert report["duplicate_ids"]["count"] == 1
     assert "_outcome_date" in labelled.columns
 
 
-@pytest.mark.parametrize(("frame", "code"), [
-    (_text(name=["x"], churned=["1"]), "no_customer_id"),
-    (_text(customer_id=["A1"], comment=["called twice"]), "no_churned"),
-])
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        (_text(name=["x"], churned=["1"]), "no_customer_id"),
+        (_text(customer_id=["A1"], comment=["called twice"]), "no_churned"),
+    ],
+)
 def test_an_outcomes_file_without_an_id_or_churned_column_is_refused(frame, code):
     with pytest.raises(InputError) as caught:
         outcomes.join_outcomes(_snapshot(), frame)
@@ -78,15 +94,24 @@ def test_an_outcomes_file_without_an_id_or_churned_column_is_refused(frame, code
 
 def test_labelled_store_replaces_a_runs_file_and_keeps_each_customers_latest_row(tmp_path):
     where = store.LocalLabelled(tmp_path, "acme")
-    early, _ = outcomes.join_outcomes(_snapshot(), _text(customer_id=["A1", "A2"], churned=["0", "0"]),
-                                      run_id="r1", scored_at="2024-11-01T00:00:00+00:00")
+    early, _ = outcomes.join_outcomes(
+        _snapshot(),
+        _text(customer_id=["A1", "A2"], churned=["0", "0"]),
+        run_id="r1",
+        scored_at="2024-11-01T00:00:00+00:00",
+    )
     where.save("r1", early, {})
-    again, _ = outcomes.join_outcomes(_snapshot(), _text(customer_id=["A1", "A2"], churned=["1", "0"]),
-                                      run_id="r1", scored_at="2024-11-01T00:00:00+00:00")
+    again, _ = outcomes.join_outcomes(
+        _snapshot(),
+        _text(customer_id=["A1", "A2"], churned=["1", "0"]),
+        run_id="r1",
+        scored_at="2024-11-01T00:00:00+00:00",
+    )
     where.save("r1", again, {})  # outcomes re-sent for the same run: replaced, never doubled
     later = _snapshot().assign(tenure_months=[4.0, 41.0, 13.0, 2.0])
-    newer, _ = outcomes.join_outcomes(later, _text(customer_id=["A2", "A3"], churned=["1", "0"]),
-                                      run_id="r2", scored_at=SCORED_AT)
+    newer, _ = outcomes.join_outcomes(
+        later, _text(customer_id=["A2", "A3"], churned=["1", "0"]), run_id="r2", scored_at=SCORED_AT
+    )
     where.save("r2", newer, {})
     assert where.run_ids() == ["r1", "r2"]
     both = store.load_labelled("acme", where).set_index("customer_id")
@@ -97,7 +122,9 @@ def test_labelled_store_replaces_a_runs_file_and_keeps_each_customers_latest_row
 
 def test_realised_accuracy_is_the_runs_roc_auc_on_the_outcomes():
     labelled = pd.DataFrame({"customer_id": ["A1", "A2", "A3", "A4"], "churned": [1.0, 0.0, 1.0, 0.0]})
-    results = pd.DataFrame({"customer_id": ["A1", "A2", "A3", "A4"], "churn_probability": [0.9, 0.2, 0.3, 0.4]})
+    results = pd.DataFrame(
+        {"customer_id": ["A1", "A2", "A3", "A4"], "churn_probability": [0.9, 0.2, 0.3, 0.4]}
+    )
     assert outcomes.realised_accuracy(results, labelled)["roc_auc"] == 0.75
 
 
@@ -134,9 +161,13 @@ def test_outcomes_command_end_to_end_and_resending_replaces(scored, monkeypatch,
     runs = json.loads((home / "tenants" / "acme" / "runs.json").read_text())
     assert [r["run_id"] for r in runs] == [summary["run_id"]] and runs[0]["snapshot"]
     ids = data["customerID"].tolist()
-    sent = pd.DataFrame({"Customer ID": ids[:300] + ["NOPE-1", "NOPE-2"],
-                         "Churned?": ["yes" if i % 4 == 0 else "no" for i in range(300)] + ["yes", "no"],
-                         "tenure": ["999"] * 302})  # a later tenure: never reaches the labelled data
+    sent = pd.DataFrame(
+        {
+            "Customer ID": ids[:300] + ["NOPE-1", "NOPE-2"],
+            "Churned?": ["yes" if i % 4 == 0 else "no" for i in range(300)] + ["yes", "no"],
+            "tenure": ["999"] * 302,
+        }
+    )  # a later tenure: never reaches the labelled data
     path = tmp / "outcomes.csv"
     sent.to_csv(path, index=False)
     capsys.readouterr()
@@ -149,7 +180,10 @@ def test_outcomes_command_end_to_end_and_resending_replaces(scored, monkeypatch,
     out = json.loads(capsys.readouterr().out)
     assert out["replaced"] and out["report"]["matched"] == 300 and out["report"]["realised"]["n"] == 300
     folder = home / "tenants" / "acme" / "labelled"
-    assert sorted(p.name for p in folder.iterdir()) == [f"{summary['run_id']}.json", f"{summary['run_id']}.parquet"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        f"{summary['run_id']}.json",
+        f"{summary['run_id']}.parquet",
+    ]
     kept = store.load_labelled("acme")
     assert len(kept) == 300 and (kept["tenure_months"] < 999).all()
     assert set(kept["own:Region code"]) == {"R0", "R1", "R2"}
@@ -164,10 +198,12 @@ def test_outcomes_command_refuses_unusable_input_with_exit_code_2(scored, monkey
     no_churned.write_text("customer_id,comment\n6828-HMKWP,nice\n")
     strangers = tmp / "strangers.csv"
     strangers.write_text("customer_id,churned\nX-1,1\nX-2,0\n")
-    for argv in (["outcomes", str(no_churned), "--tenant", "acme"],
-                 ["outcomes", str(strangers), "--tenant", "acme"],
-                 ["outcomes", str(strangers), "--tenant", "acme", "--run", "nosuchrun"],
-                 ["outcomes", str(strangers), "--tenant", "nobody"]):
+    for argv in (
+        ["outcomes", str(no_churned), "--tenant", "acme"],
+        ["outcomes", str(strangers), "--tenant", "acme"],
+        ["outcomes", str(strangers), "--tenant", "acme", "--run", "nosuchrun"],
+        ["outcomes", str(strangers), "--tenant", "nobody"],
+    ):
         capsys.readouterr()
         assert main(argv) == 2, argv
         err = capsys.readouterr().err.strip()
@@ -204,7 +240,9 @@ def test_outcomes_of_a_platform_run_join_its_snapshot_from_the_bucket(stack, tmp
     assert stack.store.complete(run.id, summary=summary, output_keys=keys).status == COMPLETED
     ids = pd.read_csv(SAMPLE, dtype=str)["customerID"].tolist()
     sent = tmp_path / "outcomes.csv"
-    pd.DataFrame({"customer_id": ids[:200], "churned": [i % 3 == 0 for i in range(200)]}).to_csv(sent, index=False)
+    pd.DataFrame({"customer_id": ids[:200], "churned": [i % 3 == 0 for i in range(200)]}).to_csv(
+        sent, index=False
+    )
     for _ in range(2):  # sent twice: one labelled file
         assert main(["outcomes", str(sent), "--tenant", "acme", "--json"]) == 0
         report = json.loads(capsys.readouterr().out)

@@ -17,8 +17,14 @@ def _execute(tmp_path, **parameters):
     import papermill as pm
 
     out = tmp_path / "executed.ipynb"
-    pm.execute_notebook(str(notebook("pipeline.ipynb")), str(out), parameters=parameters, cwd=str(tmp_path),
-                        progress_bar=False, kernel_name="python3")
+    pm.execute_notebook(
+        str(notebook("pipeline.ipynb")),
+        str(out),
+        parameters=parameters,
+        cwd=str(tmp_path),
+        progress_bar=False,
+        kernel_name="python3",
+    )
     return out
 
 
@@ -26,13 +32,20 @@ def test_html_in_headers_and_file_names_is_never_rendered(tmp_path, monkeypatch)
     from nbconvert import HTMLExporter
 
     upload = tmp_path / "<b>customers.csv"
-    upload.write_text(f"customer_id,tenure,{XSS},[x](javascript:alert(1))\nA1,3,{XSS},y\nA2,40,z,w\n",
-                      encoding="utf-8")
+    upload.write_text(
+        f"customer_id,tenure,{XSS},[x](javascript:alert(1))\nA1,3,{XSS},y\nA2,40,z,w\n", encoding="utf-8"
+    )
     executed = _execute(tmp_path, input_path=str(upload), output_dir=str(tmp_path / "out"), tenant=XSS)
     cells = json.loads(executed.read_text())["cells"]
     # what a renderer treats as markup (text/plain is shown as text)
-    outputs = json.dumps([o.get("data", {}).get(kind) for c in cells for o in c.get("outputs", [])
-                          for kind in ("text/html", "text/markdown")])
+    outputs = json.dumps(
+        [
+            o.get("data", {}).get(kind)
+            for c in cells
+            for o in c.get("outputs", [])
+            for kind in ("text/html", "text/markdown")
+        ]
+    )
     body, _ = HTMLExporter(exclude_input=True).from_filename(str(executed))
     for rendered in (body, outputs):
         assert "<img src=x" not in rendered and "<b>customers" not in rendered  # charts are <img> too

@@ -73,7 +73,9 @@ def field_of(pg, source: str):
 
 def chosen(pg, source: str) -> str:
     """The label of the field chosen for ``source``."""
-    label = field_of(pg, source).evaluate("s => s.selectedIndex < 0 ? '' : s.options[s.selectedIndex].textContent")
+    label = field_of(pg, source).evaluate(
+        "s => s.selectedIndex < 0 ? '' : s.options[s.selectedIndex].textContent"
+    )
     return label.replace("\xa0", " ")  # ipywidgets shows spaces in options as no-break spaces
 
 
@@ -95,7 +97,9 @@ def test_tenant_uploads_confirms_columns_watches_and_downloads(portal, page, pho
     low = page.locator(".rw-map-row.rw-low").all_inner_texts()
     assert any(CHANGED in row for row in low)  # the column we change is one the page flags
     assert not any(t.startswith("ID") for t in low)  # a confident column is not flagged
-    assert chosen(page, CHANGED) == "Payment method"  # the guess (payment_method), before the tenant changes it
+    assert (
+        chosen(page, CHANGED) == "Payment method"
+    )  # the guess (payment_method), before the tenant changes it
     field_of(page, CHANGED).select_option(label=IGNORE)
     screenshot(page, "portal-desktop-columns.png")
     page.evaluate("window.__notReloaded = true")
@@ -131,9 +135,13 @@ def test_tenant_uploads_confirms_columns_watches_and_downloads(portal, page, pho
 
     upload(page, EXPORT)  # the same export again: the tenant's choice is filled in
     page.wait_for_selector(".rw-map-row", timeout=60_000)
-    page.wait_for_function("document.querySelector('.rw-upload-status').textContent.includes('check its columns')")
+    page.wait_for_function(
+        "document.querySelector('.rw-upload-status').textContent.includes('check its columns')"
+    )
     assert chosen(page, CHANGED) == IGNORE and chosen(page, "Line") == "Internet"  # human labels
-    shown = field_of(page, "Line").evaluate("s => [...s.options].map(o => o.textContent.replace(/\\u00a0/g, ' '))")
+    shown = field_of(page, "Line").evaluate(
+        "s => [...s.options].map(o => o.textContent.replace(/\\u00a0/g, ' '))"
+    )
     assert "Months as a customer" in shown and not [o for o in shown if "_" in o], shown  # no field names
     assert len(stack.store.list_tenant("acme")) == 1  # uploading queues nothing by itself
 
@@ -142,9 +150,17 @@ def test_tenant_uploads_confirms_columns_watches_and_downloads(portal, page, pho
     screenshot(phone, "portal-phone.png")
 
 
-@pytest.mark.parametrize("name, content", [("empty.csv", b""), ("archive.csv", b"PK\x03\x04" + b"\x00" * 200),
-                                           ("header_only.csv", b"customer_id,tenure\n")])
-def test_unusable_file_is_refused_with_the_cli_reason_and_nothing_queued(portal, page, tmp_path, name, content):
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("empty.csv", b""),
+        ("archive.csv", b"PK\x03\x04" + b"\x00" * 200),
+        ("header_only.csv", b"customer_id,tenure\n"),
+    ],
+)
+def test_unusable_file_is_refused_with_the_cli_reason_and_nothing_queued(
+    portal, page, tmp_path, name, content
+):
     stack = portal["stack"]
     path = tmp_path / name
     path.write_bytes(content)
@@ -163,11 +179,14 @@ def test_unusable_file_is_refused_with_the_cli_reason_and_nothing_queued(portal,
 def test_refused_portal_links_show_the_refusal_page_and_start_no_kernel(portal):
     base, secret = portal["base"], portal["stack"].settings.secret
     good = sign_portal(secret, "acme", 3600)
-    urls = [f"{base}/portal", f"{base}/portal?token=not-a-token",
-            f"{base}/portal?token={good[:-4]}{'AAAA' if not good.endswith('AAAA') else 'BBBB'}",  # tampered
-            f"{base}/portal?token={sign_portal(secret, 'acme', 60, now=time.time() - 3600)}",  # expired
-            f"{base}/portal?token={sign_portal('another-secret', 'acme', 3600)}",  # signed by someone else
-            f"{base}/portal?token={sign(secret, 'acme', 'run1', 3600)}"]  # a report token is no portal token
+    urls = [
+        f"{base}/portal",
+        f"{base}/portal?token=not-a-token",
+        f"{base}/portal?token={good[:-4]}{'AAAA' if not good.endswith('AAAA') else 'BBBB'}",  # tampered
+        f"{base}/portal?token={sign_portal(secret, 'acme', 60, now=time.time() - 3600)}",  # expired
+        f"{base}/portal?token={sign_portal('another-secret', 'acme', 3600)}",  # signed by someone else
+        f"{base}/portal?token={sign(secret, 'acme', 'run1', 3600)}",
+    ]  # a report token is no portal token
     server = portal["server"].pid
     _get(urls[0])
     before = sorted(kernel_pids(server)) if settled_kernels(server) else []
@@ -219,24 +238,38 @@ def test_the_tenant_sees_its_own_model_and_tells_us_who_left_for_a_run(portal, p
     from retainwise.platform.registry import BucketRegistry
 
     stack = portal["stack"]
-    [run] = stack.wait_for(lambda: [r for r in stack.store.list_tenant("acme") if r.status == "COMPLETED"],
-                           what="acme's completed run from the first test")
+    [run] = stack.wait_for(
+        lambda: [r for r in stack.store.list_tenant("acme") if r.status == "COMPLETED"],
+        what="acme's completed run from the first test",
+    )
     trained = tmp_path / "trained"
     trained.mkdir()
     (trained / "model.ubj").write_bytes(b"booster bytes")
-    (trained / "card.json").write_text(json.dumps({"version": "t-abc", "kind": "tenant", "cv": {"roc_auc": 0.85},
-                                                   "trained_on": {"rows": 1500, "leavers": 209}}))
+    (trained / "card.json").write_text(
+        json.dumps(
+            {
+                "version": "t-abc",
+                "kind": "tenant",
+                "cv": {"roc_auc": 0.85},
+                "trained_on": {"rows": 1500, "leavers": 209},
+            }
+        )
+    )
     BucketRegistry(stack.storage, "acme").register(trained, activate=True)
     stack.storage.download(run.output_keys["snapshot.parquet"], tmp_path / "snapshot.parquet")
     ids = list(pd.read_parquet(tmp_path / "snapshot.parquet")["customer_id"].astype(str))
     outcomes = tmp_path / "who left.csv"
-    outcomes.write_text("Customer,Churned\n" + "".join(f"{c},{'yes' if i % 3 == 0 else 'no'}\n"
-                                                         for i, c in enumerate(ids)) + "NOT-OURS,yes\n")
+    outcomes.write_text(
+        "Customer,Churned\n"
+        + "".join(f"{c},{'yes' if i % 3 == 0 else 'no'}\n" for i, c in enumerate(ids))
+        + "NOT-OURS,yes\n"
+    )
     url = portal_url(stack.settings, "acme", 3600)
     open_portal(page, url)
     assert page.inner_text(".rw-own-model").startswith(
         "Your own model t-abc, trained on 1,500 of your customers (209 who left): on customers it had not seen "
-        "it ranked a leaver above a stayer 85% of the time. Active since ")
+        "it ranked a leaver above a stayer 85% of the time. Active since "
+    )
     row = page.locator(f'tr[data-run="{run.id}"]')
     assert row.locator(".rw-tell").inner_text() == "Tell us who left"
     row.locator("input.rw-outcomes-file").set_input_files(str(outcomes))

@@ -41,7 +41,9 @@ def portal(moto_server, tmp_path_factory):
     from retainwise.platform.embedded import free_port
 
     work = tmp_path_factory.mktemp("portal-train")
-    stack = Stack.create(moto_server.url, work, run_timeout_s=120, visibility_timeout_s=150)  # training: seconds
+    stack = Stack.create(
+        moto_server.url, work, run_timeout_s=120, visibility_timeout_s=150
+    )  # training: seconds
     port = free_port()
     stack.settings = stack.settings.replace(report_base_url=f"http://127.0.0.1:{port}")
     stack.start_worker()
@@ -77,16 +79,25 @@ def _scored_by(stack, tenant: str, path: Path) -> dict:
 
 def _activate(stack, tenant: str, version: str) -> str:
     """``retainwise models activate`` against the stack when it reaches the bucket; else the registry itself."""
-    done = subprocess.run([sys.executable, "-m", "retainwise", "models", "activate", tenant, version],
-                          env=stack.env(), capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "retainwise", "models", "activate", tenant, version],
+        env=stack.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     registry = BucketRegistry(stack.storage, tenant)
-    if done.returncode == 0 and any(e["version"] == version and e["status"] == "active" for e in registry.versions()):
+    if done.returncode == 0 and any(
+        e["version"] == version and e["status"] == "active" for e in registry.versions()
+    ):
         return "cli"
     registry.activate(version)
     return "registry"
 
 
-def test_tenant_trains_its_model_from_the_portal_and_its_next_uploads_use_it(portal, desktop, browser, tmp_path):
+def test_tenant_trains_its_model_from_the_portal_and_its_next_uploads_use_it(
+    portal, desktop, browser, tmp_path
+):
     stack = portal["stack"]
     history = _export(tmp_path, 1200, 1, churned=True)
     url = portal_url(stack.settings, "acme", 3600)
@@ -94,8 +105,9 @@ def test_tenant_trains_its_model_from_the_portal_and_its_next_uploads_use_it(por
     desktop.wait_for_selector("button.rw-train-file", timeout=90_000)
     desktop.set_input_files("input.rw-file", str(history))
     desktop.dblclick("button.rw-train-file")  # a double click queues one run
-    desktop.wait_for_function("document.querySelector('.rw-upload-status').textContent.includes('queued to train')",
-                              timeout=60_000)
+    desktop.wait_for_function(
+        "document.querySelector('.rw-upload-status').textContent.includes('queued to train')", timeout=60_000
+    )
     assert desktop.locator(".rw-map-row").count() == 0  # no column review for a history
     [run] = stack.store.list_tenant("acme")
     assert run.upload_key.startswith("uploads/acme/train/") and is_training_key(run.upload_key)
@@ -109,11 +121,17 @@ def test_tenant_trains_its_model_from_the_portal_and_its_next_uploads_use_it(por
     model = summary["model"]
     assert summary["kind"] == "training" and model["status"] == "active", model
     said = row.locator(".rw-training-verdict").inner_text()
-    assert said.startswith(f"Your model {model['version']} now scores your uploads.") and "1,200" in said, said
+    assert said.startswith(f"Your model {model['version']} now scores your uploads.") and "1,200" in said, (
+        said
+    )
     assert row.locator("a").count() == 0 and row.locator(".rw-tell").count() == 0  # no report, no download
-    desktop.wait_for_selector(f'.rw-own-model[data-model="{model["version"]}"]', timeout=10_000)  # line updated
+    desktop.wait_for_selector(
+        f'.rw-own-model[data-model="{model["version"]}"]', timeout=10_000
+    )  # line updated
     screenshot(desktop, "portal-desktop-training.png")
-    phone_context = browser.new_context(viewport=rs.PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    phone_context = browser.new_context(
+        viewport=rs.PHONE, is_mobile=True, has_touch=True, device_scale_factor=2
+    )
     phone = phone_context.new_page()
     phone.goto(url, wait_until="domcontentloaded", timeout=60_000)
     phone.wait_for_selector(f'tr[data-run="{run.id}"] .rw-training-verdict', timeout=90_000)

@@ -62,7 +62,9 @@ def test_a_history_is_queued_once_as_a_training_run_without_column_review(stack,
     bodies = [m.body for m in Queue(stack.settings).receive(10, wait_s=1)]
     assert sum(run.id in b for b in bodies) == 1
     table = portal_page.runs.render(stack.store.list_tenant("acme"))
-    assert 'data-kind="training"' in table and "Training your model" in table and "rw-open-report" not in table
+    assert (
+        'data-kind="training"' in table and "Training your model" in table and "rw-open-report" not in table
+    )
 
 
 def test_a_file_that_does_not_say_who_left_is_refused_and_removed(stack, portal_page, tmp_path):
@@ -75,16 +77,28 @@ def test_a_file_that_does_not_say_who_left_is_refused_and_removed(stack, portal_
 def test_a_finished_or_failed_training_run_shows_its_verdict_or_reason_escaped(stack, portal_page):
     prefix_of = "results/acme/{}/"
     done = stack.store.create(tenant="acme", upload_key="uploads/acme/train/0123456789ab-h_x.csv").id
-    summary = {"kind": "training", "trained_on": {"rows": 1200, "leavers": 171},
-               "model": {"version": "t-<i>1", "status": "active", "verdict": "Promoted: it ranks <b>better</b>."}}
+    summary = {
+        "kind": "training",
+        "trained_on": {"rows": 1200, "leavers": 171},
+        "model": {"version": "t-<i>1", "status": "active", "verdict": "Promoted: it ranks <b>better</b>."},
+    }
     stack.storage.put_json(prefix_of.format(done) + "summary.json", summary)
-    stack.store.complete(done, summary=summary, output_keys={"summary.json": prefix_of.format(done) + "summary.json"})
+    stack.store.complete(
+        done, summary=summary, output_keys={"summary.json": prefix_of.format(done) + "summary.json"}
+    )
     failed = stack.store.create(tenant="acme", upload_key="uploads/acme/train/0123456789ab-small.csv").id
     stack.store.fail(failed, error="needs at least 500 <customers>", code="too_little")
     table = portal_page.runs.render(stack.store.list_tenant("acme"))
-    assert ("Your model t-&lt;i&gt;1 now scores your uploads. Promoted: it ranks &lt;b&gt;better&lt;/b&gt;. "
-            "Learned from 1,200 of your customers (171 who left).") in table
+    assert (
+        "Your model t-&lt;i&gt;1 now scores your uploads. Promoted: it ranks &lt;b&gt;better&lt;/b&gt;. "
+        "Learned from 1,200 of your customers (171 who left)."
+    ) in table
     assert "needs at least 500 &lt;customers&gt;" in table
-    assert "<b>" not in table and "<i>" not in table and "rw-open-report" not in table and "rw-tell" not in table
+    assert (
+        "<b>" not in table and "<i>" not in table and "rw-open-report" not in table and "rw-tell" not in table
+    )
     kept = {"model": {"version": "t-2", "status": "candidate", "verdict": "Not promoted"}}
-    assert training_words(kept) == "Your model t-2 was kept aside: your uploads are scored as before. Not promoted."
+    assert (
+        training_words(kept)
+        == "Your model t-2 was kept aside: your uploads are scored as before. Not promoted."
+    )

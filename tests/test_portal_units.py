@@ -60,9 +60,17 @@ def stage(stack, tenant: str = "acme") -> str:
 @pytest.mark.aws
 def test_a_key_outside_the_tenants_staging_area_is_never_read(stack, portal_page):
     rival = stage(stack, "rival")
-    for key in (rival, "uploads/acme/portal/../../rival/x.csv", "uploads/acme/x.csv", "results/acme/r/results.csv"):
+    for key in (
+        rival,
+        "uploads/acme/portal/../../rival/x.csv",
+        "uploads/acme/x.csv",
+        "results/acme/r/results.csv",
+    ):
         portal_page._on_upload(None, {"kind": "uploaded", "key": key, "name": EXPORT.name}, [])
-        assert (portal_page.upload.message, portal_page.upload.state) == ("This upload is not valid.", "error")
+        assert (portal_page.upload.message, portal_page.upload.state) == (
+            "This upload is not valid.",
+            "error",
+        )
         assert portal_page._staged is None
 
 
@@ -78,7 +86,11 @@ def test_start_scoring_twice_queues_one_run_with_the_confirmed_mapping(stack, po
     portal_page._start()
     portal_page._start()  # a second click
     [run] = stack.store.list_tenant("acme")
-    assert run.status == "QUEUED" and run.upload_key.startswith("uploads/acme/") and run.upload_key.count("/") == 2
+    assert (
+        run.status == "QUEUED"
+        and run.upload_key.startswith("uploads/acme/")
+        and run.upload_key.count("/") == 2
+    )
     assert stack.storage.head(key) is None and stack.storage.head(run.upload_key) is not None
     saved = mapping_store.load(stack.store, "acme")
     assert saved["confirmed"]["Pay by"] is None and saved["confirmed"]["ID"] == "customer_id"
@@ -128,24 +140,43 @@ def test_a_staged_file_that_cannot_be_copied_leaves_no_queued_run(stack, portal_
 def test_the_own_model_line_says_the_active_model_or_how_to_get_one():
     from retainwise.reports.portal_outcomes import GENERAL, own_model_html
 
-    assert GENERAL in own_model_html([]) and "general" in own_model_html([{"version": "t-1", "status": "candidate"}])
-    line = own_model_html([{"version": "t-<b>x", "status": "active", "trained_on": {"rows": 1500, "leavers": 209},
-                            "roc_auc": 0.853, "activated_at": "2024-12-03T10:00:00+00:00"},
-                           {"version": "t-old", "status": "retired"}])
-    assert ("Your own model t-&lt;b&gt;x, trained on 1,500 of your customers (209 who left): on customers it had "
-            "not seen it ranked a leaver above a stayer 85% of the time. Active since 3 Dec.") in line
+    assert GENERAL in own_model_html([]) and "general" in own_model_html(
+        [{"version": "t-1", "status": "candidate"}]
+    )
+    line = own_model_html(
+        [
+            {
+                "version": "t-<b>x",
+                "status": "active",
+                "trained_on": {"rows": 1500, "leavers": 209},
+                "roc_auc": 0.853,
+                "activated_at": "2024-12-03T10:00:00+00:00",
+            },
+            {"version": "t-old", "status": "retired"},
+        ]
+    )
+    assert (
+        "Your own model t-&lt;b&gt;x, trained on 1,500 of your customers (209 who left): on customers it had "
+        "not seen it ranked a leaver above a stayer 85% of the time. Active since 3 Dec."
+    ) in line
     assert "<b>" not in line
 
 
 def test_outcomes_are_said_in_plain_words():
     from retainwise.reports.portal_outcomes import outcomes_words, size_refusal
 
-    report = {"matched": 1234, "leavers": 210, "not_in_run": {"count": 2, "examples": ["X1", "X2"]},
-              "scored_at": "2024-12-03T10:00:00+00:00", "realised": {"roc_auc": 0.81}}
+    report = {
+        "matched": 1234,
+        "leavers": 210,
+        "not_in_run": {"count": 2, "examples": ["X1", "X2"]},
+        "scored_at": "2024-12-03T10:00:00+00:00",
+        "realised": {"roc_auc": 0.81},
+    }
     assert outcomes_words(report, replaced=True) == (
         "1,234 customers matched, 210 of them left. 2 ids in the file were not customers of that run (e.g. X1, X2). "
         "Our 3 Dec predictions ranked a leaver above a stayer 81% of the time. "
-        "This replaces what you sent before for that run.")
+        "This replaces what you sent before for that run."
+    )
     assert "20 MB" in size_refusal("big.csv", 21 * 1024 * 1024) and size_refusal("ok.csv", 10) is None
 
 
@@ -165,13 +196,19 @@ def completed_run(stack, tenant: str = "acme") -> str:
     prefix = f"results/{tenant}/{run_id}/"
     ids = [f"C{i}" for i in range(40)]
     keys = {}
-    for name, frame in (("snapshot.parquet", pd.DataFrame({"customer_id": ids, "tenure_months": range(40)})),
-                        ("results.parquet", pd.DataFrame({"customer_id": ids,
-                                                          "churn_probability": [i / 40 for i in range(40)]}))):
+    for name, frame in (
+        ("snapshot.parquet", pd.DataFrame({"customer_id": ids, "tenure_months": range(40)})),
+        (
+            "results.parquet",
+            pd.DataFrame({"customer_id": ids, "churn_probability": [i / 40 for i in range(40)]}),
+        ),
+    ):
         frame.to_parquet(scratch(stack) / name)
         keys[name] = stack.storage.put_file(scratch(stack) / name, prefix + name) and prefix + name
     keys["summary.json"], keys["results.csv"] = prefix + "summary.json", prefix + "results.csv"
-    stack.storage.put_json(keys["summary.json"], {"finished_at": "2024-12-03T10:00:00+00:00", "rows_scored": 40})
+    stack.storage.put_json(
+        keys["summary.json"], {"finished_at": "2024-12-03T10:00:00+00:00", "rows_scored": 40}
+    )
     stack.store.complete(run_id, summary={"rows_scored": 40}, output_keys=keys)
     return run_id
 
@@ -193,9 +230,11 @@ def test_outcomes_sent_for_a_run_are_saved_as_its_labelled_data_and_replace(stac
     send_outcomes(stack, portal_page, run_id, "customer_id,churned\n" + rows + "Z9,yes\n")
     status = portal_page.outcomes.widget
     assert status.state == "done", status.message
-    assert status.message == ("who left.csv: 40 customers matched, 10 of them left. 1 id in the file was not a "
-                              "customer of that run (e.g. Z9). Our 3 Dec predictions ranked a leaver above a "
-                              "stayer 100% of the time.")
+    assert status.message == (
+        "who left.csv: 40 customers matched, 10 of them left. 1 id in the file was not a "
+        "customer of that run (e.g. Z9). Our 3 Dec predictions ranked a leaver above a "
+        "stayer 100% of the time."
+    )
     assert stack.storage.head(f"tenants/acme/labelled/{run_id}.parquet") is not None
     assert BucketLabelled(stack.storage, "acme").read(run_id)["churned"].sum() == 10
     assert "Who left: 40 customers matched" in portal_page.runs.widget.value  # the row says it too
@@ -208,11 +247,16 @@ def test_outcomes_sent_for_a_run_are_saved_as_its_labelled_data_and_replace(stac
 def test_outcomes_for_another_tenants_run_or_matching_nobody_are_refused(stack, portal_page):
     rival = completed_run(stack, "rival")
     send_outcomes(stack, portal_page, rival, "customer_id,churned\nC1,yes\n")
-    assert portal_page.outcomes.widget.state == "error" and "your finished runs" in portal_page.outcomes.widget.message
+    assert (
+        portal_page.outcomes.widget.state == "error"
+        and "your finished runs" in portal_page.outcomes.widget.message
+    )
     assert stack.storage.list("tenants/rival/") == []
     run_id = completed_run(stack)
     send_outcomes(stack, portal_page, run_id, "customer_id,churned\nQ1,yes\nQ2,no\n")
     assert portal_page.outcomes.widget.state == "error" and "Q1" in portal_page.outcomes.widget.message
     assert stack.storage.list("tenants/acme/") == []
-    portal_page.outcomes._on_msg(None, {"kind": "refused", "run": run_id, "name": "big.csv", "size": 10**9}, [])
+    portal_page.outcomes._on_msg(
+        None, {"kind": "refused", "run": run_id, "name": "big.csv", "size": 10**9}, []
+    )
     assert "at most 20 MB" in portal_page.outcomes.widget.message

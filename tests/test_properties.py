@@ -137,7 +137,9 @@ def csv_files(draw) -> bytes:
 
 @SETTINGS
 @given(data=csv_files())
-@example(data=b'tenure_months,"0\n0"\n,\n,\n,\n,\n,N/A\n')  # a header with a newline once leaked into the message
+@example(
+    data=b'tenure_months,"0\n0"\n,\n,\n,\n,\n,N/A\n'
+)  # a header with a newline once leaked into the message
 def test_random_csv_text_scores_or_fails_clearly(data):
     score_or_input_error(data)
 

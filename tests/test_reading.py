@@ -270,10 +270,18 @@ TRICKY = {
     "no_final_newline": (b"id,note\n1,a\n2,b", ",", False),
     "bom": (b"\xef\xbb\xbfid,note\n1,a\n", ",", False),
     "header_only": (b"id,note\n", ",", False),
-    "unicode": ("id;note\n1;Zoë Ångström\n2;“quoted” – 5 €\n3;\u00a0\n4;\u3000 \u2003\n".encode(), ";", False),
+    "unicode": (
+        "id;note\n1;Zoë Ångström\n2;“quoted” – 5 €\n3;\u00a0\n4;\u3000 \u2003\n".encode(),
+        ";",
+        False,
+    ),
     "rows_of_delimiters": (b"id|note|x\n1|a|b\n||\n | \t|\n2|c|d\n", "|", False),
     "tabs": (b"id\tnote\n1\t\n\t\n \t \n2\tb\n", "\t", False),
-    "closed_empty_quote_at_end": (b'id,note\n1,""', ",", True),  # looks like an unclosed quote: pandas decides
+    "closed_empty_quote_at_end": (
+        b'id,note\n1,""',
+        ",",
+        True,
+    ),  # looks like an unclosed quote: pandas decides
     "trailing_delimiter": (b"id,note\n1,a,\n2,b,,\n", ",", True),
     "extra_values": (b"id,note\n1,a\n2,b,oops\n", ",", True),
     "short_rows": (b"id,note,x\n1,a,b\n2\n3,c\n", ",", True),
@@ -299,7 +307,9 @@ def _outcome(frames):
     return out, None
 
 
-def _read_both_ways(path: Path, encoding: str, delimiter: str, chunk_rows: int, monkeypatch, skipped: int = 0):
+def _read_both_ways(
+    path: Path, encoding: str, delimiter: str, chunk_rows: int, monkeypatch, skipped: int = 0
+):
     """(Arrow-first frames, pandas' frames, the records from which Arrow handed over to pandas)."""
     real, handovers = csv_format._pandas_frames, []
 
@@ -334,8 +344,12 @@ def test_arrow_frames_equal_pandas_frames(tmp_path, monkeypatch, case, chunk_row
 
 
 def _fixtures():
-    return sorted(p for folder in ("exports", "twins") for p in (DATA / folder).iterdir()
-                  if p.suffix in (".csv", ".txt", ".tsv"))
+    return sorted(
+        p
+        for folder in ("exports", "twins")
+        for p in (DATA / folder).iterdir()
+        if p.suffix in (".csv", ".txt", ".tsv")
+    )
 
 
 @pytest.mark.parametrize("chunk_rows", [7, 50_000])
@@ -347,7 +361,12 @@ def test_arrow_frames_equal_pandas_frames_for_the_fixtures(monkeypatch, path, ch
     arrow, pandas, handovers = _read_both_ways(path, encoding, delimiter, chunk_rows, monkeypatch, skipped)
     _assert_same(arrow, pandas)
     # pandas reads what is not UTF-8, title lines above the header, and from the padded row of dirty.csv on
-    expected = encoding not in ("utf-8", "utf-8-sig") or skipped > 0 or path.name == "dirty.csv" and path.parent.name == "exports"
+    expected = (
+        encoding not in ("utf-8", "utf-8-sig")
+        or skipped > 0
+        or path.name == "dirty.csv"
+        and path.parent.name == "exports"
+    )
     assert bool(handovers) == expected
 
 
@@ -366,7 +385,9 @@ def test_arrow_frames_equal_pandas_frames_for_random_text(tmp_path, monkeypatch)
         path = write(tmp_path, (end.join(rows) + rng.choice([end, ""]) + tail).encode(), f"r{i}.csv")
         # small blocks: records and quoted values across Arrow's block boundaries
         monkeypatch.setattr(csv_format, "_ARROW_BLOCK", rng.choice([32, 64, 1 << 20]))
-        arrow, pandas, handovers = _read_both_ways(path, "utf-8", delimiter, rng.choice([1, 2, 5, 50]), monkeypatch)
+        arrow, pandas, handovers = _read_both_ways(
+            path, "utf-8", delimiter, rng.choice([1, 2, 5, 50]), monkeypatch
+        )
         _assert_same(arrow, pandas)
         read_by_arrow += not handovers
     assert read_by_arrow > 60  # the comparison is not all fallbacks
@@ -375,7 +396,7 @@ def test_arrow_frames_equal_pandas_frames_for_random_text(tmp_path, monkeypatch)
 def _long_file(tmp_path, rows: int, bad_row: int | None = None) -> Path:
     lines = ["id,note,amount"]
     for i in range(rows):
-        note = ['plain', '"with, comma"', '"two\r\nlines"', '"say ""hi"""', ""][i % 5]
+        note = ["plain", '"with, comma"', '"two\r\nlines"', '"say ""hi"""', ""][i % 5]
         lines.append(f"C{i:05d},{note},{i * 1.5}" if i != bad_row else f"C{i:05d},short")
     return write(tmp_path, ("\r\n".join(lines) + "\r\n").encode())
 
@@ -410,7 +431,13 @@ def test_a_record_longer_than_arrows_block_is_read_by_pandas(tmp_path, monkeypat
 @pytest.mark.parametrize("case", sorted(TRICKY) + ["long_cell", "sparse_wide"])
 def test_uploads_read_the_same_with_and_without_arrow(tmp_path, monkeypatch, case):
     if case == "long_cell":
-        data = b"id,note\n1,a\n2," + "é".encode() * MAX_CELL_CHARS + b"\n3," + b"x" * (MAX_CELL_CHARS + 1) + b"\n"
+        data = (
+            b"id,note\n1,a\n2,"
+            + "é".encode() * MAX_CELL_CHARS
+            + b"\n3,"
+            + b"x" * (MAX_CELL_CHARS + 1)
+            + b"\n"
+        )
     elif case == "sparse_wide":
         data = b"a,b,c,,\n" + b"".join(b",,,%s,\n" % (b"x" if i % 3 else b" ") for i in range(60))
     else:
@@ -435,6 +462,7 @@ def test_uploads_read_the_same_with_and_without_arrow(tmp_path, monkeypatch, cas
 
 # --- the per-chunk checks on Arrow arrays equal the pandas ones they replace ---
 
+
 def _blank_rows_by_pandas(frame: pd.DataFrame) -> list[int]:
     filled = pd.Series(False, index=frame.index)
     for col in frame.columns:
@@ -447,11 +475,29 @@ def _blank_rows_by_pandas(frame: pd.DataFrame) -> list[int]:
 
 def test_blank_rows_are_found_as_pandas_strip_found_them():
     rng = random.Random(5)
-    cells = ["", " ", "\t", "\u00a0", "\u2003", "\u3000", "\x1c", "\x85", "\u200b", "\ufeff", "\r\n", "a", " b "]
+    cells = [
+        "",
+        " ",
+        "\t",
+        "\u00a0",
+        "\u2003",
+        "\u3000",
+        "\x1c",
+        "\x85",
+        "\u200b",
+        "\ufeff",
+        "\r\n",
+        "a",
+        " b ",
+    ]
     for _ in range(200):
         rows, width = rng.randint(0, 30), rng.randint(1, 4)
-        frame = pd.DataFrame([[rng.choice(cells) for _ in range(width)] for _ in range(rows)],
-                             columns=range(width), dtype="str", index=pd.RangeIndex(7, 7 + rows))
+        frame = pd.DataFrame(
+            [[rng.choice(cells) for _ in range(width)] for _ in range(rows)],
+            columns=range(width),
+            dtype="str",
+            index=pd.RangeIndex(7, 7 + rows),
+        )
         if rows and rng.random() < 0.2:
             frame.iloc[rng.randrange(rows), rng.randrange(width)] = None  # a missing cell counts as filled
         assert _blank_rows(frame).tolist() == _blank_rows_by_pandas(frame)
@@ -459,8 +505,9 @@ def test_blank_rows_are_found_as_pandas_strip_found_them():
 
 @pytest.mark.parametrize("header_row", [False, True])
 def test_cell_lengths_are_counted_in_characters(header_row):
-    ok = pd.DataFrame({0: ["é" * MAX_CELL_CHARS, "x"], 1: ["a", "😀" * MAX_CELL_CHARS]}, dtype="str",
-                      index=[10, 11])
+    ok = pd.DataFrame(
+        {0: ["é" * MAX_CELL_CHARS, "x"], 1: ["a", "😀" * MAX_CELL_CHARS]}, dtype="str", index=[10, 11]
+    )
     _check_cells(ok, "f.csv", header_row=header_row)  # up to 4 bytes a character: still within the limit
     long = ok.copy()
     long.loc[11, 0] = "é" * (MAX_CELL_CHARS + 1)
@@ -468,7 +515,9 @@ def test_cell_lengths_are_counted_in_characters(header_row):
     with pytest.raises(InputError) as err:
         _check_cells(long, "f.csv", header_row=header_row)
     where = "the header" if header_row else "row 13"
-    assert str(err.value) == (f"f.csv: {where} has a cell of {MAX_CELL_CHARS + 1:,} characters, over the limit "
-                              f"of {MAX_CELL_CHARS:,} (a spreadsheet cell's maximum): check the file is a customer "
-                              "list.")
+    assert str(err.value) == (
+        f"f.csv: {where} has a cell of {MAX_CELL_CHARS + 1:,} characters, over the limit "
+        f"of {MAX_CELL_CHARS:,} (a spreadsheet cell's maximum): check the file is a customer "
+        "list."
+    )
     assert err.value.code == "cell_too_long"

@@ -14,8 +14,17 @@ def _trained(tmp_path, version: str, auc: float = 0.8):
     folder = tmp_path / f"trained-{version}"
     folder.mkdir()
     (folder / "model.ubj").write_bytes(b"booster " + version.encode())
-    (folder / "card.json").write_text(json.dumps({"version": version, "kind": "tenant", "cv": {"roc_auc": auc},
-                                                  "gate": {"verdict": "Promoted."}, "trained_on": {"rows": 900}}))
+    (folder / "card.json").write_text(
+        json.dumps(
+            {
+                "version": version,
+                "kind": "tenant",
+                "cv": {"roc_auc": auc},
+                "gate": {"verdict": "Promoted."},
+                "trained_on": {"rows": 900},
+            }
+        )
+    )
     return folder
 
 
@@ -28,7 +37,9 @@ def test_register_activate_and_roll_back(tmp_path):
     statuses = {e["version"]: e["status"] for e in reg.versions()}
     assert statuses == {"t-1": "retired", "t-2": "active"} and reg.versions()[0]["roc_auc"] == 0.85
     reg.activate("t-1")  # roll back
-    assert reg.active().name == "t-1" and {e["version"]: e["status"] for e in reg.versions()}["t-2"] == "retired"
+    assert (
+        reg.active().name == "t-1" and {e["version"]: e["status"] for e in reg.versions()}["t-2"] == "retired"
+    )
 
 
 def test_a_version_the_gate_refused_is_a_candidate_and_an_unknown_one_is_refused(tmp_path):

@@ -112,15 +112,22 @@ def check_report_html(html: str, money: bool, what: str) -> None:
     else:
         assert text.count(NO_REVENUE) == 1, what
         rest = CHARGES.sub("", text)
-        assert 'id="rw-revenue"' not in html and "$" not in rest, (what, re.findall(r".{40}\$.{20}", rest)[:3])
+        assert 'id="rw-revenue"' not in html and "$" not in rest, (
+            what,
+            re.findall(r".{40}\$.{20}", rest)[:3],
+        )
         assert "Revenue" not in text and "/mo" not in text, what
 
 
 def check_executed(notebook: Path) -> None:
     """The executed report notebook: no error, no warning or other text on stderr."""
     nb = nbformat.read(str(notebook), as_version=4)
-    bad = [o for c in nb.cells for o in c.get("outputs", [])
-           if o.output_type == "error" or (o.output_type == "stream" and o.name == "stderr")]
+    bad = [
+        o
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        if o.output_type == "error" or (o.output_type == "stream" and o.name == "stderr")
+    ]
     assert not bad, bad[:2]
 
 
@@ -135,8 +142,21 @@ def check_run_dir(out: Path, upload: Path) -> None:
 
 
 # -- the report's code, in this process -------------------------------------------------------------
-SECTION_CALLS = ("check", "headline", "since", "risk", "drivers", "segments", "customers", "customer", "actions",
-                 "quality", "mapping", "health", "earlier")
+SECTION_CALLS = (
+    "check",
+    "headline",
+    "since",
+    "risk",
+    "drivers",
+    "segments",
+    "customers",
+    "customer",
+    "actions",
+    "quality",
+    "mapping",
+    "health",
+    "earlier",
+)
 
 
 def page_html(data, *, static: bool, monkeypatch) -> tuple[str, object]:
@@ -196,21 +216,29 @@ def test_an_empty_money_column_is_said_to_be_empty_and_shows_no_revenue(tmp_path
     assert "The monthly charges column of this file is empty, so revenue at risk is not shown" in html
     check_report_html(html, False, "blank money")
     drivers = html.split('id="rw-drivers"')[1].split("</div>")[0]  # the chart's alt text names each bar
-    assert not page._browser.revenue and "Months as a customer" in drivers and "Monthly charges" not in drivers
+    assert (
+        not page._browser.revenue and "Months as a customer" in drivers and "Monthly charges" not in drivers
+    )
 
 
 # -- retainwise score --------------------------------------------------------------------------------
 def score(upload: Path, out: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "retainwise", "score", str(upload), "--out", str(out)],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "retainwise", "score", str(upload), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory) -> dict[str, tuple[Path, Path, subprocess.CompletedProcess]]:
     """The three-column file and the file of ids alone, each scored by `retainwise score` once."""
     work = tmp_path_factory.mktemp("score-any")
-    return {name: (upload, work / f"{name}-out", score(upload, work / f"{name}-out"))
-            for name, upload in named_uploads(work).items()}
+    return {
+        name: (upload, work / f"{name}-out", score(upload, work / f"{name}-out"))
+        for name, upload in named_uploads(work).items()
+    }
 
 
 @pytest.mark.notebook
@@ -222,11 +250,16 @@ def test_score_gives_a_report_without_money_or_any_column_but_the_id(scored, nam
     assert (out / "report.html").is_file()
     check_run_dir(out, upload)
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert summary["revenue_at_risk"] is None and summary["rows_scored"] == len(upload.read_text().splitlines()) - 1
+    assert (
+        summary["revenue_at_risk"] is None
+        and summary["rows_scored"] == len(upload.read_text().splitlines()) - 1
+    )
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "No monthly charges in this file" in html
     if name == "ids":  # nothing to segment, nothing drives it, no action: each section says why
-        assert "none of the columns segments are made from" in html and "No column of this file is one" in html
+        assert (
+            "none of the columns segments are made from" in html and "No column of this file is one" in html
+        )
         assert "&lt;b&gt;A2&lt;/b&gt;" in html and HOSTILE_ID not in html  # the customer's text, escaped
 
 
@@ -261,8 +294,10 @@ def test_static_report_without_money_reads_on_desktop_and_phone(scored, browser)
         assert pg.locator(".rw-segment-chart img").is_visible() == (name == "desktop")
         alts = pg.evaluate("[...document.querySelectorAll('img')].map(i => i.alt)")
         assert alts and all(alts) and not [a for a in alts if "$" in a], alts
-        cut = pg.evaluate("[...document.querySelectorAll('.rw-segments table, table.rw-customers')]"
-                          ".filter(t => t.scrollWidth > t.parentElement.clientWidth + 1).length")
+        cut = pg.evaluate(
+            "[...document.querySelectorAll('.rw-segments table, table.rw-customers')]"
+            ".filter(t => t.scrollWidth > t.parentElement.clientWidth + 1).length"
+        )
         assert cut == 0
         context.close()
 
@@ -273,7 +308,9 @@ def runs(moto_server, tmp_path_factory):
     """The named files and four random subsets, one tenant, run by one runner process in upload order (so each
     report has the one before as "since last time", with and without money on either side)."""
     work = tmp_path_factory.mktemp("runner-any")
-    stack = Stack.create(moto_server.url, work, run_timeout_s=60, visibility_timeout_s=90)  # a busy CI machine
+    stack = Stack.create(
+        moto_server.url, work, run_timeout_s=60, visibility_timeout_s=90
+    )  # a busy CI machine
     uploads = named_uploads(work)
     for i, columns in enumerate(subsets(4, seed=7)):
         uploads[f"subset-{i}"] = write_subset(columns, work / f"subset-{i}.csv", rows=120)
@@ -320,7 +357,10 @@ def check_voila_page(pg, served, name: str) -> str:
     pg.wait_for_selector(".rw-drill", timeout=60_000)  # the widgets too: the browser and the detail
     missing = [s for s in (*SECTIONS, "since") if pg.locator(f".rw-section#rw-{s}").count() != 1]
     assert not missing, (name, missing)
-    assert pg.locator('[data-mime-type="application/vnd.jupyter.stderr"], .jp-OutputArea-output pre').count() == 0
+    assert (
+        pg.locator('[data-mime-type="application/vnd.jupyter.stderr"], .jp-OutputArea-output pre').count()
+        == 0
+    )
     text = pg.inner_text("body")
     assert not LEAKS.findall(text), (name, LEAKS.findall(text)[:5])
     assert pg.locator(".rw-row").count() >= 1
@@ -354,9 +394,14 @@ def test_voila_page_of_a_file_without_money(served, page, phone):
 def test_voila_page_of_a_file_of_ids_alone(served, page):
     text = check_voila_page(page, served, "ids")
     assert HOSTILE_ID in text and page.locator("#rw-customers b").count() == 0  # shown as text, not markup
-    assert page.locator(".rw-whatif-none").count() == 1 and page.locator("[class*='rw-whatif-'] select").count() == 0
+    assert (
+        page.locator(".rw-whatif-none").count() == 1
+        and page.locator("[class*='rw-whatif-'] select").count() == 0
+    )
     assert "none of the columns segments are made from" in page.inner_text("#rw-segments")
-    assert page.locator(".widget-dropdown").count() == 0  # no revenue sort, no segment filter: nothing to choose
+    assert (
+        page.locator(".widget-dropdown").count() == 0
+    )  # no revenue sort, no segment filter: nothing to choose
     screenshot(page, "id_only_desktop.png")
 
 

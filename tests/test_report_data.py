@@ -75,8 +75,10 @@ def test_a_large_run_loads_only_the_customers_shown_and_same_segments(run_dir, m
     assert shown.keys() == over_all.keys() and shown
     for title in shown:
         pd.testing.assert_frame_equal(shown[title], over_all[title])
-    assert f"Counted over the 25 customers most at risk shown here, not all {data.rows_scored:,}" in \
-        sections.segments_section(data)
+    assert (
+        f"Counted over the 25 customers most at risk shown here, not all {data.rows_scored:,}"
+        in sections.segments_section(data)
+    )
     assert "Counted over" not in sections.segments_section(full)
 
 
@@ -110,20 +112,33 @@ def test_a_run_folder_gives_the_customers_fields_from_customers_parquet_as_the_u
     finally:
         (run_dir / "pipeline.moved").rename(run_dir / "notebooks" / "pipeline.ipynb")
     assert set(features.index) == set(data.results["customer_id"]) == set(whole.index)
-    pd.testing.assert_frame_equal(features.sort_index(), whole.loc[features.index].sort_index(), check_like=True)
+    pd.testing.assert_frame_equal(
+        features.sort_index(), whole.loc[features.index].sort_index(), check_like=True
+    )
 
 
 def test_segment_labels_say_each_customers_value_as_labels_do():
     from retainwise.reports import labels
 
-    features = pd.DataFrame({"contract": ["monthly", None, "two_year", "monthly", float("nan")],
-                             "internet_service": ["fiber_optic", "dsl", "no", "fiber_optic", "dsl"],
-                             "tenure_months": [1, 8, 30, None, 70]}, index=list("abcde"))
+    features = pd.DataFrame(
+        {
+            "contract": ["monthly", None, "two_year", "monthly", float("nan")],
+            "internet_service": ["fiber_optic", "dsl", "no", "fiber_optic", "dsl"],
+            "tenure_months": [1, 8, 30, None, 70],
+        },
+        index=list("abcde"),
+    )
     segs = segments.segment_labels(features)
     for title, field in (("Contract", "contract"), ("Internet", "internet_service")):
         assert segs[title].tolist() == [labels.value(field, v) for v in features[field]]
     assert segs.loc["b", "Contract"] == segs.loc["e", "Contract"] == "unknown"
-    assert segs["Months as a customer"].tolist() == ["0–6 months", "7–12 months", "2–4 years", "unknown", "4+ years"]
+    assert segs["Months as a customer"].tolist() == [
+        "0–6 months",
+        "7–12 months",
+        "2–4 years",
+        "unknown",
+        "4+ years",
+    ]
 
 
 def test_a_granted_report_reads_customers_parquet_or_else_maps_the_upload_again(run_dir):
@@ -147,15 +162,19 @@ def test_a_granted_report_reads_customers_parquet_or_else_maps_the_upload_again(
 
     shown: Future = Future()
     shown.set_result(None)
-    new = SimpleNamespace(output_keys={"customers.parquet": str(run_dir / "customers.parquet")},
-                          upload_key=str(SAMPLE_UPLOAD))
-    old = SimpleNamespace(output_keys={}, upload_key=str(SAMPLE_UPLOAD))  # a run from before customers.parquet
+    new = SimpleNamespace(
+        output_keys={"customers.parquet": str(run_dir / "customers.parquet")}, upload_key=str(SAMPLE_UPLOAD)
+    )
+    old = SimpleNamespace(
+        output_keys={}, upload_key=str(SAMPLE_UPLOAD)
+    )  # a run from before customers.parquet
     from_parquet = granted._features_loader(Storage(), new, summary, "sample.csv", shown)()
     assert fetched == ["customers.parquet"]
     from_upload = granted._features_loader(Storage(), old, summary, "sample.csv", shown)()
     assert fetched[1:] == [SAMPLE_UPLOAD.name]
-    pd.testing.assert_frame_equal(from_parquet.sort_index(), from_upload.loc[from_parquet.index].sort_index(),
-                                  check_like=True)
+    pd.testing.assert_frame_equal(
+        from_parquet.sort_index(), from_upload.loc[from_parquet.index].sort_index(), check_like=True
+    )
     assert set(from_parquet.index) == set(from_upload.index)
 
 
@@ -165,14 +184,26 @@ def test_bands_read_in_their_own_order_and_categories_by_revenue():
     contract = ["annual", "monthly", "monthly", "two_year", "monthly", "annual", "monthly"]
     revenue = [1.0, 50.0, 40.0, 0.5, 30.0, 2.0, 20.0]
     ids = [f"c{i}" for i in range(len(tenure))]
-    features = pd.DataFrame({"tenure_months": tenure, "contract": contract},
-                            index=pd.Index(ids, dtype="str")).astype({"contract": "str"})
-    results = pd.DataFrame({"customer_id": ids, "churn_risk": ["LOW", "HIGH", "HIGH", "LOW", "HIGH", "LOW", "MEDIUM"],
-                            "revenue_at_risk": revenue})
+    features = pd.DataFrame(
+        {"tenure_months": tenure, "contract": contract}, index=pd.Index(ids, dtype="str")
+    ).astype({"contract": "str"})
+    results = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "churn_risk": ["LOW", "HIGH", "HIGH", "LOW", "HIGH", "LOW", "MEDIUM"],
+            "revenue_at_risk": revenue,
+        }
+    )
     tables = segments.by_segment(results, segments.segment_labels(features))
     bands = segments.TENURE_BANDS[1]
-    assert tables["Months as a customer"]["segment"].tolist() == [bands[0], bands[1], bands[2], bands[3], bands[4],
-                                                                 "unknown"]
+    assert tables["Months as a customer"]["segment"].tolist() == [
+        bands[0],
+        bands[1],
+        bands[2],
+        bands[3],
+        bands[4],
+        "unknown",
+    ]
     by_contract = tables["Contract"]
     assert by_contract["revenue"].tolist() == sorted(by_contract["revenue"], reverse=True)
     assert by_contract["customers"].sum() == len(ids)

@@ -17,16 +17,30 @@ from retainwise.reports.data import ReportData
 
 from .conftest import SAMPLE
 
-LATER = {"run_id": "r1", "scored_at": "2024-12-03T09:00:00+00:00", "matched": 1234, "leavers": 300,
-         "stayers": 934, "realised": {"n": 1234, "roc_auc": 0.812, "brier": 0.14}}
-SENTENCE = ("You told us later who left: our 3 Dec predictions ranked a leaver above a stayer 81% of the time "
-            "(1,234 customers).")
+LATER = {
+    "run_id": "r1",
+    "scored_at": "2024-12-03T09:00:00+00:00",
+    "matched": 1234,
+    "leavers": 300,
+    "stayers": 934,
+    "realised": {"n": 1234, "roc_auc": 0.812, "brier": 0.14},
+}
+SENTENCE = (
+    "You told us later who left: our 3 Dec predictions ranked a leaver above a stayer 81% of the time "
+    "(1,234 customers)."
+)
 
 
 def _health(later: dict | None, realised: dict | None = None) -> str:
-    summary = {"rows_scored": 4000, "risk_counts": {}, "model": {"confidence": "high"},
-               **({"realised": realised} if realised else {})}
-    return sections.health(ReportData("acme", "r1", summary, pd.DataFrame({"customer_id": ["a"]}), later=later))
+    summary = {
+        "rows_scored": 4000,
+        "risk_counts": {},
+        "model": {"confidence": "high"},
+        **({"realised": realised} if realised else {}),
+    }
+    return sections.health(
+        ReportData("acme", "r1", summary, pd.DataFrame({"customer_id": ["a"]}), later=later)
+    )
 
 
 def test_the_trust_section_says_how_the_run_did_once_told_who_left():
@@ -64,7 +78,9 @@ def test_a_local_run_s_report_loads_the_outcomes_sent_for_it(home, tmp_path):
     data = report_data.load_local(out)
     assert data.later["realised"]["n"] == 1234 and SENTENCE in sections.health(data)
     LocalLabelled(home, "globex").save("r2", pd.DataFrame({"customer_id": ["a"], "churned": [1.0]}), LATER)
-    assert report_data.later_outcomes(LocalLabelled(home, "globex"), "r1") is None  # another tenant's, another run
+    assert (
+        report_data.later_outcomes(LocalLabelled(home, "globex"), "r1") is None
+    )  # another tenant's, another run
 
 
 @pytest.mark.aws
@@ -84,7 +100,8 @@ def test_a_platform_run_s_report_loads_the_outcomes_sent_for_it_from_the_bucket(
     assert stack.store.complete(run.id, summary=summary, output_keys=keys).status == COMPLETED
     grant = Grant(tenant="acme", run_id=run.id, expires=int(time.time()) + 3600)
     assert granted.load_granted(stack.settings, grant, run.id).later is None
-    BucketLabelled(stack.storage, "acme").save(run.id, pd.DataFrame({"customer_id": ["a"], "churned": [1.0]}),
-                                               {**LATER, "run_id": run.id})
+    BucketLabelled(stack.storage, "acme").save(
+        run.id, pd.DataFrame({"customer_id": ["a"], "churned": [1.0]}), {**LATER, "run_id": run.id}
+    )
     data = granted.load_granted(stack.settings, grant, run.id)
     assert data.later["realised"]["roc_auc"] == 0.812 and SENTENCE in sections.health(data)

@@ -12,20 +12,60 @@ from retainwise.science import playbook
 
 
 def _frame(rows):
-    return pd.DataFrame([{"customer_id": cid, "churn_probability": p, "churn_risk": tier, "monthly_charges": charges,
-                          "risk_factors": json.dumps(factors)} for cid, p, tier, charges, factors in rows])
+    return pd.DataFrame(
+        [
+            {
+                "customer_id": cid,
+                "churn_probability": p,
+                "churn_risk": tier,
+                "monthly_charges": charges,
+                "risk_factors": json.dumps(factors),
+            }
+            for cid, p, tier, charges, factors in rows
+        ]
+    )
 
 
 def test_the_strongest_actionable_driver_decides():
-    frame = _frame([
-        # gender is not actionable: the contract (the next driver) decides
-        ("a", 0.8, "HIGH", 100.0, [{"feature": "gender", "value": "male", "impact": 0.9},
-                                   {"feature": "contract", "value": "monthly", "impact": 0.5}]),
-        ("b", 0.5, "MEDIUM", 50.0, [{"feature": "tenure_months", "value": 2, "impact": 0.7},
-                                    {"feature": "contract", "value": "monthly", "impact": 0.6}]),
-        ("c", 0.1, "LOW", 80.0, [{"feature": "contract", "value": "monthly", "impact": 0.2}]),  # not at risk
-        ("d", 0.7, "HIGH", 60.0, [{"feature": "tenure_months", "value": 30, "impact": 0.4}]),  # no rule matches
-    ])
+    frame = _frame(
+        [
+            # gender is not actionable: the contract (the next driver) decides
+            (
+                "a",
+                0.8,
+                "HIGH",
+                100.0,
+                [
+                    {"feature": "gender", "value": "male", "impact": 0.9},
+                    {"feature": "contract", "value": "monthly", "impact": 0.5},
+                ],
+            ),
+            (
+                "b",
+                0.5,
+                "MEDIUM",
+                50.0,
+                [
+                    {"feature": "tenure_months", "value": 2, "impact": 0.7},
+                    {"feature": "contract", "value": "monthly", "impact": 0.6},
+                ],
+            ),
+            (
+                "c",
+                0.1,
+                "LOW",
+                80.0,
+                [{"feature": "contract", "value": "monthly", "impact": 0.2}],
+            ),  # not at risk
+            (
+                "d",
+                0.7,
+                "HIGH",
+                60.0,
+                [{"feature": "tenure_months", "value": 30, "impact": 0.4}],
+            ),  # no rule matches
+        ]
+    )
     actions = playbook.recommend(frame)
     assert actions.tolist() == ["Offer an annual plan", "Book an onboarding call", "", ""]
     assert playbook.revenue_protected(frame, actions).tolist() == pytest.approx([80.0, 25.0, 0.0, 0.0])

@@ -18,8 +18,20 @@ from .conftest import SAMPLE
 pytestmark = [pytest.mark.browser, pytest.mark.aws, pytest.mark.slow]
 
 browser, page = rs.browser, rs.page  # the shared fixtures
-SECTIONS = ["headline", "since", "risk", "drivers", "segments", "customers", "customer", "actions", "quality",
-            "mapping", "health", "earlier"]
+SECTIONS = [
+    "headline",
+    "since",
+    "risk",
+    "drivers",
+    "segments",
+    "customers",
+    "customer",
+    "actions",
+    "quality",
+    "mapping",
+    "health",
+    "earlier",
+]
 
 
 def _sources(nb: dict) -> list[str]:
@@ -30,7 +42,7 @@ def test_the_notebook_has_one_cell_per_section_after_the_token_check():
     sources = _sources(json.loads(notebook("report.ipynb").read_text()))
     check = next(i for i, s in enumerate(sources) if "open_report(" in s)
     assert "page.check()" in sources[check]
-    assert sources[check + 1:] == [f"page.{name}()" for name in SECTIONS]
+    assert sources[check + 1 :] == [f"page.{name}()" for name in SECTIONS]
 
 
 def test_a_removed_section_cell_is_gone_from_the_page(moto_server, tmp_path, page):

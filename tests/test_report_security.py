@@ -40,15 +40,22 @@ def _get(url: str) -> tuple[int, dict, str]:
 
 
 def _stranger_urls(reports) -> list[str]:
-    base, acme, secret = f"http://127.0.0.1:{reports['port']}", reports["acme"]["id"], reports["stack"].settings.secret
+    base, acme, secret = (
+        f"http://127.0.0.1:{reports['port']}",
+        reports["acme"]["id"],
+        reports["stack"].settings.secret,
+    )
     good = sign(secret, "acme", acme, 3600)
     return [
-        f"{base}/", f"{base}/?run={acme}", f"{base}/?run={acme}&token=not-a-token",
+        f"{base}/",
+        f"{base}/?run={acme}",
+        f"{base}/?run={acme}&token=not-a-token",
         f"{base}/?run={acme}&token={good[:-4]}{'AAAA' if not good.endswith('AAAA') else 'BBBB'}",
         f"{base}/?run={acme}&token={sign(secret, 'acme', acme, 60, now=time.time() - 3600)}",
         f"{base}/?run={acme}&token={sign(secret, 'rival', acme, 3600)}",  # foreign: rival's name on acme's run
         f"{base}/?run={reports['rival']['id']}&token={good}",
-        f"{base}/?template=classic", f"{base}/?theme=dark&run={acme}",
+        f"{base}/?template=classic",
+        f"{base}/?theme=dark&run={acme}",
         f"{base}/?run={acme}&token={sign('another-secret', 'acme', acme, 3600)}",
     ]
 
@@ -109,7 +116,8 @@ def test_links_minted_from_a_page_expire_with_its_token(reports, page, tmp_path)
         download_expires = int(q["Expires"][0])
     else:  # v4: signed at, plus seconds
         download_expires = calendar.timegm(time.strptime(q["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ")) + int(
-            q["X-Amz-Expires"][0])
+            q["X-Amz-Expires"][0]
+        )
     assert download_expires <= expires + 1
     minted = [verify(settings.secret, t) for t in re.findall(r"token=([A-Za-z0-9_.\-]+)", page.content())]
     assert minted and all(g.expires <= expires for g in minted)

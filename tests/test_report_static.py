@@ -32,15 +32,33 @@ def hostile_run(tmp_path_factory) -> Path:
     upload = work / "evil<b>name.csv"
     frame.to_csv(upload, index=False)
     out = work / "out"
-    done = subprocess.run([sys.executable, "-m", "retainwise", "score", str(upload), "--out", str(out),
-                           "--tenant", PAYLOAD], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "retainwise", "score", str(upload), "--out", str(out), "--tenant", PAYLOAD],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return out
 
 
 def _nbconvert(notebook: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", str(notebook),
-                    "--output-dir", str(notebook.parent / "html")], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "nbconvert",
+            "--to",
+            "html",
+            str(notebook),
+            "--output-dir",
+            str(notebook.parent / "html"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     return notebook.parent / "html" / notebook.with_suffix(".html").name
 
 
@@ -67,8 +85,12 @@ def test_executed_notebooks_in_nbconvert_run_no_user_text_as_script(hostile_run,
 @pytest.fixture(scope="module")
 def sample_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("static") / "out"
-    done = subprocess.run([sys.executable, "-m", "retainwise", "score", str(SAMPLE), "--out", str(out),
-                           "--tenant", "acme"], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "retainwise", "score", str(SAMPLE), "--out", str(out), "--tenant", "acme"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return out
 
@@ -83,8 +105,10 @@ def test_static_report_is_readable_on_desktop_and_phone(sample_run, browser):
         if name == "desktop":
             assert height < 4000, height  # 400 customers
             assert pg.title().startswith("Churn report — acme — ")
-            aligned = pg.evaluate("[...document.querySelectorAll('td')].filter(td => !td.classList.contains('rw-num'))"
-                                  ".map(td => getComputedStyle(td).textAlign)")
+            aligned = pg.evaluate(
+                "[...document.querySelectorAll('td')].filter(td => !td.classList.contains('rw-num'))"
+                ".map(td => getComputedStyle(td).textAlign)"
+            )
             assert aligned and set(aligned) <= {"left", "start"}
             alts = pg.evaluate("[...document.querySelectorAll('img')].map(i => i.alt)")
             assert alts and all(a and "No description" not in a for a in alts)
@@ -93,10 +117,12 @@ def test_static_report_is_readable_on_desktop_and_phone(sample_run, browser):
             text = pg.inner_text("body")
             assert not [w for w in ("log-odds", "SHAP", "|impact|") if w in text]
         else:  # every column of the segment tables fits a phone's width (none cut off, none scrolled to)
-            cut = pg.evaluate("[...document.querySelectorAll('.rw-segments table')]"
-                              ".filter(t => t.scrollWidth > t.parentElement.clientWidth + 1)"
-                              ".map(t => t.querySelector('th').innerText + ': ' + t.scrollWidth + ' > '"
-                              " + t.parentElement.clientWidth)")
+            cut = pg.evaluate(
+                "[...document.querySelectorAll('.rw-segments table')]"
+                ".filter(t => t.scrollWidth > t.parentElement.clientWidth + 1)"
+                ".map(t => t.querySelector('th').innerText + ': ' + t.scrollWidth + ' > '"
+                " + t.parentElement.clientWidth)"
+            )
             assert pg.locator(".rw-segments table").count() >= 3 and not cut, cut
             assert not pg.locator(".rw-segment-chart img").is_visible()  # too small to read there
         context.close()

@@ -33,8 +33,11 @@ def big_upload(path):
 @pytest.fixture(scope="module")
 def reports(moto_server, tmp_path_factory):
     work = tmp_path_factory.mktemp("reports")
-    yield from make_reports(moto_server, work, {"acme": big_upload(work / "customers-2000.csv"),
-                                                "rival": rival_upload(work / "rival.csv")})
+    yield from make_reports(
+        moto_server,
+        work,
+        {"acme": big_upload(work / "customers-2000.csv"), "rival": rival_upload(work / "rival.csv")},
+    )
 
 
 def _open(page, reports, selector="#rw-rows"):
@@ -60,7 +63,9 @@ def test_valid_link_renders_the_runs_numbers_in_plain_words(reports, page, phone
     page.wait_for_selector(".rw-row", timeout=60_000)
     s = acme["summary"]
     assert page.get_attribute("#rw-rows", "data-value") == f"{s['rows_scored']:,}"
-    assert page.get_attribute("#rw-high", "data-value") == f"{s['risk_counts']['HIGH'] / s['rows_scored']:.1%}"
+    assert (
+        page.get_attribute("#rw-high", "data-value") == f"{s['risk_counts']['HIGH'] / s['rows_scored']:.1%}"
+    )
     assert page.get_attribute("#rw-revenue", "data-value") == f"${s['revenue_at_risk']:,.0f}"
     assert page.get_attribute("#rw-quality", "data-value") == f"{s['quality']['score']:.0f}"
     assert _shown_ids(page)[0] == _ranked(reports)["customer_id"].iloc[0]
@@ -88,7 +93,9 @@ def test_every_customer_can_be_reached_page_by_page(reports, page):
         if next_button.is_disabled():
             break
         next_button.click()
-        page.wait_for_function(f"() => document.querySelector('.rw-row').title !== {ids[0]!r}", timeout=30_000)
+        page.wait_for_function(
+            f"() => document.querySelector('.rw-row').title !== {ids[0]!r}", timeout=30_000
+        )
     assert len(seen) == CUSTOMERS and set(seen) == set(reports["acme"]["results"]["customer_id"])
     assert seen == _ranked(reports)["customer_id"].tolist()  # in order of the chance of leaving
 
@@ -129,15 +136,18 @@ def test_filters_by_tier_and_segment_and_sorts_by_revenue(reports, page):
     _open(page, reports, ".rw-row")
     page.get_by_role("button", name="Low", exact=True).click()
     low = set(results.loc[results["churn_risk"] == "LOW", "customer_id"])
-    page.wait_for_function("() => document.querySelector('.rw-count').textContent.includes("
-                           f"'of {len(low):,}')", timeout=30_000)
+    page.wait_for_function(
+        f"() => document.querySelector('.rw-count').textContent.includes('of {len(low):,}')", timeout=30_000
+    )
     assert set(_shown_ids(page)) <= low
     page.get_by_role("button", name="All", exact=True).click()
     page.locator(".widget-dropdown select").nth(1).select_option(label="Contract: two years")
     upload = pd.read_csv(reports["acme"]["dir"].parent / "customers-2000.csv")
     two_year = set(upload.loc[upload["Contract"] == "Two year", "customerID"])
-    page.wait_for_function("() => document.querySelector('.rw-count').textContent.includes("
-                           f"'of {len(two_year):,}')", timeout=30_000)
+    page.wait_for_function(
+        f"() => document.querySelector('.rw-count').textContent.includes('of {len(two_year):,}')",
+        timeout=30_000,
+    )
     assert set(_shown_ids(page)) <= two_year
     page.locator(".widget-dropdown select").nth(1).select_option(label="All segments")
     page.locator(".widget-dropdown select").nth(0).select_option(label="Revenue at risk")
@@ -180,11 +190,17 @@ def test_link_for_other_tenant_is_refused(reports, page):
     acme, rival, settings = reports["acme"], reports["rival"], reports["stack"].settings
     # rival's own valid token, pointed at acme's run; and a token claiming acme's run for rival's tenant
     rival_token = sign(settings.secret, "rival", rival["id"], 3600)
-    _refused(page, f"http://127.0.0.1:{reports['port']}/?run={acme['id']}&token={rival_token}",
-             acme["results"]["customer_id"])
+    _refused(
+        page,
+        f"http://127.0.0.1:{reports['port']}/?run={acme['id']}&token={rival_token}",
+        acme["results"]["customer_id"],
+    )
     forged = sign(settings.secret, "rival", acme["id"], 3600)
-    _refused(page, f"http://127.0.0.1:{reports['port']}/?run={acme['id']}&token={forged}",
-             acme["results"]["customer_id"])
+    _refused(
+        page,
+        f"http://127.0.0.1:{reports['port']}/?run={acme['id']}&token={forged}",
+        acme["results"]["customer_id"],
+    )
 
 
 def test_tampered_token_is_refused(reports, page):
@@ -197,7 +213,11 @@ def test_tampered_token_is_refused(reports, page):
 def test_expired_token_is_refused(reports, page):
     acme, settings = reports["acme"], reports["stack"].settings
     old = sign(settings.secret, "acme", acme["id"], 60, now=time.time() - 3600)
-    _refused(page, f"http://127.0.0.1:{reports['port']}/?run={acme['id']}&token={old}", acme["results"]["customer_id"])
+    _refused(
+        page,
+        f"http://127.0.0.1:{reports['port']}/?run={acme['id']}&token={old}",
+        acme["results"]["customer_id"],
+    )
     assert "expired" in page.content()
 
 
@@ -211,7 +231,12 @@ def test_url_cannot_switch_template_or_fetch_files(reports, page):
     import urllib.request
 
     port = reports["port"]
-    for path in ("/voila/files/report.ipynb", "/voila/files/../pyproject.toml", "/voila/tree", "/report.ipynb"):
+    for path in (
+        "/voila/files/report.ipynb",
+        "/voila/files/../pyproject.toml",
+        "/voila/tree",
+        "/report.ipynb",
+    ):
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as resp:
                 body = resp.read().decode(errors="replace")

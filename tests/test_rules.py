@@ -18,22 +18,38 @@ def test_weights_are_the_original_systems_plus_billing():
 
 def test_a_file_with_only_the_original_columns_scores_as_the_original_four_rules():
     rng = np.random.default_rng(1)
-    rows = saas(contract=rng.choice(["monthly", "annual", "two_year"], 40).tolist(),
-                feature_usage_score=rng.uniform(0, 100, 40), seats_used=rng.integers(0, 40, 40).astype(float),
-                last_activity_days_ago=rng.uniform(0, 90, 40), support_tickets=rng.integers(0, 15, 40).astype(float),
-                tenure_months=rng.uniform(0, 60, 40))
-    risk = pd.DataFrame({"contract": rows["contract"].map(rules.CONTRACT_RISK),
-                         "usage": ((1 - rows["feature_usage_score"] / 100) + 1 / (1 + rows["seats_used"] / 5)) / 2,
-                         "engagement": ((rows["last_activity_days_ago"] / 30).clip(0, 1)
-                                        + (rows["support_tickets"] / 10).clip(0, 1)) / 2,
-                         "tenure": (1 - rows["tenure_months"] / 24).clip(0, 1)})
+    rows = saas(
+        contract=rng.choice(["monthly", "annual", "two_year"], 40).tolist(),
+        feature_usage_score=rng.uniform(0, 100, 40),
+        seats_used=rng.integers(0, 40, 40).astype(float),
+        last_activity_days_ago=rng.uniform(0, 90, 40),
+        support_tickets=rng.integers(0, 15, 40).astype(float),
+        tenure_months=rng.uniform(0, 60, 40),
+    )
+    risk = pd.DataFrame(
+        {
+            "contract": rows["contract"].map(rules.CONTRACT_RISK),
+            "usage": ((1 - rows["feature_usage_score"] / 100) + 1 / (1 + rows["seats_used"] / 5)) / 2,
+            "engagement": (
+                (rows["last_activity_days_ago"] / 30).clip(0, 1) + (rows["support_tickets"] / 10).clip(0, 1)
+            )
+            / 2,
+            "tenure": (1 - rows["tenure_months"] / 24).clip(0, 1),
+        }
+    )
     original = 0.4 * risk["contract"] + 0.3 * risk["usage"] + 0.2 * risk["engagement"] + 0.1 * risk["tenure"]
     np.testing.assert_allclose(rules.score(rows), original, atol=1e-12)
 
 
 def test_seat_utilisation_logins_per_seat_integrations_nps_and_failed_payments():
-    rows = saas(seats_purchased=[20.0], seats_used=[5.0], logins_30d=[40.0], integrations=[2.0], nps=[3.0],
-                failed_payments=[1.0])
+    rows = saas(
+        seats_purchased=[20.0],
+        seats_used=[5.0],
+        logins_30d=[40.0],
+        integrations=[2.0],
+        nps=[3.0],
+        failed_payments=[1.0],
+    )
     risk = rules.column_risks(rows).iloc[0]
     assert risk["seats_used"] == pytest.approx(0.75)  # 5 of 20 seats in use
     assert np.isnan(risk["seats_purchased"])  # the utilisation speaks for both seat columns
@@ -68,8 +84,14 @@ def test_nps_scale_is_read_from_the_whole_file():
 
 
 def test_full_saas_row_is_the_weighted_sum_of_component_risks():
-    rows = saas(contract=["annual"], feature_usage_score=[40.0], seats_used=[5.0], last_activity_days_ago=[15.0],
-                support_tickets=[2.0], tenure_months=[12.0])
+    rows = saas(
+        contract=["annual"],
+        feature_usage_score=[40.0],
+        seats_used=[5.0],
+        last_activity_days_ago=[15.0],
+        support_tickets=[2.0],
+        tenure_months=[12.0],
+    )
     contract = 0.4
     usage = ((1 - 0.40) + 1 / (1 + 5 / 5)) / 2
     engagement = (15 / 30 + 2 / 10) / 2
@@ -109,16 +131,24 @@ def test_row_without_any_rules_column_cannot_be_scored():
 
 def test_score_is_base_plus_column_impacts():
     rng = np.random.default_rng(0)
-    rows = saas(contract=rng.choice(["monthly", "annual", "two_year"], 50).tolist(),
-                feature_usage_score=rng.uniform(0, 100, 50), seats_used=rng.integers(0, 40, 50).astype(float),
-                last_activity_days_ago=rng.uniform(0, 90, 50), support_tickets=rng.integers(0, 15, 50).astype(float),
-                tenure_months=rng.uniform(0, 60, 50))
+    rows = saas(
+        contract=rng.choice(["monthly", "annual", "two_year"], 50).tolist(),
+        feature_usage_score=rng.uniform(0, 100, 50),
+        seats_used=rng.integers(0, 40, 50).astype(float),
+        last_activity_days_ago=rng.uniform(0, 90, 50),
+        support_tickets=rng.integers(0, 15, 50).astype(float),
+        tenure_months=rng.uniform(0, 60, 50),
+    )
     impacts = rules.contributions(rows)
     np.testing.assert_allclose(rules.BASE + impacts.sum(axis=1), rules.score(rows), atol=1e-12)
     assert rules.score(rows).between(0, 1).all()
 
 
 def test_riskier_inputs_score_higher():
-    low = saas(contract=["two_year"], feature_usage_score=[95.0], last_activity_days_ago=[1.0], tenure_months=[40.0])
-    high = saas(contract=["monthly"], feature_usage_score=[5.0], last_activity_days_ago=[45.0], tenure_months=[2.0])
+    low = saas(
+        contract=["two_year"], feature_usage_score=[95.0], last_activity_days_ago=[1.0], tenure_months=[40.0]
+    )
+    high = saas(
+        contract=["monthly"], feature_usage_score=[5.0], last_activity_days_ago=[45.0], tenure_months=[2.0]
+    )
     assert rules.score(high).iloc[0] > 0.8 > 0.2 > rules.score(low).iloc[0]

@@ -30,7 +30,9 @@ def outputs_of(names) -> set[str]:
     """The outputs every run must have, found among ``names`` (the pipeline may write more, e.g. mapping.json)."""
     names = set(names)
     assert OUTPUTS <= names, names
-    assert not any(n.startswith(("/", "..")) or n.startswith("_") for n in names), names  # no marker, no escape
+    assert not any(n.startswith(("/", "..")) or n.startswith("_") for n in names), (
+        names
+    )  # no marker, no escape
     return names & OUTPUTS
 
 
@@ -46,8 +48,9 @@ def big_upload(tmp_path: Path, rows: int = 10_000) -> Path:
 
 def output_versions(stack: Stack, run) -> dict[str, int]:
     """How many versions of each output key exist (the bucket is versioned: a rewrite would show)."""
-    resp = stack.storage.s3.list_object_versions(Bucket=stack.settings.bucket,
-                                                 Prefix=results_prefix(run.tenant, run.id))
+    resp = stack.storage.s3.list_object_versions(
+        Bucket=stack.settings.bucket, Prefix=results_prefix(run.tenant, run.id)
+    )
     counts: dict[str, int] = {}
     for v in resp.get("Versions", []):
         counts[v["Key"]] = counts.get(v["Key"], 0) + 1
@@ -55,8 +58,13 @@ def output_versions(stack: Stack, run) -> dict[str, int]:
 
 
 def cli(stack: Stack, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "retainwise", *args], env=stack.env(), capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "retainwise", *args],
+        env=stack.env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_submit_runs_to_completed_with_outputs_in_s3(stack):
@@ -69,14 +77,18 @@ def test_submit_runs_to_completed_with_outputs_in_s3(stack):
     assert run.rows_scored == 400 and run.attempts == 1 and run.model_version
     assert outputs_of(run.output_keys) == OUTPUTS
     assert set(stack.storage.list(results_prefix("acme", run_id))) == {
-        results_prefix("acme", run_id) + name for name in set(run.output_keys) | {MARKER}}
+        results_prefix("acme", run_id) + name for name in set(run.output_keys) | {MARKER}
+    }
     summary = json.loads(stack.storage.get_text(run.output_keys["summary.json"]))
     assert summary["run_id"] == run_id and summary["tenant"] == "acme" and summary["rows_scored"] == 400
 
     status = cli(stack, "status", run_id, "--json")
     data = json.loads(status.stdout)
     assert data["status"] == COMPLETED
-    assert data["outputs"]["results.csv"] == f"s3://{stack.settings.bucket}/{results_prefix('acme', run_id)}results.csv"
+    assert (
+        data["outputs"]["results.csv"]
+        == f"s3://{stack.settings.bucket}/{results_prefix('acme', run_id)}results.csv"
+    )
     text = cli(stack, "status", run_id)
     assert "COMPLETED" in text.stdout and "results.csv" in text.stdout
 
@@ -91,7 +103,9 @@ def test_bare_s3_upload_is_picked_up(stack):
     stack.start_worker()
     key = "uploads/shop-7/export.csv"
     stack.storage.put_file(SAMPLE, key)
-    run = stack.wait_for(lambda: next(iter(stack.store.list_tenant("shop-7")), None), what="a run for the upload")
+    run = stack.wait_for(
+        lambda: next(iter(stack.store.list_tenant("shop-7")), None), what="a run for the upload"
+    )
     run = stack.wait_status(run.id)
     assert run.status == COMPLETED and run.upload_key == key and run.rows_scored == 400
     assert outputs_of(run.output_keys) == OUTPUTS
@@ -168,18 +182,45 @@ def test_malformed_messages_are_rejected_and_the_runner_keeps_running(stack):
     bodies = [
         "this is not json",
         json.dumps({"hello": "world"}),
-        json.dumps({"prediction_id": "p1", "upload_id": "u1", "user_id": "acme", "queued_at": "2026-11-26T10:00:00Z",
-                    "s3_file_path": f"s3://{stack.settings.bucket}/uploads/other/x.csv"}),
-        json.dumps({"prediction_id": "p2", "upload_id": "u2", "user_id": "acme", "queued_at": "2026-11-26T10:00:00Z",
-                    "s3_file_path": f"s3://{stack.settings.bucket}/uploads/acme/../../results/acme/x.csv"}),
-        json.dumps({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
-                                 "s3": {"bucket": {"name": stack.settings.bucket},
-                                        "object": {"key": "results/acme/r1/results.csv"}}}]}),
+        json.dumps(
+            {
+                "prediction_id": "p1",
+                "upload_id": "u1",
+                "user_id": "acme",
+                "queued_at": "2026-11-26T10:00:00Z",
+                "s3_file_path": f"s3://{stack.settings.bucket}/uploads/other/x.csv",
+            }
+        ),
+        json.dumps(
+            {
+                "prediction_id": "p2",
+                "upload_id": "u2",
+                "user_id": "acme",
+                "queued_at": "2026-11-26T10:00:00Z",
+                "s3_file_path": f"s3://{stack.settings.bucket}/uploads/acme/../../results/acme/x.csv",
+            }
+        ),
+        json.dumps(
+            {
+                "Records": [
+                    {
+                        "eventSource": "aws:s3",
+                        "eventName": "ObjectCreated:Put",
+                        "s3": {
+                            "bucket": {"name": stack.settings.bucket},
+                            "object": {"key": "results/acme/r1/results.csv"},
+                        },
+                    }
+                ]
+            }
+        ),
     ]
     for body in bodies:
         stack.sqs.send_message(QueueUrl=stack.settings.queue_url, MessageBody=body)
-    stack.wait_for(lambda: sum(e["event"] == "message_rejected" for e in stack.events(worker)) >= len(bodies),
-                   what="every message rejected")
+    stack.wait_for(
+        lambda: sum(e["event"] == "message_rejected" for e in stack.events(worker)) >= len(bodies),
+        what="every message rejected",
+    )
     rejected = [e for e in stack.events(worker) if e["event"] == "message_rejected"]
     assert {e["code"] for e in rejected} >= {"not_json", "invalid", "tenant_mismatch", "bad_key"}
     assert stack.store.counts() == {}  # no run for any of them
@@ -192,8 +233,13 @@ def test_malformed_messages_are_rejected_and_the_runner_keeps_running(stack):
 def test_duplicated_message_is_processed_once(stack):
     run_id = submit(SAMPLE, "acme", stack.settings)  # job message + the upload's S3 event
     run = stack.store.get(run_id)
-    job = {"prediction_id": run_id, "upload_id": "dup", "user_id": "acme",
-           "s3_file_path": f"s3://{stack.settings.bucket}/{run.upload_key}", "queued_at": "2026-11-26T10:00:00Z"}
+    job = {
+        "prediction_id": run_id,
+        "upload_id": "dup",
+        "user_id": "acme",
+        "s3_file_path": f"s3://{stack.settings.bucket}/{run.upload_key}",
+        "queued_at": "2026-11-26T10:00:00Z",
+    }
     for _ in range(2):
         stack.sqs.send_message(QueueUrl=stack.settings.queue_url, MessageBody=json.dumps(job))
     worker = stack.start_worker()

@@ -20,8 +20,9 @@ from .conftest import ROOT
 def _postgres_url() -> str:
     url = os.environ.get("RETAINWISE_TEST_POSTGRES_URL")
     if not url:  # start the same throwaway server CI starts, rather than skip: these tests must run
-        url = subprocess.run(["bash", str(ROOT / ".ci" / "postgres.sh")], check=True, capture_output=True,
-                             text=True).stdout.strip()
+        url = subprocess.run(
+            ["bash", str(ROOT / ".ci" / "postgres.sh")], check=True, capture_output=True, text=True
+        ).stdout.strip()
     return url
 
 
@@ -52,7 +53,9 @@ def test_migrations_create_the_runs_table(store):
 
 def test_create_is_idempotent_per_upload(store):
     a = store.create(tenant="acme", upload_key="uploads/acme/a.csv", upload_etag='"e1"')
-    b = store.create(tenant="acme", upload_key="uploads/acme/a.csv", upload_etag="e1")  # S3 events drop quotes
+    b = store.create(
+        tenant="acme", upload_key="uploads/acme/a.csv", upload_etag="e1"
+    )  # S3 events drop quotes
     c = store.create(tenant="acme", upload_key="uploads/acme/a.csv", upload_etag='"e2"')  # a new version
     assert a.id == b.id != c.id
     assert a.status == QUEUED and a.attempts == 0
@@ -107,11 +110,18 @@ def test_only_one_of_many_concurrent_claims_wins(store):
 def test_finished_runs_cannot_be_claimed_and_keep_their_outputs(store):
     ok = store.create(tenant="acme", upload_key="uploads/acme/f.csv")
     store.claim(ok.id, lease_s=60)
-    done = store.complete(ok.id, summary={"rows_in": 10, "rows_scored": 9, "quality": {"score": 87.5},
-                                          "model": {"version": "xgb-1"}},
-                          output_keys={"results.csv": "results/acme/x/results.csv"})
+    done = store.complete(
+        ok.id,
+        summary={"rows_in": 10, "rows_scored": 9, "quality": {"score": 87.5}, "model": {"version": "xgb-1"}},
+        output_keys={"results.csv": "results/acme/x/results.csv"},
+    )
     assert (done.status, done.rows_in, done.rows_scored, done.quality_score, done.model_version) == (
-        COMPLETED, 10, 9, 87.5, "xgb-1")
+        COMPLETED,
+        10,
+        9,
+        87.5,
+        "xgb-1",
+    )
     assert done.output_keys == {"results.csv": "results/acme/x/results.csv"}
     assert done.finished_at is not None and done.lease_until is None
     assert store.claim(ok.id, lease_s=60) is None
@@ -157,8 +167,11 @@ def test_recent_runs_are_newest_updated_first_across_tenants(store):
 
 def test_saved_mappings_are_shared_through_the_store(store):
     assert store.load_mapping("acme") is None
-    record = {"columns": ["Ref", "MRR"], "mapping": {"Ref": "customer_id", "MRR": "monthly_charges"},
-              "confirmed": {"Ref": "customer_id"}}
+    record = {
+        "columns": ["Ref", "MRR"],
+        "mapping": {"Ref": "customer_id", "MRR": "monthly_charges"},
+        "confirmed": {"Ref": "customer_id"},
+    }
     store.save_mapping("acme", record)
     other_runner = RunStore(store.engine)  # another process reading the same database
     assert other_runner.load_mapping("acme") == record

@@ -35,8 +35,10 @@ def test_summary_names_the_feature_set_and_lowers_confidence(tmp_path):
 
     data = pd.read_csv(TRAINING, dtype=str, keep_default_na=False).drop(columns=["Churn"]).head(300)
     models = {}
-    for name, cols in {"full": list(data.columns),
-                       "core": ["customerID", "tenure", "MonthlyCharges", "TotalCharges", "Contract"]}.items():
+    for name, cols in {
+        "full": list(data.columns),
+        "core": ["customerID", "tenure", "MonthlyCharges", "TotalCharges", "Contract"],
+    }.items():
         path = tmp_path / f"{name}.csv"
         data[cols].to_csv(path, index=False)
         Pipeline(path, tmp_path / name, tenant="acme").run_all()

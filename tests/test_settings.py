@@ -51,10 +51,13 @@ def test_typed_values_are_checked():
         Settings.from_env({"RETAINWISE_CONCURRENCY": "0"})
 
 
-@pytest.mark.parametrize("values", [
-    {"RETAINWISE_RUN_TIMEOUT": "300"},
-    {"RETAINWISE_RUN_TIMEOUT": "60", "RETAINWISE_VISIBILITY_TIMEOUT": "30"},
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"RETAINWISE_RUN_TIMEOUT": "300"},
+        {"RETAINWISE_RUN_TIMEOUT": "60", "RETAINWISE_VISIBILITY_TIMEOUT": "30"},
+    ],
+)
 def test_visibility_timeout_must_exceed_run_timeout(values):
     with pytest.raises(ConfigError, match="must exceed RETAINWISE_RUN_TIMEOUT"):
         Settings.from_env(values)
@@ -71,6 +74,8 @@ def test_direct_construction_ignores_the_process_environment(monkeypatch):
 
 
 def test_to_env_round_trips():
-    s = Settings.from_env({"RETAINWISE_BUCKET": "b", "RETAINWISE_RUN_TIMEOUT": "7", "RETAINWISE_POOL_SIZE": "0"})
+    s = Settings.from_env(
+        {"RETAINWISE_BUCKET": "b", "RETAINWISE_RUN_TIMEOUT": "7", "RETAINWISE_POOL_SIZE": "0"}
+    )
     again = Settings.from_env(s.to_env())
     assert again == s and again.pool_size == 0

@@ -96,8 +96,13 @@ def test_a_chunked_run_writes_the_same_snapshot_as_a_whole_one(runs):
     a = pd.read_parquet(whole.output_dir / "snapshot.parquet")
     b = pd.read_parquet(chunked.output_dir / "snapshot.parquet")
     pd.testing.assert_frame_equal(a, b)
-    assert pq.ParquetFile(chunked.output_dir / "snapshot.parquet").metadata.num_row_groups > 1  # written by chunk
-    assert b["customer_id"].tolist() == pd.read_parquet(chunked.output_dir / "results.parquet")["customer_id"].tolist()
+    assert (
+        pq.ParquetFile(chunked.output_dir / "snapshot.parquet").metadata.num_row_groups > 1
+    )  # written by chunk
+    assert (
+        b["customer_id"].tolist()
+        == pd.read_parquet(chunked.output_dir / "results.parquet")["customer_id"].tolist()
+    )
 
 
 def test_at_most_fifty_own_columns_and_the_rest_are_listed_as_dropped(tmp_path):

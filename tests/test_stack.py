@@ -19,8 +19,12 @@ pytestmark = [pytest.mark.aws, pytest.mark.slow]
 
 @pytest.fixture
 def platform(tmp_path):
-    p = Platform(Settings(home=tmp_path / "home", run_timeout_s=50, visibility_timeout_s=70), runners=1,
-                 voila=False, worker_args=["--poll-wait", "1"])
+    p = Platform(
+        Settings(home=tmp_path / "home", run_timeout_s=50, visibility_timeout_s=70),
+        runners=1,
+        voila=False,
+        worker_args=["--poll-wait", "1"],
+    )
     yield p
     p.stop(timeout=30)
 
@@ -74,7 +78,9 @@ def test_runner_kernels_get_no_secrets(platform):
         time.sleep(0.5)
     assert kernels, "the runner started no kernel"
     runner_env = _environ(runner.pid)
-    assert "RETAINWISE_SECRET" in runner_env  # the runner itself has it (it signs nothing, but reads the store)
+    assert (
+        "RETAINWISE_SECRET" in runner_env
+    )  # the runner itself has it (it signs nothing, but reads the store)
     for pid in kernels:
         env = _environ(pid)
         assert not {k for k in env if k.startswith("AWS_")}, env.keys()
@@ -138,8 +144,13 @@ def test_up_runs_the_sample_and_exits(tmp_path):
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RETAINWISE_", "AWS_"))}
     env["RETAINWISE_HOME"] = str(tmp_path / "home")
-    done = subprocess.run([sys.executable, "-m", "retainwise", "up", "--exit-after-sample", "--no-voila",
-                           "--runners", "1"], env=env, capture_output=True, text=True, timeout=400)
+    done = subprocess.run(
+        [sys.executable, "-m", "retainwise", "up", "--exit-after-sample", "--no-voila", "--runners", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "tenant sample  COMPLETED" in done.stdout and "  report   http://127.0.0.1:" in done.stdout
     assert "Traceback" not in done.stderr

@@ -48,7 +48,9 @@ def test_chunked_run_equals_the_whole_file_run(messy_upload, tmp_path):
             a.pop("saved_at"), b.pop("saved_at")
         assert a == b, name
     s1, s2 = (json.loads((tmp_path / d / "summary.json").read_text()) for d in ("whole", "chunked"))
-    assert {k: v for k, v in s1.items() if k not in VARYING} == {k: v for k, v in s2.items() if k not in VARYING}
+    assert {k: v for k, v in s1.items() if k not in VARYING} == {
+        k: v for k, v in s2.items() if k not in VARYING
+    }
     codes = {i["code"]: i for i in s1["quality"]["issues"]}
     assert {"missing_id", "duplicate_id", "not_understood", "out_of_range"} <= set(codes)
     upload = pd.read_csv(messy_upload, dtype=str, keep_default_na=False)
@@ -67,7 +69,9 @@ def test_customers_file_holds_the_canonical_fields_of_the_top_customers(messy_up
     segments and what-if read it instead of the upload)."""
     from retainwise.science import pipeline
 
-    monkeypatch.setattr(pipeline, "TOP_N", 300)  # fewer than the file holds: the top must be chosen across chunks
+    monkeypatch.setattr(
+        pipeline, "TOP_N", 300
+    )  # fewer than the file holds: the top must be chosen across chunks
     run(messy_upload, tmp_path / "out", 500)
     top = pd.read_csv(tmp_path / "out" / "results_top.csv", dtype={"customer_id": str}, keep_default_na=False)
     customers = pd.read_parquet(tmp_path / "out" / "customers.parquet")
@@ -87,17 +91,25 @@ def test_results_keep_the_upload_order_and_summary_carries_the_most_at_risk(mess
     assert results["customer_id"].tolist() == firsts.tolist()
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     top = summary["top_at_risk"]
-    assert [t["churn_probability"] for t in top] == sorted(results["churn_probability"], reverse=True)[:len(top)] \
-        or np.allclose([t["churn_probability"] for t in top],
-                       sorted(results["churn_probability"], reverse=True)[:len(top)], atol=1e-6)
-    top_file = pd.read_csv(tmp_path / "out" / "results_top.csv", dtype={"customer_id": str}, keep_default_na=False)
+    assert [t["churn_probability"] for t in top] == sorted(results["churn_probability"], reverse=True)[
+        : len(top)
+    ] or np.allclose(
+        [t["churn_probability"] for t in top],
+        sorted(results["churn_probability"], reverse=True)[: len(top)],
+        atol=1e-6,
+    )
+    top_file = pd.read_csv(
+        tmp_path / "out" / "results_top.csv", dtype={"customer_id": str}, keep_default_na=False
+    )
     assert len(top_file) == len(results) and top_file["churn_probability"].is_monotonic_decreasing
     assert sorted(top_file["customer_id"]) == sorted(results["customer_id"])
     hist = summary["probability_histogram"]
     assert sum(sum(hist[t]) for t in ("HIGH", "MEDIUM", "LOW")) == summary["rows_scored"]
     assert "recommended_action" in results.columns
     progress = read_progress(tmp_path / "out")
-    assert progress["stage"] == "explanation" and progress["rows_done"] == progress["rows_total"] == len(results)
+    assert progress["stage"] == "explanation" and progress["rows_done"] == progress["rows_total"] == len(
+        results
+    )
     assert pipe.top_at_risk(3)["churn_probability"].is_monotonic_decreasing
 
 
@@ -106,12 +118,16 @@ def test_top_collected_chunk_by_chunk_equals_sorting_everything_at_once():
     from retainwise.science.streaming import Top
 
     rng = np.random.default_rng(3)
-    whole = pd.DataFrame({"churn_probability": rng.choice(np.linspace(0, 1, 41), 5000),  # many ties
-                          "customer_id": [f"c{i}" for i in range(5000)]})
+    whole = pd.DataFrame(
+        {
+            "churn_probability": rng.choice(np.linspace(0, 1, 41), 5000),  # many ties
+            "customer_id": [f"c{i}" for i in range(5000)],
+        }
+    )
     companion = whole.assign(extra=np.arange(5000))
     top = Top(300)
     for start in range(0, len(whole), 170):
-        top.add(whole.iloc[start:start + 170], companion.iloc[start:start + 170])
+        top.add(whole.iloc[start : start + 170], companion.iloc[start : start + 170])
     want = whole.sort_values("churn_probability", ascending=False, kind="stable").head(300)
     got = top.frame()
     pd.testing.assert_frame_equal(got, want)

@@ -55,7 +55,9 @@ def test_train_gate_list_refuse_noise_and_activate_by_hand(home, histories, caps
 
     code, out, _ = _run(capsys, "models", "--tenant", "acme", "--json")
     listed = json.loads(out)
-    assert code == 0 and [(e["tenant"], e["version"], e["status"]) for e in listed] == [("acme", first, "active")]
+    assert code == 0 and [(e["tenant"], e["version"], e["status"]) for e in listed] == [
+        ("acme", first, "active")
+    ]
     assert listed[0]["roc_auc"] > 0.7
 
     # shuffled labels: nothing to learn, so the gate keeps it as a candidate and the active one stays
@@ -79,8 +81,17 @@ def test_train_gate_list_refuse_noise_and_activate_by_hand(home, histories, caps
 def test_the_same_model_again_keeps_its_status(home, histories, capsys, tmp_path):
     assert _run(capsys, "train", "--tenant", "acme", "--data", str(histories["history"]))[0] == 0
     (version,) = _statuses(home, "acme")
-    code, out, err = _run(capsys, "train", "--tenant", "acme", "--data", str(histories["history"]), "--json",
-                          "--out", str(tmp_path / "again"))
+    code, out, err = _run(
+        capsys,
+        "train",
+        "--tenant",
+        "acme",
+        "--data",
+        str(histories["history"]),
+        "--json",
+        "--out",
+        str(tmp_path / "again"),
+    )
     again = json.loads(out)
     assert code == 0, err
     # the same history and seed give the same booster: registering it again must not demote the active one
@@ -110,9 +121,14 @@ def test_without_data_it_learns_from_the_kept_labelled_rows(home, histories, cap
     from retainwise.science.outcomes import labelled_from_snapshot
     from retainwise.science.pipeline import Pipeline
 
-    Pipeline(histories["history"], tmp_path / "run", tenant="kept", run_id="run-1", explain_ahead=False).run_all()
-    made = labelled_from_snapshot(pd.read_parquet(tmp_path / "run" / "snapshot.parquet"), run_id="run-1",
-                                  scored_at="2025-06-30T00:00:00+00:00")
+    Pipeline(
+        histories["history"], tmp_path / "run", tenant="kept", run_id="run-1", explain_ahead=False
+    ).run_all()
+    made = labelled_from_snapshot(
+        pd.read_parquet(tmp_path / "run" / "snapshot.parquet"),
+        run_id="run-1",
+        scored_at="2025-06-30T00:00:00+00:00",
+    )
     LocalLabelled(home, "kept").save("run-1", *made)
     code, out, err = _run(capsys, "train", "--tenant", "kept", "--json")
     result = json.loads(out)

@@ -23,22 +23,31 @@ def history(n: int = 1500, seed: int = 0) -> pd.DataFrame:
     active = rng.integers(0, 8, n)
     onboarded = rng.random(n) < 0.6
     invoice = rng.choice(["Paid", "Overdue", "Failed"], size=n, p=[0.8, 0.12, 0.08])
-    logit = (-0.6 + 1.0 * monthly - 0.04 * tenure - 0.45 * active - 0.9 * onboarded
-             + 1.2 * (invoice == "Overdue") + 1.6 * (invoice == "Failed"))
+    logit = (
+        -0.6
+        + 1.0 * monthly
+        - 0.04 * tenure
+        - 0.45 * active
+        - 0.9 * onboarded
+        + 1.2 * (invoice == "Overdue")
+        + 1.6 * (invoice == "Failed")
+    )
     churned = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype("float64")
-    frame = pd.DataFrame({
-        "customer_id": [f"C{i:05d}" for i in range(n)],
-        "churned": churned,
-        "tenure_months": tenure,
-        "contract": pd.Series(np.where(monthly, "monthly", "annual"), dtype="str"),
-        "monthly_charges": np.round(rng.uniform(10, 200, n), 2),
-        "own:Weekly Active Days": pd.Series(active.astype(str), dtype="str"),
-        "own:Onboarded": pd.Series(np.where(onboarded, "Yes", "No"), dtype="str"),
-        "own:Last Invoice Status": pd.Series(invoice, dtype="str"),
-        "own:Region Code": pd.Series(rng.choice(["NA-E", "NA-W", "EMEA", "APAC"], size=n), dtype="str"),
-        "_run_id": "run-1",
-        "_scored_at": "2025-06-30T00:00:00+00:00",
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"C{i:05d}" for i in range(n)],
+            "churned": churned,
+            "tenure_months": tenure,
+            "contract": pd.Series(np.where(monthly, "monthly", "annual"), dtype="str"),
+            "monthly_charges": np.round(rng.uniform(10, 200, n), 2),
+            "own:Weekly Active Days": pd.Series(active.astype(str), dtype="str"),
+            "own:Onboarded": pd.Series(np.where(onboarded, "Yes", "No"), dtype="str"),
+            "own:Last Invoice Status": pd.Series(invoice, dtype="str"),
+            "own:Region Code": pd.Series(rng.choice(["NA-E", "NA-W", "EMEA", "APAC"], size=n), dtype="str"),
+            "_run_id": "run-1",
+            "_scored_at": "2025-06-30T00:00:00+00:00",
+        }
+    )
     frame.loc[rng.random(n) < 0.05, "churned"] = np.nan  # outcome not known: dropped
     return frame
 
@@ -58,28 +67,49 @@ def test_feature_kinds_and_exclusions_with_reasons():
     rng = np.random.default_rng(1)
     n = 800
     y = (rng.random(n) < 0.2).astype("float64")
-    frame = pd.DataFrame({
-        "customer_id": [f"C{i}" for i in range(n)], "churned": y,
-        "tenure_months": rng.integers(1, 50, n).astype("float64"), "nps": np.nan, "_run_id": "r",
-        "own:Customer Ref": _str([f"CR-{i:06d}" for i in rng.permutation(n)]),
-        "own:Signup Date": _str((pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 300, n), unit="D"))
-                                .strftime("%d/%m/%Y")),
-        "own:Comments": _str([f"Customer said the {w} was slow on call {i}" for i, w in
-                              zip(range(n), rng.choice(["export", "sync", "login"], n), strict=True)]),
-        "own:Promo": _str([f"{v:08x}" for v in rng.integers(0, 2**31, n)]),
-        "own:Logins last week": _str([f"{v:,}" for v in rng.integers(0, 3000, n)]),
-        "own:Spend": _str([f"${v:.2f}" for v in rng.uniform(1, 90, n)]),
-        "own:Usage": _str([f"{v}%" for v in rng.integers(0, 101, n)]),
-        "own:Onboarded": _str(rng.choice(["yes", "no", "Y", "N"], n)),
-        "own:Tier": _str(rng.choice(["Gold", "Silver", "Bronze"], n)),
-        "own:Rare": _str(np.where(rng.random(n) < 0.985, "common", rng.choice(["x1", "x2", "x3", "x4", "x5"], n))),
-        "own:Empty": _str([""] * n), "own:Same": _str(["EU"] * n),
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"C{i}" for i in range(n)],
+            "churned": y,
+            "tenure_months": rng.integers(1, 50, n).astype("float64"),
+            "nps": np.nan,
+            "_run_id": "r",
+            "own:Customer Ref": _str([f"CR-{i:06d}" for i in rng.permutation(n)]),
+            "own:Signup Date": _str(
+                (pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 300, n), unit="D")).strftime(
+                    "%d/%m/%Y"
+                )
+            ),
+            "own:Comments": _str(
+                [
+                    f"Customer said the {w} was slow on call {i}"
+                    for i, w in zip(range(n), rng.choice(["export", "sync", "login"], n), strict=True)
+                ]
+            ),
+            "own:Promo": _str([f"{v:08x}" for v in rng.integers(0, 2**31, n)]),
+            "own:Logins last week": _str([f"{v:,}" for v in rng.integers(0, 3000, n)]),
+            "own:Spend": _str([f"${v:.2f}" for v in rng.uniform(1, 90, n)]),
+            "own:Usage": _str([f"{v}%" for v in rng.integers(0, 101, n)]),
+            "own:Onboarded": _str(rng.choice(["yes", "no", "Y", "N"], n)),
+            "own:Tier": _str(rng.choice(["Gold", "Silver", "Bronze"], n)),
+            "own:Rare": _str(
+                np.where(rng.random(n) < 0.985, "common", rng.choice(["x1", "x2", "x3", "x4", "x5"], n))
+            ),
+            "own:Empty": _str([""] * n),
+            "own:Same": _str(["EU"] * n),
+        }
+    )
     frame.loc[:5, "own:Logins last week"] = "n/a"  # junk is missing, not "not a number"
     spec, excluded = select_features(frame, y)
     kinds = {e["name"]: e["kind"] for e in spec}
-    assert kinds == {"tenure_months": "number", "own:Logins last week": "number", "own:Spend": "number",
-                     "own:Usage": "number", "own:Onboarded": "flag", "own:Tier": "category"}
+    assert kinds == {
+        "tenure_months": "number",
+        "own:Logins last week": "number",
+        "own:Spend": "number",
+        "own:Usage": "number",
+        "own:Onboarded": "flag",
+        "own:Tier": "category",
+    }
     assert not any(k.startswith("_") or k in ("customer_id", "churned") for k in kinds)
     assert "identifier" in excluded["own:Customer Ref"]
     assert "date" in excluded["own:Signup Date"]
@@ -113,7 +143,14 @@ def test_leakage_guard_names_outcome_columns():
     frame["own:Score"] = frame["own:Score"].round(2).astype("str")
     frame["own:Status"] = _str(np.where(rng.random(n) < 0.1, "Cancelled", "Active"))  # outcome values
     spec, excluded = select_features(frame, y)
-    leaked = ["own:Cancellation Date", "own:Effective", "own:Flag 7", "own:Segment", "own:Score", "own:Status"]
+    leaked = [
+        "own:Cancellation Date",
+        "own:Effective",
+        "own:Flag 7",
+        "own:Segment",
+        "own:Score",
+        "own:Status",
+    ]
     for column in leaked:
         assert excluded[column].startswith("leakage"), (column, excluded.get(column))
     assert "name" in excluded["own:Cancellation Date"]
@@ -146,10 +183,16 @@ def test_training_reports_cross_validation(trained):
     frame, candidate = trained
     assert len(candidate.y) == frame["churned"].notna().sum()
     cv = candidate.cv
-    assert len(cv["roc_auc_folds"]) == 5 and cv["roc_auc"] == pytest.approx(np.mean(cv["roc_auc_folds"]), abs=1e-4)
+    assert len(cv["roc_auc_folds"]) == 5 and cv["roc_auc"] == pytest.approx(
+        np.mean(cv["roc_auc_folds"]), abs=1e-4
+    )
     assert cv["roc_auc"] > 0.75 and cv["brier"] < cv["base_rate_brier"]
     assert set(candidate.excluded) == set()  # nothing to leave out in this history
-    assert {e["name"] for e in candidate.spec} >= {"own:Weekly Active Days", "own:Last Invoice Status", "contract"}
+    assert {e["name"] for e in candidate.spec} >= {
+        "own:Weekly Active Days",
+        "own:Last Invoice Status",
+        "contract",
+    }
 
 
 def test_gate_promotes_a_real_model_against_a_weak_incumbent(trained):
@@ -184,11 +227,17 @@ def test_gate_refuses_a_candidate_no_better_than_the_incumbent(trained):
 
 def test_save_load_round_trip_and_tampering(trained, tmp_path):
     frame, candidate = trained
-    verdict = tenant.gate(candidate, lambda rows: np.full(len(rows), 0.2), probabilities=True, name="a constant")
+    verdict = tenant.gate(
+        candidate, lambda rows: np.full(len(rows), 0.2), probabilities=True, name="a constant"
+    )
     card = tenant.save(tmp_path / "m", candidate.booster, tenant.build_card(candidate, verdict))
     written = json.loads((tmp_path / "m" / "card.json").read_text(encoding="utf-8"))
     assert written == card
-    assert card["kind"] == "tenant" and card["tenant"] == "acme" and card["version"] == "t-" + card["sha256"][:12]
+    assert (
+        card["kind"] == "tenant"
+        and card["tenant"] == "acme"
+        and card["version"] == "t-" + card["sha256"][:12]
+    )
     assert card["trained_on"]["rows"] == len(candidate.y) and card["trained_on"]["sources"] == ["run-1"]
     assert card["features"] == candidate.spec and card["gate"]["promoted"] == verdict["promoted"]
     assert {"roc_auc", "roc_auc_folds", "brier"} <= set(card["cv"]) and card["threshold"] == 0.5
@@ -197,11 +246,20 @@ def test_save_load_round_trip_and_tampering(trained, tmp_path):
     assert (model.kind, model.name, model.version) == ("tenant", "tenant", card["version"])
     assert model.features == [e["name"] for e in candidate.spec]
     fresh = history(300, seed=11).drop(columns=["churned"])
-    in_memory = tenant.TenantModel(booster=candidate.booster, card=card)  # the booster as trained, never saved
+    in_memory = tenant.TenantModel(
+        booster=candidate.booster, card=card
+    )  # the booster as trained, never saved
     np.testing.assert_array_equal(model.predict_proba(fresh), in_memory.predict_proba(fresh))
-    np.testing.assert_allclose(model.predict_proba(fresh), candidate.booster.predict(
-        xgb.DMatrix(tenant.feature_frame(fresh, candidate.spec), enable_categorical=True)), rtol=1e-5)
-    np.testing.assert_array_equal(model.predict_proba(fresh), tenant.load(tmp_path / "m").predict_proba(fresh))
+    np.testing.assert_allclose(
+        model.predict_proba(fresh),
+        candidate.booster.predict(
+            xgb.DMatrix(tenant.feature_frame(fresh, candidate.spec), enable_categorical=True)
+        ),
+        rtol=1e-5,
+    )
+    np.testing.assert_array_equal(
+        model.predict_proba(fresh), tenant.load(tmp_path / "m").predict_proba(fresh)
+    )
     artefact = tmp_path / "m" / "model.ubj"
     data = bytearray(artefact.read_bytes())
     data[len(data) // 2] ^= 0x01

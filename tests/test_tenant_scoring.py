@@ -30,7 +30,9 @@ def _trained(tmp_path: Path, n: int, seed: int, name: str) -> Path:
     export, _, churned = simulate(n, seed)
     export.assign(Churned=np.where(churned == 1, "Yes", "No")).to_csv(tmp_path / f"{name}.csv", index=False)
     Pipeline(tmp_path / f"{name}.csv", tmp_path / f"{name}-run", explain_ahead=False).run_all()
-    labelled, _ = labelled_from_snapshot(pd.read_parquet(tmp_path / f"{name}-run" / "snapshot.parquet"), run_id=name)
+    labelled, _ = labelled_from_snapshot(
+        pd.read_parquet(tmp_path / f"{name}-run" / "snapshot.parquet"), run_id=name
+    )
     candidate = tenant.train(labelled, tenant="acme", seed=seed)
     tenant.save(tmp_path / name, candidate.booster, tenant.build_card(candidate, None))
     return tmp_path / name
@@ -65,4 +67,3 @@ def test_the_active_tenant_model_scores_that_tenant_only_and_activation_switches
     assert main(["models", "activate", "acme", v1]) == 0
     again, _ = _score(tmp_path / "fresh.csv", tmp_path / "acme-2", "acme")
     assert again["model"]["version"] == v1
-

@@ -44,15 +44,27 @@ def test_a_trailing_newline_never_reaches_a_key():
 
 
 def test_the_newline_tenant_is_refused_in_both_message_shapes():
-    job = {"prediction_id": "r1", "upload_id": "u1", "user_id": "acme\n", "queued_at": "2026-11-26T10:00:00Z",
-           "s3_file_path": "s3://b/uploads/acme/x.csv"}
+    job = {
+        "prediction_id": "r1",
+        "upload_id": "u1",
+        "user_id": "acme\n",
+        "queued_at": "2026-11-26T10:00:00Z",
+        "s3_file_path": "s3://b/uploads/acme/x.csv",
+    }
     with pytest.raises(MessageError):
         parse(json.dumps(job), bucket="b")
     job.update(user_id="acme", prediction_id="r1\n")
     with pytest.raises(MessageError):
         parse(json.dumps(job), bucket="b")
-    event = {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
-                          "s3": {"bucket": {"name": "b"}, "object": {"key": "uploads/acme%0A/x.csv", "eTag": "e"}}}]}
+    event = {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": "b"}, "object": {"key": "uploads/acme%0A/x.csv", "eTag": "e"}},
+            }
+        ]
+    }
     with pytest.raises(MessageError) as info:
         parse(json.dumps(event), bucket="b")
     assert info.value.code == "bad_tenant"

@@ -45,8 +45,12 @@ def test_a_training_key_is_an_upload_of_its_tenant_told_apart_by_its_folder():
     assert not is_training_key("uploads/acme/portal/x.csv") and not is_training_key("uploads/train/x.csv")
     (work,) = parse(s3_event(key), bucket="bucket")  # the upload's S3 event: the same run, same tenant
     assert (work.tenant, work.key) == ("acme", key)
-    for bad in ("uploads/acme/train/../x.csv", "uploads/acme/train/", "uploads/acme/other/x.csv",
-                "uploads/acme/train/a/x.csv"):
+    for bad in (
+        "uploads/acme/train/../x.csv",
+        "uploads/acme/train/",
+        "uploads/acme/other/x.csv",
+        "uploads/acme/train/a/x.csv",
+    ):
         with pytest.raises(MessageError):
             check_key(bad)
     with pytest.raises(MessageError):
@@ -63,7 +67,9 @@ def test_submit_takes_train():
 @pytest.fixture
 def ctx(make_stack):
     stack = make_stack(run_timeout_s=90, visibility_timeout_s=120)  # a cap per cell: training takes seconds
-    c = Context.create(stack.settings.replace(retry_backoff_s=1), EventLog(stream=io.StringIO(), component="test"))
+    c = Context.create(
+        stack.settings.replace(retry_backoff_s=1), EventLog(stream=io.StringIO(), component="test")
+    )
     c.stack = stack
     yield c
     shutil.rmtree(c.work_root, ignore_errors=True)
@@ -105,11 +111,16 @@ def test_training_upload_registers_the_model_and_the_next_upload_is_scored_by_it
     scored = submit(fresh, "acme", stack.settings)
     assert isinstance(process(receive_job(ctx, scored), ctx), Delete)
     assert stack.store.get(scored).status == COMPLETED
-    scored_model = json.loads(stack.storage.get_text(results_prefix("acme", scored) + "summary.json"))["model"]
+    scored_model = json.loads(stack.storage.get_text(results_prefix("acme", scored) + "summary.json"))[
+        "model"
+    ]
     assert scored_model["kind"] == "tenant" and scored_model["version"] == model["version"]
     other = submit(fresh, "globex", stack.settings)  # another tenant's: not
     assert isinstance(process(receive_job(ctx, other), ctx), Delete)
-    assert json.loads(stack.storage.get_text(results_prefix("globex", other) + "summary.json"))["model"]["kind"] != "tenant"
+    assert (
+        json.loads(stack.storage.get_text(results_prefix("globex", other) + "summary.json"))["model"]["kind"]
+        != "tenant"
+    )
 
 
 @pytest.mark.aws

@@ -80,9 +80,12 @@ def test_card_core_only_and_single_drops(card):
 def test_robustness_recomputed_from_scratch(data):
     """Real 5-fold CV (the default settings, fewer rounds) through the same choice scoring makes."""
     x, y = data
-    cvs = {name: training.cross_validate(x[list(feats)], y, training.DEFAULT_PARAMS, seed=7, rounds=300,
-                                         keep_models=True)
-           for name, feats in FEATURE_SETS.items()}
+    cvs = {
+        name: training.cross_validate(
+            x[list(feats)], y, training.DEFAULT_PARAMS, seed=7, rounds=300, keep_models=True
+        )
+        for name, feats in FEATURE_SETS.items()
+    }
     _, report = training.robustness(x, y, cvs, seed=7)
     assert report["core_only_roc_auc"] >= 0.83
     worst = min(report["drop_one_roc_auc"][c] for c in OPTIONAL)
@@ -98,9 +101,13 @@ def test_masked_training_keeps_probabilities_honest_when_a_column_is_missing(dat
 
     x, y = data
     idx = np.random.default_rng(1).permutation(len(y))
-    tr, te = idx[: len(y) // 2], idx[len(y) // 2:]
-    boosters = {c: training.fit(x.iloc[tr].reset_index(drop=True), y[tr], training.DEFAULT_PARAMS, 400, seed=1,
-                                copies=c) for c in (0, 2)}
+    tr, te = idx[: len(y) // 2], idx[len(y) // 2 :]
+    boosters = {
+        c: training.fit(
+            x.iloc[tr].reset_index(drop=True), y[tr], training.DEFAULT_PARAMS, 400, seed=1, copies=c
+        )
+        for c in (0, 2)
+    }
     for column in ("tenure_months", "contract"):
         held_out = training.dmatrix(mask_columns(x.iloc[te], [column]))
         brier = {c: brier_score_loss(y[te], b.predict(held_out)) for c, b in boosters.items()}
@@ -113,7 +120,7 @@ def test_augment_blanks_values_at_the_rate_and_keeps_labels(data):
     xa, ya = training.augment(x, y, np.random.default_rng(0), copies=2, rate=0.3)
     assert len(xa) == 3 * len(x) and (ya == np.tile(y, 3)).all()
     assert xa.iloc[: len(x)].isna().mean().mean() < 0.01
-    assert abs(xa.iloc[len(x):].isna().mean().mean() - 0.3) < 0.02
+    assert abs(xa.iloc[len(x) :].isna().mean().mean() - 0.3) < 0.02
     assert list(xa.dtypes) == list(x.dtypes)
 
 
@@ -146,7 +153,13 @@ def test_train_writes_loadable_verified_artefacts(tmp_path):
     card = training.train(out=tmp_path, budget=1, seed=3)
     models = load_model(tmp_path)
     assert models.version == card["version"]
-    for name in ("model_card.json", "model_card.md", "calibration.png", "churn_model.ubj", "churn_model_core.ubj"):
+    for name in (
+        "model_card.json",
+        "model_card.md",
+        "calibration.png",
+        "churn_model.ubj",
+        "churn_model_core.ubj",
+    ):
         assert (tmp_path / name).is_file(), name
     assert not list(tmp_path.glob("*.pkl")) and not list(tmp_path.glob("*.pickle"))
     assert card["cv"]["roc_auc"] > 0.84 and set(card["drift_reference"]) == set(FULL_FEATURES)
@@ -154,8 +167,19 @@ def test_train_writes_loadable_verified_artefacts(tmp_path):
 
 def test_retainwise_train_rejects_a_missing_file_in_one_line(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "retainwise", "train", "--data", str(tmp_path / "nope.csv"), "--out",
-         str(tmp_path)], capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "retainwise",
+            "train",
+            "--data",
+            str(tmp_path / "nope.csv"),
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "no such training file" in proc.stderr

@@ -25,9 +25,17 @@ def champion():
 
 def _table(d_auc, d_brier, base_auc=0.85):
     d_auc, d_brier = np.asarray(d_auc, dtype=float), np.asarray(d_brier, dtype=float)
-    return pd.DataFrame({"fold": range(1, len(d_auc) + 1), "champion ROC AUC": base_auc,
-                         "candidate ROC AUC": base_auc + d_auc, "Δ ROC AUC": d_auc, "champion Brier": 0.13,
-                         "candidate Brier": 0.13 + d_brier, "Δ Brier": d_brier})
+    return pd.DataFrame(
+        {
+            "fold": range(1, len(d_auc) + 1),
+            "champion ROC AUC": base_auc,
+            "candidate ROC AUC": base_auc + d_auc,
+            "Δ ROC AUC": d_auc,
+            "champion Brier": 0.13,
+            "candidate Brier": 0.13 + d_brier,
+            "Δ Brier": d_brier,
+        }
+    )
 
 
 # -- the rule -----------------------------------------------------------------
@@ -108,8 +116,13 @@ def _trained(tmp_path, decision: str):
     out = tmp_path / "out"
     shutil.copytree(MODEL_DIR, out)
     card = json.loads((out / CARD).read_text(encoding="utf-8"))
-    card["gate"] = {"decision": decision, "reason": f"ROC AUC worse than the champion ({decision} test)",
-                    "rule": gate.RULE, "champion": card["version"], "folds": []}
+    card["gate"] = {
+        "decision": decision,
+        "reason": f"ROC AUC worse than the champion ({decision} test)",
+        "rule": gate.RULE,
+        "champion": card["version"],
+        "folds": [],
+    }
     card["trained_at"] = "2030-01-01T00:00:00+00:00"
     cards.write(card, out)
     live = tmp_path / "live"
@@ -134,10 +147,16 @@ def test_forced_install_keeps_the_champion_in_the_history(tmp_path, champion):
     out, live = _trained(tmp_path, "reject")
     installed = install_model(out, live, force=True)
     history = installed["history"]
-    assert history[0]["version"] == champion["version"] and history[0]["cv"]["roc_auc"] == champion["cv"]["roc_auc"]
+    assert (
+        history[0]["version"] == champion["version"]
+        and history[0]["cv"]["roc_auc"] == champion["cv"]["roc_auc"]
+    )
     assert history[0]["replaced_at"] and load_model(live).card["trained_at"] == "2030-01-01T00:00:00+00:00"
     md = (live / cards.MARKDOWN).read_text(encoding="utf-8")
     assert "## Champion history" in md and "## Promotion gate" in md
     # installed again: the previous champion moves down, nothing is lost
     again = install_model(out, live, force=True)
-    assert [h["trained_at"] for h in again["history"][:2]] == ["2030-01-01T00:00:00+00:00", champion["trained_at"]]
+    assert [h["trained_at"] for h in again["history"][:2]] == [
+        "2030-01-01T00:00:00+00:00",
+        champion["trained_at"],
+    ]

@@ -10,8 +10,9 @@ from retainwise.science.model import CARD, MODEL_DIR
 
 
 def _retainwise(*args, timeout=120):
-    return subprocess.run([sys.executable, "-m", "retainwise", *args], capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "retainwise", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def _outputs(nb, source: str) -> list:
@@ -45,13 +46,24 @@ def test_retainwise_train_runs_every_section_shows_progress_and_gates(tmp_path):
     # 2 feature sets x 3 repeats x 5 folds, with PR AUC and Brier per fold
     assert "PR AUC" in folds and "Brier" in folds and folds.count("<tr>") >= 30
     segments = _html(_outputs(nb, "run.segments()"))
-    for expected in ("mean probability", "ROC AUC", "contract", "tenure band", "internet_service", "payment_method"):
+    for expected in (
+        "mean probability",
+        "ROC AUC",
+        "contract",
+        "tenure band",
+        "internet_service",
+        "payment_method",
+    ):
         assert expected in segments, expected
-    figures = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
+    figures = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})
+    ]
     assert len(figures) >= 4
     assert "Verdict: promote" in _html(_outputs(nb, "run.gate(champion_dir or MODEL_DIR)"))
-    card_md = "".join(o["data"].get("text/markdown", "") for o in
-                      _outputs(nb, "Markdown(model_card_markdown(run.card(out)))"))
+    card_md = "".join(
+        o["data"].get("text/markdown", "")
+        for o in _outputs(nb, "Markdown(model_card_markdown(run.card(out)))")
+    )
     assert "## Promotion gate" in card_md and "**promote**" in card_md
     card = json.loads((tmp_path / CARD).read_text(encoding="utf-8"))
     assert card["gate"]["champion"] == json.loads(committed)["version"] and len(card["gate"]["folds"]) == 5

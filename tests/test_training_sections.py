@@ -32,8 +32,10 @@ def test_profile_counts_missing_values_and_explains_blank_total_charges(data):
 
 
 def test_trials_table_sorts_by_auc_and_marks_the_chosen_trial():
-    trials = [{"params": {"eta": e}, "rounds": 10, "roc_auc": a, "roc_auc_std": 0.01, "brier": 0.13,
-               "seconds": 1.0} for e, a in ((0.1, 0.84), (0.2, 0.86), (0.3, 0.85))]
+    trials = [
+        {"params": {"eta": e}, "rounds": 10, "roc_auc": a, "roc_auc_std": 0.01, "brier": 0.13, "seconds": 1.0}
+        for e, a in ((0.1, 0.84), (0.2, 0.86), (0.3, 0.85))
+    ]
     table = trials_table({"full": {"params": {"eta": 0.3}, "rounds": 10, "trials": trials}})
     assert list(table["CV ROC AUC"]) == [0.86, 0.85, 0.84]
     assert list(table["chosen"]) == ["", "✔", ""]
@@ -50,13 +52,17 @@ def test_progress_appends_one_line_per_trial_for_the_command(tmp_path):
 def test_segments_show_a_weak_segment():
     rng = np.random.default_rng(0)
     n = 2000
-    rows = pd.DataFrame({"contract": rng.choice(["monthly", "annual"], n), "tenure_months": rng.integers(0, 72, n)})
+    rows = pd.DataFrame(
+        {"contract": rng.choice(["monthly", "annual"], n), "tenure_months": rng.integers(0, 72, n)}
+    )
     y = rng.integers(0, 2, n)
     # a perfect score for monthly customers, noise for annual ones
     p = np.where(rows["contract"] == "monthly", 0.2 + 0.6 * y, rng.random(n))
     table = segments_table(rows, y, p).set_index(["segment", "value"])
     assert table.loc[("contract", "monthly"), "ROC AUC"] == 1.0
-    assert table.loc[("contract", "annual"), "ROC AUC"] < 0.6 and table.loc[("contract", "annual"), "vs all"] < 0
+    assert (
+        table.loc[("contract", "annual"), "ROC AUC"] < 0.6 and table.loc[("contract", "annual"), "vs all"] < 0
+    )
     assert table.xs("tenure band")["customers"].sum() == n
 
 

@@ -44,17 +44,25 @@ def test_an_s3_outage_of_three_backoffs_is_ridden_out(short, tmp_path):
     stack = short
     moto = urlparse(stack.settings.aws_endpoint_url)
     outage = Outage((moto.hostname, moto.port))
-    worker = stack.start_worker("--retry-backoff", str(BACKOFF), "--concurrency", "2",
-                                env=stack.env(AWS_ENDPOINT_URL_S3=outage.url))
+    worker = stack.start_worker(
+        "--retry-backoff", str(BACKOFF), "--concurrency", "2", env=stack.env(AWS_ENDPOINT_URL_S3=outage.url)
+    )
     try:
         in_flight = submit(big_upload(tmp_path), "acme", stack.settings)
-        stack.wait_for(lambda: any(e["event"] == "run_started" for e in stack.events(worker)), what="run started")
+        stack.wait_for(
+            lambda: any(e["event"] == "run_started" for e in stack.events(worker)), what="run started"
+        )
         outage.cut()  # mid-run: its outputs cannot be put
         cut_at = time.monotonic()
         (tmp_path / "small").mkdir()
-        queued = submit(big_upload(tmp_path / "small", rows=500), "shop", stack.settings)  # cannot be downloaded
-        stack.wait_for(lambda: sum(e["event"] == "run_retry" for e in stack.events(worker)) >= 2, timeout=60,
-                       what="both runs retrying")
+        queued = submit(
+            big_upload(tmp_path / "small", rows=500), "shop", stack.settings
+        )  # cannot be downloaded
+        stack.wait_for(
+            lambda: sum(e["event"] == "run_retry" for e in stack.events(worker)) >= 2,
+            timeout=60,
+            what="both runs retrying",
+        )
         time.sleep(max(0.0, 3 * BACKOFF - (time.monotonic() - cut_at)))
         outage.restore()
         for run_id in (in_flight, queued):
@@ -72,15 +80,23 @@ def test_a_run_store_outage_is_ridden_out(short, tmp_path):
     worker = stack.start_worker("--retry-backoff", str(BACKOFF))
     run_id = submit(big_upload(tmp_path), "acme", stack.settings)
     stack.wait_for(lambda: any(e["event"] == "run_started" for e in stack.events(worker)), what="run started")
-    db = sqlite3.connect(stack.settings.effective_database_url.removeprefix("sqlite:///"), isolation_level=None,
-                         check_same_thread=False)
+    db = sqlite3.connect(
+        stack.settings.effective_database_url.removeprefix("sqlite:///"),
+        isolation_level=None,
+        check_same_thread=False,
+    )
     db.execute("BEGIN EXCLUSIVE")  # nothing reads or writes the store until it is released
     released = threading.Timer(40, db.rollback)
     released.start()
     try:
         # met wherever it lands: claiming, reading the mapping, the heartbeat, completing, the sweep
-        stack.wait_for(lambda: any("run store failed" in str(e.get("error") or e.get("reason"))
-                                   for e in stack.events(worker)), timeout=90, what="the runner meeting the outage")
+        stack.wait_for(
+            lambda: any(
+                "run store failed" in str(e.get("error") or e.get("reason")) for e in stack.events(worker)
+            ),
+            timeout=90,
+            what="the runner meeting the outage",
+        )
     finally:
         released.join()
         db.close()
@@ -95,7 +111,9 @@ def test_a_run_killed_on_its_last_attempt_is_failed(short, tmp_path):
     for _ in range(2):  # two runners already died on it (their leases lapsed at once)
         stack.store.claim(run_id, lease_s=0)
     first = stack.start_worker()
-    stack.wait_for(lambda: any(e["event"] == "run_started" for e in stack.events(first)), what="third attempt")
+    stack.wait_for(
+        lambda: any(e["event"] == "run_started" for e in stack.events(first)), what="third attempt"
+    )
     os.kill(first.pid, signal.SIGKILL)  # as an out-of-memory kill would
     first.wait(10)
     assert stack.store.get(run_id).status == PROCESSING

@@ -46,7 +46,12 @@ class Pipeline:
         (out / "notebooks").mkdir(parents=True, exist_ok=True)
         (out / "results.csv").write_text("customer_id,churn_probability\nC1,0.5\n")
         (out / "notebooks" / "pipeline.ipynb").write_text("{}")
-        summary = {"rows_in": 1, "rows_scored": 1, "quality": {"score": 90.0}, "model": {"version": "stand-in"}}
+        summary = {
+            "rows_in": 1,
+            "rows_scored": 1,
+            "quality": {"score": 90.0},
+            "model": {"version": "stand-in"},
+        }
         (out / "summary.json").write_text(json.dumps(summary))
         record = {"columns": ["Ref"], "mapping": {"Ref": "customer_id"}, "confirmed": {"Ref": "customer_id"}}
         (out / "mapping.json").write_text(json.dumps(record))
@@ -80,7 +85,9 @@ def receive_job(ctx, run_id: str):
 
 
 def versions(stack, run) -> dict[str, int]:
-    resp = stack.storage.s3.list_object_versions(Bucket=stack.settings.bucket, Prefix=results_prefix(run.tenant, run.id))
+    resp = stack.storage.s3.list_object_versions(
+        Bucket=stack.settings.bucket, Prefix=results_prefix(run.tenant, run.id)
+    )
     counts: dict[str, int] = {}
     for v in resp.get("Versions", []):
         counts[v["Key"]] = counts.get(v["Key"], 0) + 1
@@ -107,7 +114,9 @@ class CompleteFailsOnce(RunStore):
     def complete(self, run_id, **kw):
         if not self.failed:
             self.failed = True
-            raise StorageError("The run store failed while completing a run: OperationalError.", code="database")
+            raise StorageError(
+                "The run store failed while completing a run: OperationalError.", code="database"
+            )
         return super().complete(run_id, **kw)
 
 
@@ -171,9 +180,17 @@ def test_a_run_whose_runner_died_on_its_last_attempt_is_failed(stack, ctx):
 
 
 def test_kernels_get_no_secrets():
-    env = kernel_environment({"PATH": "/bin", "RETAINWISE_SECRET": "s", "AWS_SECRET_ACCESS_KEY": "k",
-                              "AWS_ACCESS_KEY_ID": "i", "AWS_SESSION_TOKEN": "t", "RETAINWISE_DATABASE_URL": "pg",
-                              "RETAINWISE_HOME": "/h"})
+    env = kernel_environment(
+        {
+            "PATH": "/bin",
+            "RETAINWISE_SECRET": "s",
+            "AWS_SECRET_ACCESS_KEY": "k",
+            "AWS_ACCESS_KEY_ID": "i",
+            "AWS_SESSION_TOKEN": "t",
+            "RETAINWISE_DATABASE_URL": "pg",
+            "RETAINWISE_HOME": "/h",
+        }
+    )
     assert env == {"PATH": "/bin", "RETAINWISE_HOME": "/h"}
 
 
@@ -217,7 +234,9 @@ def test_the_mapping_a_run_used_is_saved_in_the_store_for_every_runner(stack, ct
 
 
 def test_a_copy_cannot_spend_the_attempts_of_a_resting_run(stack, ctx):
-    ctx.pipeline = Pipeline(fail=StorageError("Storage unreachable while downloading (EndpointConnectionError)."))
+    ctx.pipeline = Pipeline(
+        fail=StorageError("Storage unreachable while downloading (EndpointConnectionError).")
+    )
     ctx.settings = ctx.settings.replace(retry_backoff_s=10)
     run_id = submit(SAMPLE, "acme", stack.settings)
     job = receive_job(ctx, run_id)
@@ -242,9 +261,17 @@ def test_worker_options_left_unset_take_the_settings(monkeypatch, stack):
 
     monkeypatch.setattr(loop.Context, "create", staticmethod(create))
     with pytest.raises(RuntimeError, match="enough"):
-        loop.run_worker(stack.settings.replace(retry_backoff_s=30, poll_wait_s=20), retry_backoff_s=args.retry_backoff,
-                        poll_wait_s=2, concurrency=args.concurrency)
-    assert (seen["settings"].retry_backoff_s, seen["settings"].poll_wait_s, seen["settings"].concurrency) == (30, 2, 1)
+        loop.run_worker(
+            stack.settings.replace(retry_backoff_s=30, poll_wait_s=20),
+            retry_backoff_s=args.retry_backoff,
+            poll_wait_s=2,
+            concurrency=args.concurrency,
+        )
+    assert (seen["settings"].retry_backoff_s, seen["settings"].poll_wait_s, seen["settings"].concurrency) == (
+        30,
+        2,
+        1,
+    )
 
 
 def test_a_tenant_s_active_model_in_the_bucket_is_fetched_for_its_runs_only(stack, ctx, tmp_path):
@@ -253,7 +280,9 @@ def test_a_tenant_s_active_model_in_the_bucket_is_fetched_for_its_runs_only(stac
     trained = tmp_path / "trained"
     trained.mkdir()
     (trained / "model.ubj").write_bytes(b"booster bytes")
-    (trained / "card.json").write_text(json.dumps({"version": "t-abc", "kind": "tenant", "cv": {"roc_auc": 0.8}}))
+    (trained / "card.json").write_text(
+        json.dumps({"version": "t-abc", "kind": "tenant", "cv": {"roc_auc": 0.8}})
+    )
     registry = BucketRegistry(stack.storage, "acme")
     registry.register(trained, activate=False)  # a candidate only: not used
     assert isinstance(process(receive_job(ctx, submit(SAMPLE, "acme", stack.settings)), ctx), Delete)
@@ -278,8 +307,9 @@ def test_a_history_upload_on_the_platform_becomes_the_tenant_s_labelled_data(sta
 
     def pipeline(source, out, **params):  # a run whose file said who left: its snapshot has churned
         result = Pipeline()(source, out, **params)
-        pd.DataFrame({"customer_id": ["C1", "C2"], "tenure_months": [3.0, 40.0],
-                      "churned": [1.0, 0.0]}).to_parquet(out / "snapshot.parquet")
+        pd.DataFrame(
+            {"customer_id": ["C1", "C2"], "tenure_months": [3.0, 40.0], "churned": [1.0, 0.0]}
+        ).to_parquet(out / "snapshot.parquet")
         return result
 
     ctx.pipeline = pipeline

@@ -21,16 +21,21 @@ def cli_download(args) -> int:
     settings = Settings.from_env()
     run = find_run(settings, args.run_id)
     if not run.output_keys:
-        raise InputError(f"Run {run.id} is {run.status} and has no outputs to download yet"
-                         f"{': ' + run.error if run.error else ''}.", code="no_outputs")
+        raise InputError(
+            f"Run {run.id} is {run.status} and has no outputs to download yet"
+            f"{': ' + run.error if run.error else ''}.",
+            code="no_outputs",
+        )
     out = Path(args.out).resolve()
     storage = Storage(settings)
     written = {}
     for name, key in sorted(run.output_keys.items()):
         target = (out / name).resolve()
         if not target.is_relative_to(out):  # names come from the run store: never write outside --out
-            raise InputError(f"Output name {name!r} of run {run.id} leaves the folder; not written.",
-                             code="bad_output_name")
+            raise InputError(
+                f"Output name {name!r} of run {run.id} leaves the folder; not written.",
+                code="bad_output_name",
+            )
         storage.download(key, target)
         written[name] = str(target)
     if args.json:

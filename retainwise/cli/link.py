@@ -18,8 +18,11 @@ def cli_link(args) -> int:
     settings = Settings.from_env()
     if args.run_id is None:
         if args.tenant is None:
-            raise InputError("Name a run (retainwise link RUN_ID) or a tenant for its portal "
-                             "(retainwise link --tenant T).", code="nothing_to_link")
+            raise InputError(
+                "Name a run (retainwise link RUN_ID) or a tenant for its portal "
+                "(retainwise link --tenant T).",
+                code="nothing_to_link",
+            )
         tenant, url = args.tenant, portal_url(settings, args.tenant, args.expires)
     else:
         run = find_run(settings, args.run_id)

@@ -33,14 +33,20 @@ class _Where:
         """Every tenant with a registry (``models/<tenant>/registry.json``)."""
         if self.storage is None:
             return _local_tenants(self.home)
-        found = {k.split("/")[1] for k in self.storage.list("models/")
-                 if k.count("/") == 2 and k.endswith("/" + REGISTRY)}
+        found = {
+            k.split("/")[1]
+            for k in self.storage.list("models/")
+            if k.count("/") == 2 and k.endswith("/" + REGISTRY)
+        }
         return sorted(t for t in found if is_tenant(t))  # a stray key never stops the listing
 
     @property
     def train_hint(self) -> str:
-        return ("`retainwise submit HISTORY --tenant {t} --train` trains one on the platform" if self.storage
-                else "`retainwise train --tenant {t}` trains one from the tenant's history")
+        return (
+            "`retainwise submit HISTORY --tenant {t} --train` trains one on the platform"
+            if self.storage
+            else "`retainwise train --tenant {t}` trains one from the tenant's history"
+        )
 
 
 def cli_models(args) -> int:
@@ -58,8 +64,10 @@ def cli_models(args) -> int:
             print(f"{tenant}: {version} is now active; the next upload of {tenant} is scored by it")
         return 0
     if args.target:
-        raise InputError(f"Unknown models action {' '.join(args.target)!r}: use `retainwise models activate T VERSION`.",
-                         code="usage")
+        raise InputError(
+            f"Unknown models action {' '.join(args.target)!r}: use `retainwise models activate T VERSION`.",
+            code="usage",
+        )
     tenants = [args.tenant] if args.tenant else where.tenants()
     rows = [{"tenant": t, **e} for t in tenants for e in where.registry(t).versions()]
     if args.json:

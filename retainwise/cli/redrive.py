@@ -19,5 +19,7 @@ def cli_redrive(args) -> int:
     if getattr(args, "json", False):
         print(json.dumps({"moved": moved}))
     else:
-        print(f"moved {moved} message{'s' if moved != 1 else ''} from the dead-letter queue back to the job queue")
+        print(
+            f"moved {moved} message{'s' if moved != 1 else ''} from the dead-letter queue back to the job queue"
+        )
     return 0

@@ -30,6 +30,12 @@ def cli_runs(args) -> int:
 
 def _row(run: dict) -> dict:
     """One line of the list: the uploaded file's own name, rows scored (or read), times as ISO text."""
-    return {"id": run["id"], "tenant": run["tenant"], "file": upload_name(run["upload_key"]), "status": run["status"],
-            "rows": run["rows_scored"] if run["rows_scored"] is not None else run["rows_in"],
-            "created": run["created_at"], "finished": run["finished_at"]}
+    return {
+        "id": run["id"],
+        "tenant": run["tenant"],
+        "file": upload_name(run["upload_key"]),
+        "status": run["status"],
+        "rows": run["rows_scored"] if run["rows_scored"] is not None else run["rows_in"],
+        "created": run["created_at"],
+        "finished": run["finished_at"],
+    }

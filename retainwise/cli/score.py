@@ -24,15 +24,24 @@ def cli_score(args) -> int:
     """Score ``args.file`` into ``args.out``; print the summary. Raises what :func:`score_file` raises."""
     start = time.perf_counter()
     if not args.quiet:
-        print(f"Scoring {args.file} for tenant '{args.tenant}' (one notebook run: map, validate, predict, explain)…",
-              file=sys.stderr)
+        print(
+            f"Scoring {args.file} for tenant '{args.tenant}' (one notebook run: map, validate, predict, explain)…",
+            file=sys.stderr,
+        )
     home = Settings.from_env().home
     own_model = LocalRegistry.active_for(home, args.tenant)  # the tenant's own model, once it has one
     with _progress(Path(args.out), enabled=not args.quiet):
-        outcome = score_file(args.file, args.out, tenant=args.tenant, run_id=args.run_id,
-                             quality_level=args.quality_level, progress=not args.quiet,
-                             rules_share=args.rules_share, saved_mapping=mapping_store.load(home, args.tenant),
-                             tenant_model_dir=own_model)
+        outcome = score_file(
+            args.file,
+            args.out,
+            tenant=args.tenant,
+            run_id=args.run_id,
+            quality_level=args.quality_level,
+            progress=not args.quiet,
+            rules_share=args.rules_share,
+            saved_mapping=mapping_store.load(home, args.tenant),
+            tenant_model_dir=own_model,
+        )
     _save_mapping(home, args.tenant, Path(args.out) / "mapping.json")
     # the run, for `retainwise outcomes`; a file that said who left is labelled data at once
     labelled.keep_scored_run(home, args.tenant, args.out, outcome.summary)
@@ -49,7 +58,9 @@ def _progress(output_dir: Path, *, enabled: bool):
     if not enabled:
         yield
         return
-    (output_dir / PROGRESS_FILE).unlink(missing_ok=True)  # an earlier run's file in the same folder is not ours
+    (output_dir / PROGRESS_FILE).unlink(
+        missing_ok=True
+    )  # an earlier run's file in the same folder is not ours
     stop = threading.Event()
     follower = threading.Thread(target=_follow, args=(output_dir, stop), name="score-progress", daemon=True)
     follower.start()
@@ -108,11 +119,15 @@ def format_summary(outcome: RunOutcome, out: str | Path, seconds: float) -> str:
         "Most at risk:",
     ]
     top = s.get("top_at_risk", [])[:5]  # the pipeline's own list: results.csv of a million is 700 MB to read
-    if not top:  # a summary from before top_at_risk: the five highest probabilities, streamed from results.csv
+    if (
+        not top
+    ):  # a summary from before top_at_risk: the five highest probabilities, streamed from results.csv
         with open(outcome.outputs["results.csv"], newline="", encoding="utf-8") as fh:
             top = heapq.nlargest(5, csv.DictReader(fh), key=lambda row: float(row["churn_probability"]))
     for row in top:
-        lines.append(f"  {row['customer_id']:<14} {float(row['churn_probability']):6.1%}  {row['churn_risk']:<6} "
-                     f"{row['explanation']}")
+        lines.append(
+            f"  {row['customer_id']:<14} {float(row['churn_probability']):6.1%}  {row['churn_risk']:<6} "
+            f"{row['explanation']}"
+        )
     lines.append(f"Outputs in {out}: {', '.join(outcome.outputs)}")
     return "\n".join(lines)

@@ -15,8 +15,9 @@ def find_run(settings: Settings, run_id: str):
 
     run = RunStore.from_settings(settings).get(run_id)
     if run is None:
-        raise InputError(f"No run {run_id!r} in the run store at {settings.effective_database_url}.",
-                         code="unknown_run")
+        raise InputError(
+            f"No run {run_id!r} in the run store at {settings.effective_database_url}.", code="unknown_run"
+        )
     return run
 
 
@@ -42,17 +43,25 @@ def cli_status(args) -> int:
 
 def format_status(data: dict) -> str:
     """A run record as a few lines of text."""
-    lines = [f"run {data['id']}  tenant {data['tenant']}  {data['status']}  (attempts: {data['attempts']})",
-             f"  file     {data['file']}"]
+    lines = [
+        f"run {data['id']}  tenant {data['tenant']}  {data['status']}  (attempts: {data['attempts']})",
+        f"  file     {data['file']}",
+    ]
     if data.get("rows_done") is not None and data.get("rows_scored") is None:
         lines.append(f"  progress {data['rows_done']:,} rows done")
     if data.get("rows_scored") is not None:
-        lines.append(f"  scored   {data['rows_scored']:,} of {data['rows_in']:,} rows; quality "
-                     f"{data['quality_score']}; model {data['model_version']}")
+        lines.append(
+            f"  scored   {data['rows_scored']:,} of {data['rows_in']:,} rows; quality "
+            f"{data['quality_score']}; model {data['model_version']}"
+        )
     if data.get("error"):
         lines.append(f"  error    {data['error']}")
     for name, url in (data.get("outputs") or {}).items():
         lines.append(f"  output   {name}: {url}")
-    times = [f"{k.removesuffix('_at')} {data[k]}" for k in ("created_at", "started_at", "finished_at") if data.get(k)]
+    times = [
+        f"{k.removesuffix('_at')} {data[k]}"
+        for k in ("created_at", "started_at", "finished_at")
+        if data.get(k)
+    ]
     lines.append("  " + "; ".join(times))
     return "\n".join(lines)

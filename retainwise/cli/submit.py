@@ -19,8 +19,15 @@ def cli_submit(args) -> int:
     train = bool(getattr(args, "train", False))
     run_id = submit(args.file, args.tenant, Settings.from_env(), train=train)
     if args.json:
-        print_json({"run_id": run_id, "tenant": args.tenant, "file": Path(args.file).name, "status": "QUEUED",
-                    "kind": "training" if train else "scoring"})
+        print_json(
+            {
+                "run_id": run_id,
+                "tenant": args.tenant,
+                "file": Path(args.file).name,
+                "status": "QUEUED",
+                "kind": "training" if train else "scoring",
+            }
+        )
     else:
         print(run_id)
     return 0

@@ -12,10 +12,18 @@ def add_parser(sub) -> None:
     actions = p.add_subparsers(dest="tenant_action", required=True, metavar="ACTION")
     s = actions.add_parser("set", help="set where and when the tenant hears about its runs")
     s.add_argument("tenant", help="the business (tenant name)")
-    s.add_argument("--webhook", default=None, help="URL that receives a signed POST per finished run ('' clears)")
-    s.add_argument("--email", default=None, help="address that receives an e-mail per finished run ('' clears)")
-    s.add_argument("--alert-points", type=float, default=None,
-                   help="alert when the share at HIGH risk rises more than N points against the previous run")
+    s.add_argument(
+        "--webhook", default=None, help="URL that receives a signed POST per finished run ('' clears)"
+    )
+    s.add_argument(
+        "--email", default=None, help="address that receives an e-mail per finished run ('' clears)"
+    )
+    s.add_argument(
+        "--alert-points",
+        type=float,
+        default=None,
+        help="alert when the share at HIGH risk rises more than N points against the previous run",
+    )
     s.add_argument("--clear", action="store_true", help="remove every setting first")
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s = actions.add_parser("show", help="show the tenant's settings")
@@ -35,8 +43,14 @@ def cli_tenant(args) -> int:
     store = RunStore.from_settings(settings)
     tenant = check_tenant(args.tenant)
     if args.tenant_action == "set":
-        config = tenants_config.update(store, tenant, webhook_url=args.webhook, email=args.email,
-                                       alert_points=args.alert_points, clear=args.clear)
+        config = tenants_config.update(
+            store,
+            tenant,
+            webhook_url=args.webhook,
+            email=args.email,
+            alert_points=args.alert_points,
+            clear=args.clear,
+        )
     else:
         config = tenants_config.get(store, tenant)
     data = dict(config.__dict__)
@@ -49,8 +63,12 @@ def cli_tenant(args) -> int:
     print(f"tenant {tenant}")
     print(f"  webhook       {config.webhook_url or '-'}")
     print(f"  e-mail        {config.email or '-'}")
-    print(f"  alert         {f'HIGH share up more than {config.alert_points:g} points' if config.alert_points else '-'}")
+    print(
+        f"  alert         {f'HIGH share up more than {config.alert_points:g} points' if config.alert_points else '-'}"
+    )
     if config.webhook_url:
-        print(f"  signing key   {data['webhook_signing_key']}  (HMAC-SHA256 of '<timestamp>.<body>', "
-              "header X-RetainWise-Signature)")
+        print(
+            f"  signing key   {data['webhook_signing_key']}  (HMAC-SHA256 of '<timestamp>.<body>', "
+            "header X-RetainWise-Signature)"
+        )
     return 0

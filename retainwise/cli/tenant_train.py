@@ -38,13 +38,17 @@ def cli_tenant_train(args) -> int:
     tenant, quiet = args.tenant, bool(getattr(args, "json", False))
     used = [f"--{name}" for name in COMMITTED_ONLY if getattr(args, name, None) not in (None, False)]
     if used:
-        raise InputError(f"{', '.join(used)}: only for the committed model's training (without --tenant); a "
-                         "tenant model is registered by itself and activated with `retainwise models activate`.",
-                         code="usage")
+        raise InputError(
+            f"{', '.join(used)}: only for the committed model's training (without --tenant); a "
+            "tenant model is registered by itself and activated with `retainwise models activate`.",
+            code="usage",
+        )
     home = Settings.from_env().home
     out = _out_dir(args.out)
     labelled, sources = _labelled(args.data, tenant, home, quiet)
-    _say(quiet, f"Training {tenant}'s model on {len(labelled):,} labelled customers (5-fold cross-validation)…")
+    _say(
+        quiet, f"Training {tenant}'s model on {len(labelled):,} labelled customers (5-fold cross-validation)…"
+    )
     candidate = tenants.train(labelled, tenant=tenant, seed=int(args.seed), sources=sources)
     registry = LocalRegistry(home, tenant)
     active = registry.active()
@@ -76,8 +80,10 @@ def _out_dir(out: str | None) -> Path | None:
 
     path = Path(out).resolve()
     if path == MODEL_DIR.resolve():
-        raise InputError(f"--out {out} is the committed model's folder: choose another folder for a tenant model.",
-                         code="bad_out")
+        raise InputError(
+            f"--out {out} is the committed model's folder: choose another folder for a tenant model.",
+            code="bad_out",
+        )
     if path.exists() and not path.is_dir():
         raise InputError(f"--out {out} is a file, not a folder.", code="bad_out")
     return path
@@ -90,9 +96,12 @@ def _labelled(data: str | None, tenant: str, home: Path, quiet: bool) -> tuple[p
     store = LocalLabelled(home, tenant)
     labelled = load_labelled(tenant, store)
     if not pd.to_numeric(labelled["churned"], errors="coerce").notna().any():
-        raise InputError(f"Tenant {tenant!r} has no labelled customers on this machine yet: send who left with "
-                         f"`retainwise outcomes FILE --tenant {tenant}` (after scoring them), or pass "
-                         "--data HISTORY (a customer file with a churned column).", code="no_labelled")
+        raise InputError(
+            f"Tenant {tenant!r} has no labelled customers on this machine yet: send who left with "
+            f"`retainwise outcomes FILE --tenant {tenant}` (after scoring them), or pass "
+            "--data HISTORY (a customer file with a churned column).",
+            code="no_labelled",
+        )
     return labelled, store.run_ids()
 
 
@@ -101,15 +110,17 @@ def _from_history(path: Path, tenant: str, quiet: bool) -> tuple[pd.DataFrame, l
     from retainwise.science.tenant_training import labelled_from_history
 
     if not path.is_file():
-        raise InputError(f"{path}: no such history file. Pass --data with a customer file that has a churned "
-                         "column.", code="no_file")
+        raise InputError(
+            f"{path}: no such history file. Pass --data with a customer file that has a churned column.",
+            code="no_file",
+        )
     _say(quiet, f"Reading {path.name} for {tenant} (map, validate, score: the customers as a run sees them)…")
     labelled, _ = labelled_from_history(path, tenant=tenant)
     return labelled, [path.name]
 
 
 def _header(column: str) -> str:
-    return column[len(OWN_PREFIX):] if column.startswith(OWN_PREFIX) else column
+    return column[len(OWN_PREFIX) :] if column.startswith(OWN_PREFIX) else column
 
 
 def _report(card: dict, entry: dict, stored: Path, out: Path | None, *, again: bool, as_json: bool) -> None:
@@ -117,27 +128,53 @@ def _report(card: dict, entry: dict, stored: Path, out: Path | None, *, again: b
     on, cv, gate, status = card["trained_on"], card["cv"], card["gate"], entry["status"]
     features = [f["name"] for f in card["features"]]
     if as_json:
-        print_json({"tenant": card["tenant"], "version": card["version"], "status": status, "already_registered": again,
-                    "trained_on": on, "cv": {k: cv.get(k) for k in ("roc_auc", "roc_auc_folds", "roc_auc_std",
-                                                                     "brier", "base_rate_brier")},
-                    "features": features, "excluded": card["excluded"],
-                    "gate": {k: gate.get(k) for k in ("promoted", "verdict", "incumbent_name", "candidate",
-                                                      "incumbent")},
-                    "model_dir": str(stored), **({"out": str(out)} if out else {})})
+        print_json(
+            {
+                "tenant": card["tenant"],
+                "version": card["version"],
+                "status": status,
+                "already_registered": again,
+                "trained_on": on,
+                "cv": {
+                    k: cv.get(k)
+                    for k in ("roc_auc", "roc_auc_folds", "roc_auc_std", "brier", "base_rate_brier")
+                },
+                "features": features,
+                "excluded": card["excluded"],
+                "gate": {
+                    k: gate.get(k)
+                    for k in ("promoted", "verdict", "incumbent_name", "candidate", "incumbent")
+                },
+                "model_dir": str(stored),
+                **({"out": str(out)} if out else {}),
+            }
+        )
         return
     tenant, version = card["tenant"], card["version"]
     own = [_header(f) for f in features if f.startswith(OWN_PREFIX)]
-    print(f"Tenant model {version} for {tenant}: trained on {on['rows']:,} customers ({on['leavers']:,} who left, "
-          f"{on['churn_rate']:.1%})")
-    print(f"Held-out ROC AUC {cv['roc_auc']:.3f} (5-fold cross-validation, ± {cv.get('roc_auc_std', 0):.3f} per "
-          f"fold); Brier {cv['brier']:.4f} against {cv['base_rate_brier']:.4f} for the base rate")
-    print(f"Features kept: {len(features)}" + (f", {len(own)} of them {tenant}'s own columns: {', '.join(own)}"
-                                               if own else f", none of {tenant}'s own columns"))
+    print(
+        f"Tenant model {version} for {tenant}: trained on {on['rows']:,} customers ({on['leavers']:,} who left, "
+        f"{on['churn_rate']:.1%})"
+    )
+    print(
+        f"Held-out ROC AUC {cv['roc_auc']:.3f} (5-fold cross-validation, ± {cv.get('roc_auc_std', 0):.3f} per "
+        f"fold); Brier {cv['brier']:.4f} against {cv['base_rate_brier']:.4f} for the base rate"
+    )
+    print(
+        f"Features kept: {len(features)}"
+        + (
+            f", {len(own)} of them {tenant}'s own columns: {', '.join(own)}"
+            if own
+            else f", none of {tenant}'s own columns"
+        )
+    )
     for column, reason in card["excluded"].items():
         print(f"  left out {_header(column)}: {reason}")
     print(f"Gate: {gate['verdict']}")
     if again:
-        print(f"Already registered: {version} is the same model as before; its status ({status}) is unchanged.")
+        print(
+            f"Already registered: {version} is the same model as before; its status ({status}) is unchanged."
+        )
     elif status == "active":
         print(f"Active: {tenant}'s next upload is scored by it.")
     else:

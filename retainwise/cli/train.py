@@ -48,8 +48,14 @@ def cli_train(args) -> int:
         raise InputError(f"{data}: no such training file. Pass --data with a labelled CSV.", code="no_file")
     out = _out_dir(args.out, install)
     budget = DEFAULT_BUDGET if args.budget is None else int(args.budget)
-    params = {"data_path": str(data), "out_dir": str(out), "champion_dir": str(MODEL_DIR),
-              "seed": int(args.seed), "budget": budget, "repeats": REPEATS}
+    params = {
+        "data_path": str(data),
+        "out_dir": str(out),
+        "champion_dir": str(MODEL_DIR),
+        "seed": int(args.seed),
+        "budget": budget,
+        "repeats": REPEATS,
+    }
     executed = _run_with_progress(params, out)
     card = json.loads((out / CARD).read_text(encoding="utf-8"))
     as_json = bool(getattr(args, "json", False))
@@ -58,7 +64,10 @@ def cli_train(args) -> int:
         install_model(out, MODEL_DIR, force=force)
         forced = " (forced past the gate)" if card["gate"]["decision"] != "promote" else ""
         # with --json, stdout holds the one JSON object only
-        print(f"installed {card['version']} into {MODEL_DIR}{forced}", file=sys.stderr if as_json else sys.stdout)
+        print(
+            f"installed {card['version']} into {MODEL_DIR}{forced}",
+            file=sys.stderr if as_json else sys.stdout,
+        )
     return 0
 
 
@@ -67,12 +76,24 @@ def _report(card: dict, out: Path, executed: Path, *, as_json: bool) -> None:
     cv, mc, gate = card["cv"], card["missing_columns"], card["gate"]
     if as_json:
         headline = {k: cv[k] for k in ("roc_auc", "brier", "ece", "accuracy", "threshold")}
-        print(json.dumps({"version": card["version"], "cv": headline, "core_only_roc_auc": mc["core_only_roc_auc"],
-                          "gate": {"decision": gate["decision"], "reason": gate["reason"]},
-                          "model_card": str(out / cards.MARKDOWN), "executed_notebook": str(executed)}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "version": card["version"],
+                    "cv": headline,
+                    "core_only_roc_auc": mc["core_only_roc_auc"],
+                    "gate": {"decision": gate["decision"], "reason": gate["reason"]},
+                    "model_card": str(out / cards.MARKDOWN),
+                    "executed_notebook": str(executed),
+                },
+                indent=2,
+            )
+        )
         return
-    print(f"model {card['version']}: CV ROC AUC {cv['roc_auc']}, Brier {cv['brier']}, ECE {cv['ece']}, "
-          f"accuracy {cv['accuracy']} at {cv['threshold']}; core-only AUC {mc['core_only_roc_auc']}")
+    print(
+        f"model {card['version']}: CV ROC AUC {cv['roc_auc']}, Brier {cv['brier']}, ECE {cv['ece']}, "
+        f"accuracy {cv['accuracy']} at {cv['threshold']}; core-only AUC {mc['core_only_roc_auc']}"
+    )
     print(f"gate: {gate['decision']} ({gate['reason']})")
     print(f"model card: {out / cards.MARKDOWN}; executed notebook: {executed}")
 
@@ -94,11 +115,14 @@ def _out_dir(out: str | None, install: bool) -> Path:
     if out:
         path = Path(out).resolve()
         if path == MODEL_DIR.resolve():
-            raise InputError(f"--out {out} is the committed model's folder: use --install to replace it.",
-                             code="bad_out")
+            raise InputError(
+                f"--out {out} is the committed model's folder: use --install to replace it.", code="bad_out"
+            )
         return path
     if not install:
-        raise InputError("--out DIR is required (or --install to replace the committed model).", code="bad_out")
+        raise InputError(
+            "--out DIR is required (or --install to replace the committed model).", code="bad_out"
+        )
     from retainwise.settings import Settings
 
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -133,8 +157,11 @@ def _follow(path: Path, stop: threading.Event) -> None:
             for line in lines:
                 fields = line.split()
                 if len(fields) == 3:
-                    print(f"training {fields[0]}: trial {fields[1]}, best CV ROC AUC so far {fields[2]}",
-                          file=sys.stderr, flush=True)
+                    print(
+                        f"training {fields[0]}: trial {fields[1]}, best CV ROC AUC so far {fields[2]}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
             if finished:
                 return
 
@@ -150,9 +177,11 @@ def install_model(out: Path, model_dir: Path, *, force: bool = False) -> dict:
     card = json.loads((out / CARD).read_text(encoding="utf-8"))
     gate = card.get("gate") or {}
     if gate.get("decision") != "promote" and not force:
-        raise ModelError(f"Not installed: the promotion gate rejected {card['version']}: "
-                         f"{gate.get('reason', 'no verdict in its card')} (--force installs it anyway).",
-                         code="gate_rejected")
+        raise ModelError(
+            f"Not installed: the promotion gate rejected {card['version']}: "
+            f"{gate.get('reason', 'no verdict in its card')} (--force installs it anyway).",
+            code="gate_rejected",
+        )
     champion_card = model_dir / CARD
     champion = json.loads(champion_card.read_text(encoding="utf-8")) if champion_card.is_file() else None
     model_dir.mkdir(parents=True, exist_ok=True)

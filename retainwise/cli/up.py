@@ -29,8 +29,10 @@ def cli_up(args) -> int:
             run = _sample(platform)
             if args.exit_after_sample:
                 return 0 if run.status == COMPLETED else 1
-        print("running; Ctrl-C stops everything. Finished runs are listed here with their report links.",
-              flush=True)
+        print(
+            "running; Ctrl-C stops everything. Finished runs are listed here with their report links.",
+            flush=True,
+        )
         return _watch(platform, stop)
     finally:
         print("stopping (runners finish the run in hand) ...", flush=True)
@@ -46,9 +48,13 @@ def _print_stack(platform: Platform, args) -> None:
     print(f"               runners           {args.runners} (logs in {Path(s.home) / 'logs'})")
     if not args.no_voila:
         print(f"               reports           {s.report_base_url}")
-    print(f"               settings          {Path(s.home) / 'settings.env'} (submit/status/link/worker use it)")
+    print(
+        f"               settings          {Path(s.home) / 'settings.env'} (submit/status/link/worker use it)"
+    )
     for run_id in platform.lost:
-        print(f"run {run_id} FAILED: its upload was lost with an earlier stack's embedded storage", flush=True)
+        print(
+            f"run {run_id} FAILED: its upload was lost with an earlier stack's embedded storage", flush=True
+        )
 
 
 def _sample(platform: Platform):
@@ -76,7 +82,11 @@ def _watch(platform: Platform, stop: threading.Event) -> int:
     while not stop.wait(1.0):
         try:
             for name in platform.check():
-                print(f"retainwise up: {name} exited; started it again (see its log)", file=sys.stderr, flush=True)
+                print(
+                    f"retainwise up: {name} exited; started it again (see its log)",
+                    file=sys.stderr,
+                    flush=True,
+                )
         except ConfigError as exc:
             print(f"retainwise up: {exc.message}", file=sys.stderr, flush=True)
             return 1
@@ -92,8 +102,10 @@ def _watch(platform: Platform, stop: threading.Event) -> int:
                 continue
             announced.add(run.id)
             if run.status == COMPLETED:
-                print(f"run {run.id} ({run.tenant}) COMPLETED, {run.rows_scored} customers: {_link(s, run)}",
-                      flush=True)
+                print(
+                    f"run {run.id} ({run.tenant}) COMPLETED, {run.rows_scored} customers: {_link(s, run)}",
+                    flush=True,
+                )
             else:
                 print(f"run {run.id} ({run.tenant}) FAILED: {run.error}", flush=True)
     return 0

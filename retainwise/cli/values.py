@@ -32,7 +32,8 @@ def whole(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
         if value < minimum or (maximum is not None and value > maximum):
             upper = f" and {maximum}" if maximum is not None else " or more"
             raise argparse.ArgumentTypeError(
-                f"must be {'between ' if maximum is not None else ''}{minimum}{upper}, not {value}")
+                f"must be {'between ' if maximum is not None else ''}{minimum}{upper}, not {value}"
+            )
         return value
 
     parse.__name__ = "whole number"  # argparse names the type in its message

@@ -31,16 +31,30 @@ class ConnectedClientEngine(NBClientEngine):
     """Papermill's nbclient engine, with an optional ready client ``kc`` for the kernel ``km``."""
 
     @classmethod
-    def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None,
-                                 start_timeout=60, execution_timeout=None, **kwargs):
+    def execute_managed_notebook(
+        cls,
+        nb_man,
+        kernel_name,
+        log_output=False,
+        stdout_file=None,
+        stderr_file=None,
+        start_timeout=60,
+        execution_timeout=None,
+        **kwargs,
+    ):
         kc = kwargs.pop("kc", None)
         stamp = kwargs.pop("stamp", None)
         kwargs = remove_args(["input_path"], **kwargs)
         safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
         final_kwargs = merge_kwargs(
-            safe_kwargs, timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
-            startup_timeout=start_timeout, kernel_name=kernel_name, log=logger, log_output=log_output,
-            stdout_file=stdout_file, stderr_file=stderr_file,
+            safe_kwargs,
+            timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
+            startup_timeout=start_timeout,
+            kernel_name=kernel_name,
+            log=logger,
+            log_output=log_output,
+            stdout_file=stdout_file,
+            stderr_file=stderr_file,
         )
         if stamp is not None:
             # Which kernel process ran this notebook (kernels.kernel_stamp), set before the cells run so that
@@ -51,7 +65,9 @@ class ConnectedClientEngine(NBClientEngine):
         if kc is not None:
             kc.allow_stdin = False
             _notice_death(kc, kwargs.get("km"))
-            client.kc = kc  # nbclient then skips connecting and waiting; it never closes a client it did not make
+            client.kc = (
+                kc  # nbclient then skips connecting and waiting; it never closes a client it did not make
+            )
         return client.execute()
 
 
@@ -66,6 +82,7 @@ def _notice_death(kc, km) -> None:
     if km is None or getattr(kc, "_retainwise_watched", False):
         return
     for channel in (kc.shell_channel, kc.iopub_channel):
+
         def get_msg(timeout=None, _get=channel.get_msg):
             deadline = None if timeout is None else time.monotonic() + timeout
             while True:
@@ -77,6 +94,7 @@ def _notice_death(kc, km) -> None:
                         raise DeadKernelError("Kernel died") from None
                     if deadline is not None and time.monotonic() >= deadline:
                         raise
+
         channel.get_msg = get_msg
     kc._retainwise_watched = True
 

@@ -87,14 +87,17 @@ def run_pipeline(
         run_notebook(NOTEBOOK, executed, params, km=km, kc=kc, timeout=timeout, progress=progress)
         # The customer report, on the same kernel (same run, same tenant): no second kernel start.
         report_started = time.perf_counter()
-        run_notebook(REPORT_NOTEBOOK, report_executed, {"results_dir": str(output_dir)}, km=km, kc=kc,
-                     timeout=timeout)
+        run_notebook(
+            REPORT_NOTEBOOK, report_executed, {"results_dir": str(output_dir)}, km=km, kc=kc, timeout=timeout
+        )
         report_notebook_s = time.perf_counter() - report_started
     notebook_s = time.perf_counter() - started
     return _finish(output_dir, tenant, run_id, notebook_s, report_notebook_s)
 
 
-def _finish(output_dir: Path, tenant: str, run_id: str, notebook_s: float, report_notebook_s: float) -> RunOutcome:
+def _finish(
+    output_dir: Path, tenant: str, run_id: str, notebook_s: float, report_notebook_s: float
+) -> RunOutcome:
     """Render the static report, add the notebook timings to summary.json; the run's outcome."""
     from retainwise.execution.static_report import render_static  # nbconvert: ~1 s, only once a run is done
 
@@ -103,9 +106,11 @@ def _finish(output_dir: Path, tenant: str, run_id: str, notebook_s: float, repor
     report = render_static(report_executed, output_dir / "report.html", subtitle=f"{tenant} · run {run_id}")
     summary_path = output_dir / "summary.json"
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    summary["timings_s"].update(notebook=round(notebook_s - report_notebook_s, 4),
-                                report_notebook=round(report_notebook_s, 4),
-                                report=round(time.perf_counter() - t, 4))
+    summary["timings_s"].update(
+        notebook=round(notebook_s - report_notebook_s, 4),
+        report_notebook=round(report_notebook_s, 4),
+        report=round(time.perf_counter() - t, 4),
+    )
     summary_path.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     outputs = {
         "results.csv": output_dir / "results.csv",
@@ -118,9 +123,16 @@ def _finish(output_dir: Path, tenant: str, run_id: str, notebook_s: float, repor
 
 
 def score_file(
-    file: str | Path, out: str | Path, *, tenant: str = "local", run_id: str | None = None,
-    quality_level: str = "standard", progress: bool = True, rules_share: float = 0.0,
-    saved_mapping: dict | None = None, tenant_model_dir: str | Path | None = None,
+    file: str | Path,
+    out: str | Path,
+    *,
+    tenant: str = "local",
+    run_id: str | None = None,
+    quality_level: str = "standard",
+    progress: bool = True,
+    rules_share: float = 0.0,
+    saved_mapping: dict | None = None,
+    tenant_model_dir: str | Path | None = None,
 ) -> RunOutcome:
     """Run the pipeline notebook on ``file`` with a fresh kernel (what ``retainwise score`` does).
 
@@ -130,6 +142,13 @@ def score_file(
     if not path.is_file():
         raise InputError(f"{file}: no such file. Check the path and try again.", code="no_file")
     return run_pipeline(
-        path, out, tenant=tenant, run_id=run_id or uuid.uuid4().hex[:12], quality_level=quality_level,
-        progress=progress, rules_share=rules_share, saved_mapping=saved_mapping, tenant_model_dir=tenant_model_dir,
+        path,
+        out,
+        tenant=tenant,
+        run_id=run_id or uuid.uuid4().hex[:12],
+        quality_level=quality_level,
+        progress=progress,
+        rules_share=rules_share,
+        saved_mapping=saved_mapping,
+        tenant_model_dir=tenant_model_dir,
     )

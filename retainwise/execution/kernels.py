@@ -111,9 +111,13 @@ def warm(km, timeout: float = 120) -> None:
 
     kc = connect(km, timeout)
     try:
-        reply = kc.execute_interactive(WARM_UP, timeout=timeout, store_history=False, output_hook=lambda msg: None)
+        reply = kc.execute_interactive(
+            WARM_UP, timeout=timeout, store_history=False, output_hook=lambda msg: None
+        )
         if reply["content"]["status"] != "ok":
-            raise ExecutionError(f"Kernel warm-up failed: {reply['content'].get('evalue', '')}", code="warm_up")
+            raise ExecutionError(
+                f"Kernel warm-up failed: {reply['content'].get('evalue', '')}", code="warm_up"
+            )
     except BaseException:
         kc.stop_channels()
         raise
@@ -125,7 +129,9 @@ def _prepare_static_report() -> None:
 
     try:
         prepare()
-    except Exception as exc:  # only a head start: the first run's render then pays for it, or says what is wrong
+    except (
+        Exception
+    ) as exc:  # only a head start: the first run's render then pays for it, or says what is wrong
         log.warning("preparing the static report failed (%s: %s)", type(exc).__name__, exc)
 
 
@@ -137,8 +143,15 @@ class KernelPool:
     kernels at once.
     """
 
-    def __init__(self, size: int = 1, *, cwd: str | Path | None = None, env: dict | None = None,
-                 check_every: float = 1.0, refill_after: float = 10.0) -> None:
+    def __init__(
+        self,
+        size: int = 1,
+        *,
+        cwd: str | Path | None = None,
+        env: dict | None = None,
+        check_every: float = 1.0,
+        refill_after: float = 10.0,
+    ) -> None:
         if size < 1:
             raise ValueError("a kernel pool needs at least one kernel")
         self.size = size

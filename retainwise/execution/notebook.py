@@ -51,8 +51,9 @@ def kernel_session(km=None, kc=None, *, cwd: str | Path | None = None, env: dict
             if kc is None:
                 kc = own_kc = connect(km)
         except Exception as exc:  # no kernel, no zmq: worth a retry
-            raise ExecutionError(f"No kernel could be started ({type(exc).__name__}: {exc}).",
-                                 code="kernel_failed") from exc
+            raise ExecutionError(
+                f"No kernel could be started ({type(exc).__name__}: {exc}).", code="kernel_failed"
+            ) from exc
         yield km, kc
     finally:
         if own_kc is not None:
@@ -61,9 +62,18 @@ def kernel_session(km=None, kc=None, *, cwd: str | Path | None = None, env: dict
             own_km.shutdown_kernel(now=True)
 
 
-def run_notebook(notebook: str | Path, executed: str | Path, parameters: dict, *, km=None, kc=None,
-                 cwd: str | Path | None = None, timeout: int | None = None, env: dict | None = None,
-                 progress: bool = False) -> Path:
+def run_notebook(
+    notebook: str | Path,
+    executed: str | Path,
+    parameters: dict,
+    *,
+    km=None,
+    kc=None,
+    cwd: str | Path | None = None,
+    timeout: int | None = None,
+    env: dict | None = None,
+    progress: bool = False,
+) -> Path:
     """Execute ``notebook`` with ``parameters`` injected; the executed copy goes to ``executed`` (returned).
 
     ``notebook`` is a shipped notebook's name (``"pipeline.ipynb"``) or a path. ``km`` is an already
@@ -88,10 +98,20 @@ def run_notebook(notebook: str | Path, executed: str | Path, parameters: dict, *
     try:
         with kernel_session(km, kc, cwd=cwd or executed.parent, env=env) as (km, kc):
             # Which kernel ran it goes into the notebook's metadata before Papermill writes it (the engine).
-            pm.execute_notebook(str(source), str(executed), parameters=parameters, progress_bar=progress,
-                                km=km, kc=kc, stamp=kernel_stamp(km), kernel_name=KERNEL_NAME, engine_name=ENGINE_NAME,
-                                execution_timeout=timeout, log_output=False,
-                                request_save_on_cell_execute=False)
+            pm.execute_notebook(
+                str(source),
+                str(executed),
+                parameters=parameters,
+                progress_bar=progress,
+                km=km,
+                kc=kc,
+                stamp=kernel_stamp(km),
+                kernel_name=KERNEL_NAME,
+                engine_name=ENGINE_NAME,
+                execution_timeout=timeout,
+                log_output=False,
+                request_save_on_cell_execute=False,
+            )
     except PapermillExecutionError as exc:
         raise kernel_error(exc, source.stem) from None
     except RetainwiseError:
@@ -99,8 +119,9 @@ def run_notebook(notebook: str | Path, executed: str | Path, parameters: dict, *
         raise
     except Exception as exc:  # kernel death, timeouts, zmq failures: worth a retry
         _ensure_record(source, executed, f"{type(exc).__name__}: {exc}")
-        raise ExecutionError(f"The {source.stem} notebook did not finish ({type(exc).__name__}: {exc}).",
-                             code="kernel_failed") from exc
+        raise ExecutionError(
+            f"The {source.stem} notebook did not finish ({type(exc).__name__}: {exc}).", code="kernel_failed"
+        ) from exc
     return executed
 
 
@@ -114,8 +135,10 @@ def kernel_error(exc, notebook: str = "pipeline") -> RetainwiseError:
     cls = BY_NAME.get(exc.ename)
     if cls is not None:
         return cls(exc.evalue)
-    return InternalError(f"The {notebook} notebook failed in cell {exc.exec_count} with {exc.ename}: "
-                           f"{exc.evalue}", code=f"{notebook}_failed")
+    return InternalError(
+        f"The {notebook} notebook failed in cell {exc.exec_count} with {exc.ename}: {exc.evalue}",
+        code=f"{notebook}_failed",
+    )
 
 
 def _ensure_record(source: Path, executed: Path, reason: str) -> None:

@@ -47,8 +47,12 @@ def prepare() -> None:
     import nbformat
 
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("", outputs=[nbformat.v4.new_output(
-        "display_data", data={"text/html": "<p></p>", "text/plain": ""})])]
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "",
+            outputs=[nbformat.v4.new_output("display_data", data={"text/html": "<p></p>", "text/plain": ""})],
+        )
+    ]
     with _RENDERING:
         _exporter().from_notebook_node(nb, resources={"retainwise": {"subtitle": "", "title": ""}})
 
@@ -88,7 +92,9 @@ def render_static(executed_notebook: Path, out_html: Path, subtitle: str = "") -
     title = report_title(_summary_of(nb))
     nb.metadata["title"] = title  # nbconvert's <title>, escaped by its template
     with _RENDERING:
-        body, _ = _exporter().from_notebook_node(nb, resources={"retainwise": {"subtitle": subtitle, "title": title}})
+        body, _ = _exporter().from_notebook_node(
+            nb, resources={"retainwise": {"subtitle": subtitle, "title": title}}
+        )
     out_html.parent.mkdir(parents=True, exist_ok=True)
     out_html.write_text(body, encoding="utf-8")
     return out_html

@@ -21,9 +21,18 @@ def _path(value: str | Path | None) -> str:
     return str(Path(value).resolve()) if value else ""
 
 
-def run_training(tenant: str, out_dir: str | Path, executed: str | Path, *, history_path: str | Path | None = None,
-                 labelled_dir: str | Path | None = None, current_model_dir: str | Path | None = None,
-                 seed: int = 42, km=None, timeout: int | None = None) -> dict:
+def run_training(
+    tenant: str,
+    out_dir: str | Path,
+    executed: str | Path,
+    *,
+    history_path: str | Path | None = None,
+    labelled_dir: str | Path | None = None,
+    current_model_dir: str | Path | None = None,
+    seed: int = 42,
+    km=None,
+    timeout: int | None = None,
+) -> dict:
     """Execute the training notebook for ``tenant``; its artefacts go to ``out_dir``, the executed notebook to
     ``executed`` (left there on failure too). Returns the saved model's card (``card.json``).
 
@@ -33,7 +42,13 @@ def run_training(tenant: str, out_dir: str | Path, executed: str | Path, *, hist
     """
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    params = {"tenant": tenant, "history_path": _path(history_path), "labelled_dir": _path(labelled_dir),
-              "current_model_dir": _path(current_model_dir), "out_dir": str(out_dir), "seed": int(seed)}
+    params = {
+        "tenant": tenant,
+        "history_path": _path(history_path),
+        "labelled_dir": _path(labelled_dir),
+        "current_model_dir": _path(current_model_dir),
+        "out_dir": str(out_dir),
+        "seed": int(seed),
+    }
     run_notebook(NOTEBOOK, executed, params, km=km, cwd=out_dir, timeout=timeout)
     return json.loads((out_dir / "card.json").read_text(encoding="utf-8"))

@@ -15,8 +15,16 @@ from contextlib import contextmanager
 from retainwise.errors import InputError, StorageError, StorageRefusedError
 
 #: S3/SQS error codes that retrying will not fix.
-PERMANENT = {"NoSuchKey", "NoSuchBucket", "AccessDenied", "InvalidObjectState", "404", "403",
-             "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
+PERMANENT = {
+    "NoSuchKey",
+    "NoSuchBucket",
+    "AccessDenied",
+    "InvalidObjectState",
+    "404",
+    "403",
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
+}
 
 
 def client(service: str, settings):
@@ -24,8 +32,10 @@ def client(service: str, settings):
     from botocore.config import Config
 
     endpoint = os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}") or settings.aws_endpoint_url
-    kwargs = {"region_name": settings.aws_region,
-              "config": Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30)}
+    kwargs = {
+        "region_name": settings.aws_region,
+        "config": Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30),
+    }
     if endpoint:
         kwargs["endpoint_url"] = endpoint
         if not (os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE")):
@@ -44,10 +54,14 @@ def translate(doing: str, *, missing_is_input: bool = False):
         code = exc.response.get("Error", {}).get("Code", "")
         # Without s3:ListBucket (infra/ grants none) a missing key answers AccessDenied, not NoSuchKey.
         if missing_is_input and code in ("NoSuchKey", "404", "AccessDenied", "403"):
-            raise InputError(f"The upload is gone from storage (or not readable) while {doing}; upload the file again.",
-                             code="upload_missing") from exc
+            raise InputError(
+                f"The upload is gone from storage (or not readable) while {doing}; upload the file again.",
+                code="upload_missing",
+            ) from exc
         # The class says whether a retry may help: a missing queue or a denied key will not come back.
         kind = StorageRefusedError if code in PERMANENT else StorageError
         raise kind(f"Storage refused {doing} ({code}).", code=f"aws_{code or 'error'}") from exc
     except BotoCoreError as exc:
-        raise StorageError(f"Storage unreachable while {doing} ({type(exc).__name__}).", code="aws_unreachable") from exc
+        raise StorageError(
+            f"Storage unreachable while {doing} ({type(exc).__name__}).", code="aws_unreachable"
+        ) from exc

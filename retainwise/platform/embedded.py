@@ -69,12 +69,16 @@ class MotoServer:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise ConfigError(f"The embedded AWS endpoint (moto) exited at start with code {self.proc.returncode}.")
+                raise ConfigError(
+                    f"The embedded AWS endpoint (moto) exited at start with code {self.proc.returncode}."
+                )
             try:
                 urllib.request.urlopen(self.url + "/moto-api/", timeout=1).close()
                 return self
@@ -112,24 +116,41 @@ def provision(settings, *, bucket: str = "retainwise", queue: str = "retainwise-
     s3, sqs = client("s3", settings), client("sqs", settings)
     visibility = settings.visibility_timeout_s  # above the run timeout: Settings guarantees it
     with translate("creating the local queues and bucket"):
-        dlq_url = sqs.create_queue(QueueName=f"{queue}-dlq",
-                                   Attributes={"MessageRetentionPeriod": str(DLQ_RETENTION_S)})["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        queue_url = sqs.create_queue(QueueName=queue, Attributes={
-            "VisibilityTimeout": str(visibility),
-            "MessageRetentionPeriod": str(QUEUE_RETENTION_S),
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}),
-        })["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        dlq_url = sqs.create_queue(
+            QueueName=f"{queue}-dlq", Attributes={"MessageRetentionPeriod": str(DLQ_RETENTION_S)}
+        )["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        queue_url = sqs.create_queue(
+            QueueName=queue,
+            Attributes={
+                "VisibilityTimeout": str(visibility),
+                "MessageRetentionPeriod": str(QUEUE_RETENTION_S),
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
+                ),
+            },
+        )["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         existing = [b["Name"] for b in s3.list_buckets().get("Buckets", [])]
         if bucket not in existing:
             s3.create_bucket(Bucket=bucket)
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
-            "QueueConfigurations": [{
-                "QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"],
-                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "uploads/"}]}},
-            }]})
+        s3.put_bucket_notification_configuration(
+            Bucket=bucket,
+            NotificationConfiguration={
+                "QueueConfigurations": [
+                    {
+                        "QueueArn": queue_arn,
+                        "Events": ["s3:ObjectCreated:*"],
+                        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "uploads/"}]}},
+                    }
+                ]
+            },
+        )
     return Resources(bucket=bucket, queue_url=queue_url, dlq_url=dlq_url)
 
 

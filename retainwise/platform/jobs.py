@@ -12,8 +12,9 @@ from retainwise.platform.storage import Storage, check_tenant, upload_key
 from retainwise.settings import Settings
 
 
-def submit(path: str | Path, tenant: str, settings: Settings, store: RunStore | None = None, *,
-           train: bool = False) -> str:
+def submit(
+    path: str | Path, tenant: str, settings: Settings, store: RunStore | None = None, *, train: bool = False
+) -> str:
     """Upload ``path`` for ``tenant``, record the run as QUEUED and send its job message. Returns the run id.
 
     ``train``: ``path`` is a history (a customer file with a churned column): the run trains the tenant's
@@ -37,6 +38,8 @@ def submit(path: str | Path, tenant: str, settings: Settings, store: RunStore | 
     store.create(tenant=tenant, upload_key=key, run_id=run_id, upload_id=upload_id)
     etag = storage.put_file(path, key)
     store.set_etag(run_id, etag)
-    job = JobMessage.for_upload(run_id=run_id, upload_id=upload_id, tenant=tenant, bucket=storage.bucket, key=key)
+    job = JobMessage.for_upload(
+        run_id=run_id, upload_id=upload_id, tenant=tenant, bucket=storage.bucket, key=key
+    )
     Queue(settings).send(job.body())
     return run_id

@@ -126,8 +126,13 @@ def local_runs(home: str | os.PathLike, tenant: str) -> list[dict]:
 def record_run(home: str | os.PathLike, tenant: str, output_dir: str | Path, summary: dict) -> Path:
     """Record a finished local run of ``tenant`` (its summary.json) in runs.json; a rerun's record replaces it."""
     output_dir = Path(output_dir).resolve()
-    entry = {"run_id": summary["run_id"], "output_dir": str(output_dir), "finished_at": summary.get("finished_at"),
-             "rows_scored": summary.get("rows_scored"), "snapshot": (output_dir / SNAPSHOT).is_file()}
+    entry = {
+        "run_id": summary["run_id"],
+        "output_dir": str(output_dir),
+        "finished_at": summary.get("finished_at"),
+        "rows_scored": summary.get("rows_scored"),
+        "snapshot": (output_dir / SNAPSHOT).is_file(),
+    }
     runs = [r for r in local_runs(home, tenant) if r["run_id"] != entry["run_id"]] + [entry]
     path = tenant_dir(home, tenant) / RUNS_FILE
     write_atomic(path, json.dumps(runs, indent=2, ensure_ascii=False).encode("utf-8") + b"\n")
@@ -143,7 +148,9 @@ def find_local_run(home: str | os.PathLike, tenant: str, run_id: str | None = No
     return max(runs, key=lambda r: str(r.get("finished_at") or ""), default=None)
 
 
-def keep_scored_run(home: str | os.PathLike, tenant: str, output_dir: str | Path, summary: dict) -> Path | None:
+def keep_scored_run(
+    home: str | os.PathLike, tenant: str, output_dir: str | Path, summary: dict
+) -> Path | None:
     """After ``retainwise score``: record the run; when the file said who left (a history upload), save its
     snapshot rows with a known ``churned`` as the run's labelled data. The labelled file, or None."""
     record_run(home, tenant, output_dir, summary)
@@ -164,8 +171,9 @@ def keep_labelled(store: LocalLabelled | BucketLabelled, output_dir: str | Path,
 
     if "churned" not in pq.read_schema(path).names:
         return None
-    made = science.labelled_from_snapshot(pd.read_parquet(path), run_id=summary["run_id"],
-                                          scored_at=summary.get("finished_at"))
+    made = science.labelled_from_snapshot(
+        pd.read_parquet(path), run_id=summary["run_id"], scored_at=summary.get("finished_at")
+    )
     if made is None or not len(made[0]):
         return None
     return store.save(summary["run_id"], *made)
@@ -179,8 +187,9 @@ def fetch_run_files(storage, output_keys: dict, into: Path) -> Path:
     return Path(into)
 
 
-def label_run(folder: str | Path, outcomes: pd.DataFrame, run_id: str,
-              where: LocalLabelled | BucketLabelled) -> tuple[str | None, dict, bool]:
+def label_run(
+    folder: str | Path, outcomes: pd.DataFrame, run_id: str, where: LocalLabelled | BucketLabelled
+) -> tuple[str | None, dict, bool]:
     """Join ``outcomes`` to the run's snapshot in ``folder`` (:data:`RUN_FILES`), measure how its predictions
     did and save the labelled rows in ``where`` (replacing what was sent before for that run).
 
@@ -189,8 +198,9 @@ def label_run(folder: str | Path, outcomes: pd.DataFrame, run_id: str,
     """
     folder = Path(folder)
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    labelled, report = science.join_outcomes(pd.read_parquet(folder / SNAPSHOT), outcomes, run_id=run_id,
-                                             scored_at=summary.get("finished_at"))
+    labelled, report = science.join_outcomes(
+        pd.read_parquet(folder / SNAPSHOT), outcomes, run_id=run_id, scored_at=summary.get("finished_at")
+    )
     if not len(labelled):
         return None, report, False
     results = pd.read_parquet(folder / "results.parquet", columns=["customer_id", "churn_probability"])

@@ -41,7 +41,9 @@ def parse_duration(text: str) -> int:
     """Seconds in ``30m``, ``12h``, ``7d``, ``2w`` or plain seconds. InputError otherwise."""
     match = _DURATION.fullmatch(str(text))
     if not match or int(match.group(1)) <= 0:
-        raise InputError(f"Link lifetime {text!r} is not a duration such as 30m, 12h or 7d.", code="bad_duration")
+        raise InputError(
+            f"Link lifetime {text!r} is not a duration such as 30m, 12h or 7d.", code="bad_duration"
+        )
     return int(match.group(1)) * _UNITS[match.group(2)]
 
 
@@ -49,8 +51,10 @@ def _serializer(secret: str | None, salt: str = SALT):
     from itsdangerous import URLSafeSerializer
 
     if not secret:
-        raise ConfigError("RETAINWISE_SECRET is not set: report links cannot be signed or checked. "
-                          "`retainwise up` generates one; in production set it from Secrets Manager.")
+        raise ConfigError(
+            "RETAINWISE_SECRET is not set: report links cannot be signed or checked. "
+            "`retainwise up` generates one; in production set it from Secrets Manager."
+        )
     return URLSafeSerializer(secret, salt=salt)
 
 
@@ -60,7 +64,9 @@ def sign(secret: str | None, tenant: str, run_id: str, expires_in_s: int, now: f
     return _serializer(secret).dumps({"t": tenant, "r": run_id, "e": expires})
 
 
-def verify(secret: str | None, token: str | None, run_id: str | None = None, now: float | None = None) -> Grant:
+def verify(
+    secret: str | None, token: str | None, run_id: str | None = None, now: float | None = None
+) -> Grant:
     """The grant in ``token``; LinkError when it is missing, tampered, expired or for another run."""
     from itsdangerous import BadSignature
 

@@ -55,4 +55,6 @@ def save(home: str | os.PathLike | RunStore, tenant: str, record: dict) -> Path 
     if isinstance(home, RunStore):
         home.save_mapping(tenant, record)
         return None
-    return write_atomic(path_for(home, tenant), json.dumps(record, indent=2, ensure_ascii=False).encode("utf-8"))
+    return write_atomic(
+        path_for(home, tenant), json.dumps(record, indent=2, ensure_ascii=False).encode("utf-8")
+    )

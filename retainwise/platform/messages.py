@@ -62,8 +62,13 @@ class JobMessage(BaseModel):
     @classmethod
     def for_upload(cls, *, run_id: str, upload_id: str, tenant: str, bucket: str, key: str) -> JobMessage:
         """The job for ``tenant``'s upload at ``key`` (validated like a received one)."""
-        return cls(prediction_id=run_id, upload_id=upload_id, user_id=tenant, s3_file_path=f"s3://{bucket}/{key}",
-                   queued_at=datetime.now(UTC).replace(microsecond=0))
+        return cls(
+            prediction_id=run_id,
+            upload_id=upload_id,
+            user_id=tenant,
+            s3_file_path=f"s3://{bucket}/{key}",
+            queued_at=datetime.now(UTC).replace(microsecond=0),
+        )
 
     def body(self) -> dict:
         """The message body as JSON-ready data."""
@@ -111,10 +116,14 @@ def parse(body: str, bucket: str | None = None) -> list[Work]:
             work = []
             for rec in event.Records:
                 if rec.eventSource != "aws:s3" or not rec.eventName.startswith("ObjectCreated:"):
-                    raise MessageError(f"Event {rec.eventName!r} from {rec.eventSource!r} is not an upload.",
-                                       code="bad_event")
+                    raise MessageError(
+                        f"Event {rec.eventName!r} from {rec.eventSource!r} is not an upload.",
+                        code="bad_event",
+                    )
                 if bucket and rec.s3.bucket.name != bucket:
-                    raise MessageError(f"Event for bucket {rec.s3.bucket.name!r}, not ours.", code="wrong_bucket")
+                    raise MessageError(
+                        f"Event for bucket {rec.s3.bucket.name!r}, not ours.", code="wrong_bucket"
+                    )
                 raw_key = unquote_plus(rec.s3.object.key)
                 if is_staged(raw_key):  # waits in the portal for its columns; its confirmed copy runs
                     continue

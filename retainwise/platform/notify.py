@@ -61,8 +61,14 @@ def signature(key: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + hmac.new(key.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
-def verify_signature(key: str, timestamp: str | None, body: bytes, header: str | None,
-                     tolerance_s: int = 300, now: float | None = None) -> bool:
+def verify_signature(
+    key: str,
+    timestamp: str | None,
+    body: bytes,
+    header: str | None,
+    tolerance_s: int = 300,
+    now: float | None = None,
+) -> bool:
     """True when ``header`` signs ``body`` under ``key`` and ``timestamp`` is within ``tolerance_s``."""
     if not timestamp or not header or not timestamp.isdigit():
         return False
@@ -87,8 +93,11 @@ def _summary_of(storage, run) -> dict | None:
 def _previous_completed(store, run):
     from retainwise.platform.runs import COMPLETED
 
-    earlier = [r for r in store.list_tenant(run.tenant, limit=200)
-               if r.id != run.id and r.status == COMPLETED and r.created_at <= run.created_at]
+    earlier = [
+        r
+        for r in store.list_tenant(run.tenant, limit=200)
+        if r.id != run.id and r.status == COMPLETED and r.created_at <= run.created_at
+    ]
     return earlier[0] if earlier else None
 
 
@@ -98,23 +107,40 @@ def events_for(settings, store, storage, run, summary: dict | None = None) -> li
     from retainwise.platform.links import report_url
     from retainwise.platform.runs import COMPLETED
 
-    event = {"event": f"run.{run.status.lower()}", "run_id": run.id, "tenant": run.tenant, "status": run.status,
-             "file": run.upload_key.rsplit("/", 1)[-1], "rows_in": run.rows_in, "rows_scored": run.rows_scored,
-             "finished_at": run.finished_at.isoformat(timespec="seconds") + "Z" if run.finished_at else None}
+    event = {
+        "event": f"run.{run.status.lower()}",
+        "run_id": run.id,
+        "tenant": run.tenant,
+        "status": run.status,
+        "file": run.upload_key.rsplit("/", 1)[-1],
+        "rows_in": run.rows_in,
+        "rows_scored": run.rows_scored,
+        "finished_at": run.finished_at.isoformat(timespec="seconds") + "Z" if run.finished_at else None,
+    }
     if run.status != COMPLETED:
         return [{**event, "error": run.error}]
     summary = summary if summary is not None else _summary_of(storage, run)
     share = high_share(summary)
-    event.update(risk_counts=(summary or {}).get("risk_counts"), high_share=share,
-                 report_url=report_url(settings, run.tenant, run.id))
+    event.update(
+        risk_counts=(summary or {}).get("risk_counts"),
+        high_share=share,
+        report_url=report_url(settings, run.tenant, run.id),
+    )
     events = [event]
     points = tenants_config.get(store, run.tenant).alert_points
     previous = _previous_completed(store, run) if points and share is not None else None
     before = high_share(_summary_of(storage, previous)) if previous else None
     if before is not None and (share - before) * 100 > points:
-        events.append({**event, "event": "alert.high_share", "previous_run_id": previous.id,
-                       "previous_high_share": before, "rise_points": round((share - before) * 100, 2),
-                       "alert_points": points})
+        events.append(
+            {
+                **event,
+                "event": "alert.high_share",
+                "previous_run_id": previous.id,
+                "previous_high_share": before,
+                "rise_points": round((share - before) * 100, 2),
+                "alert_points": points,
+            }
+        )
     return events
 
 
@@ -123,13 +149,17 @@ def email_text(event: dict) -> tuple[str, str]:
     run, file = event["run_id"], event.get("file") or "your file"
     if event["event"] == "alert.high_share":
         subject = f"RetainWise alert: customers at high risk up {event['rise_points']:.1f} points"
-        body = (f"In run {run} ({file}) {event['high_share']:.1%} of your customers are at HIGH risk of leaving, "
-                f"up from {event['previous_high_share']:.1%} in your previous run "
-                f"(your alert threshold: {event['alert_points']:g} points).\n\nReport: {event['report_url']}\n")
+        body = (
+            f"In run {run} ({file}) {event['high_share']:.1%} of your customers are at HIGH risk of leaving, "
+            f"up from {event['previous_high_share']:.1%} in your previous run "
+            f"(your alert threshold: {event['alert_points']:g} points).\n\nReport: {event['report_url']}\n"
+        )
     elif event["status"] == "COMPLETED":
         subject = f"RetainWise: {file} is scored"
-        body = (f"Run {run} scored {event['rows_scored']} customers; {event['high_share']:.1%} are at HIGH risk.\n\n"
-                f"Report: {event['report_url']}\n")
+        body = (
+            f"Run {run} scored {event['rows_scored']} customers; {event['high_share']:.1%} are at HIGH risk.\n\n"
+            f"Report: {event['report_url']}\n"
+        )
     else:
         subject = f"RetainWise: {file} could not be scored"
         body = f"Run {run} failed: {event.get('error')}\n"
@@ -143,16 +173,27 @@ def post_webhook(url: str, key: str, event: dict, backoff=BACKOFF_S, sleep=time.
     for attempt, pause in enumerate((0, *backoff)):
         sleep(pause)
         stamp = str(int(time.time()))
-        request = urllib.request.Request(url, data=body, method="POST", headers={
-            "Content-Type": "application/json", "User-Agent": "RetainWise-Webhook/1",
-            EVENT_HEADER: event["event"], TIMESTAMP_HEADER: stamp, SIGNATURE_HEADER: signature(key, stamp, body)})
+        request = urllib.request.Request(
+            url,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": "RetainWise-Webhook/1",
+                EVENT_HEADER: event["event"],
+                TIMESTAMP_HEADER: stamp,
+                SIGNATURE_HEADER: signature(key, stamp, body),
+            },
+        )
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT_S) as resp:  # noqa: S310 - http(s) checked on save
                 log.info("webhook delivered: %s %s %s", event["event"], event["run_id"], resp.status)
                 return True
         except urllib.error.HTTPError as exc:
             if exc.code != 429 and exc.code < 500:
-                log.warning("webhook refused (%s): %s %s, not retried", exc.code, event["event"], event["run_id"])
+                log.warning(
+                    "webhook refused (%s): %s %s, not retried", exc.code, event["event"], event["run_id"]
+                )
                 return False
             log.warning("webhook attempt %d failed (%s)", attempt + 1, exc.code)
         except (OSError, urllib.error.URLError) as exc:
@@ -168,10 +209,18 @@ def send_email(settings, address: str, event: dict) -> None:
     ses = client("ses", settings)
     subject, body = email_text(event)
     with translate("sending a notification e-mail"):
-        if settings.aws_endpoint_url:  # moto's SES, like a fresh AWS account, sends only from verified senders
+        if (
+            settings.aws_endpoint_url
+        ):  # moto's SES, like a fresh AWS account, sends only from verified senders
             ses.verify_email_identity(EmailAddress=SENDER)
-        ses.send_email(Source=SENDER, Destination={"ToAddresses": [address]}, Message={
-            "Subject": {"Data": subject, "Charset": "UTF-8"}, "Body": {"Text": {"Data": body, "Charset": "UTF-8"}}})
+        ses.send_email(
+            Source=SENDER,
+            Destination={"ToAddresses": [address]},
+            Message={
+                "Subject": {"Data": subject, "Charset": "UTF-8"},
+                "Body": {"Text": {"Data": body, "Charset": "UTF-8"}},
+            },
+        )
 
 
 @functools.cache

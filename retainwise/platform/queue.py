@@ -46,12 +46,18 @@ class Queue:
     def receive(self, max_messages: int = 1, wait_s: int = LONG_POLL_S) -> list[Received]:
         with translate("polling the queue"):
             resp = self.sqs.receive_message(
-                QueueUrl=self.url, MaxNumberOfMessages=max_messages, WaitTimeSeconds=wait_s,
+                QueueUrl=self.url,
+                MaxNumberOfMessages=max_messages,
+                WaitTimeSeconds=wait_s,
                 MessageSystemAttributeNames=["ApproximateReceiveCount"],
             )
         return [
-            Received(m["MessageId"], m["ReceiptHandle"], m["Body"],
-                     int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1")))
+            Received(
+                m["MessageId"],
+                m["ReceiptHandle"],
+                m["Body"],
+                int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1")),
+            )
             for m in resp.get("Messages", [])
         ]
 
@@ -62,13 +68,16 @@ class Queue:
     def extend(self, msg: Received, seconds: int) -> None:
         """Keep ``msg`` invisible for ``seconds`` more (the heartbeat), or release it now with 0."""
         with translate("extending a message's visibility"):
-            self.sqs.change_message_visibility(QueueUrl=self.url, ReceiptHandle=msg.receipt,
-                                               VisibilityTimeout=int(seconds))
+            self.sqs.change_message_visibility(
+                QueueUrl=self.url, ReceiptHandle=msg.receipt, VisibilityTimeout=int(seconds)
+            )
 
     def resend(self, msg: Received, delay_s: int) -> None:
         """Send ``msg``'s body again, delivered after ``delay_s`` (at most 900 s), then delete ``msg``."""
         with translate("re-queueing a message"):
-            self.sqs.send_message(QueueUrl=self.url, MessageBody=msg.body, DelaySeconds=max(0, min(900, delay_s)))
+            self.sqs.send_message(
+                QueueUrl=self.url, MessageBody=msg.body, DelaySeconds=max(0, min(900, delay_s))
+            )
         self.delete(msg)
 
     def dead_letter_url(self) -> str | None:
@@ -98,8 +107,10 @@ class Queue:
                 QueueUrl=self.url,
                 AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
             )["Attributes"]
-        return {"visible": int(attrs["ApproximateNumberOfMessages"]),
-                "in_flight": int(attrs["ApproximateNumberOfMessagesNotVisible"])}
+        return {
+            "visible": int(attrs["ApproximateNumberOfMessages"]),
+            "in_flight": int(attrs["ApproximateNumberOfMessagesNotVisible"]),
+        }
 
 
 def redrive(queue: Queue, *, limit: int | None = None) -> int:
@@ -115,8 +126,9 @@ def redrive(queue: Queue, *, limit: int | None = None) -> int:
     moved = 0
     while limit is None or moved < limit:
         with translate("reading the dead-letter queue"):
-            resp = queue.sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=1,
-                                             VisibilityTimeout=60)
+            resp = queue.sqs.receive_message(
+                QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=1, VisibilityTimeout=60
+            )
         batch = resp.get("Messages", [])
         if not batch:
             return moved

@@ -71,8 +71,10 @@ class LocalRegistry:
     def path(self, version: str) -> Path:
         if not any(e["version"] == version for e in self.versions()):
             known = ", ".join(e["version"] for e in self.versions()) or "none yet"
-            raise InputError(f"Tenant {self.tenant!r} has no model version {version!r} (versions: {known}).",
-                             code="no_such_model")
+            raise InputError(
+                f"Tenant {self.tenant!r} has no model version {version!r} (versions: {known}).",
+                code="no_such_model",
+            )
         return self.dir / version
 
     # -- writing ----------------------------------------------------------------------------
@@ -86,10 +88,15 @@ class LocalRegistry:
             for name in ("model.ubj", "card.json"):
                 shutil.copy2(Path(folder) / name, staging / name)
             os.replace(staging, target)
-        entry = {"version": version, "status": "candidate", "registered_at": _now(),
-                 "trained_at": card.get("trained_at"), "trained_on": card.get("trained_on", {}),
-                 "roc_auc": (card.get("cv") or {}).get("roc_auc"),
-                 "verdict": (card.get("gate") or {}).get("verdict", "")}
+        entry = {
+            "version": version,
+            "status": "candidate",
+            "registered_at": _now(),
+            "trained_at": card.get("trained_at"),
+            "trained_on": card.get("trained_on", {}),
+            "roc_auc": (card.get("cv") or {}).get("roc_auc"),
+            "verdict": (card.get("gate") or {}).get("verdict", ""),
+        }
         if not any(e["version"] == version for e in self.versions()):  # the same model again keeps its status
             self._write([*self.versions(), entry])
         if activate:
@@ -108,7 +115,9 @@ class LocalRegistry:
         return self.dir
 
     def _write(self, versions: list[dict]) -> None:
-        write_atomic(self.dir / REGISTRY, json.dumps({"tenant": self.tenant, "versions": versions}, indent=2).encode())
+        write_atomic(
+            self.dir / REGISTRY, json.dumps({"tenant": self.tenant, "versions": versions}, indent=2).encode()
+        )
 
 
 def _activated(versions: list[dict], version: str) -> list[dict]:
@@ -145,17 +154,29 @@ class BucketRegistry:
         version = card["version"]
         for name in ("model.ubj", "card.json"):
             self.storage.put_file(Path(folder) / name, f"{self.prefix}{version}/{name}")
-        entry = {"version": version, "status": "candidate", "registered_at": _now(),
-                 "trained_at": card.get("trained_at"), "trained_on": card.get("trained_on", {}),
-                 "roc_auc": (card.get("cv") or {}).get("roc_auc"), "verdict": (card.get("gate") or {}).get("verdict", "")}
+        entry = {
+            "version": version,
+            "status": "candidate",
+            "registered_at": _now(),
+            "trained_at": card.get("trained_at"),
+            "trained_on": card.get("trained_on", {}),
+            "roc_auc": (card.get("cv") or {}).get("roc_auc"),
+            "verdict": (card.get("gate") or {}).get("verdict", ""),
+        }
         if not any(e["version"] == version for e in self.versions()):  # the same model again keeps its status
             self._write([*self.versions(), entry])
-        return self.activate(version) if activate else next(e for e in self.versions() if e["version"] == version)
+        return (
+            self.activate(version)
+            if activate
+            else next(e for e in self.versions() if e["version"] == version)
+        )
 
     def activate(self, version: str) -> dict:
         versions = self.versions()
         if not any(e["version"] == version for e in versions):
-            raise InputError(f"Tenant {self.tenant!r} has no model version {version!r}.", code="no_such_model")
+            raise InputError(
+                f"Tenant {self.tenant!r} has no model version {version!r}.", code="no_such_model"
+            )
         versions = _activated(versions, version)
         self._write(versions)
         return next(e for e in versions if e["version"] == version)

@@ -113,12 +113,24 @@ class Run:
     @classmethod
     def of(cls, row: RunRow) -> Run:
         return cls(
-            id=row.id, tenant=row.tenant, upload_key=row.upload_key, upload_etag=row.upload_etag,
-            status=row.status, attempts=row.attempts, rows_in=row.rows_in, rows_scored=row.rows_scored,
-            quality_score=row.quality_score, model_version=row.model_version,
-            output_keys=json.loads(row.output_keys) if row.output_keys else {}, error=row.error,
-            error_code=row.error_code, message_id=row.message_id, lease_until=row.lease_until,
-            created_at=row.created_at, updated_at=row.updated_at, started_at=row.started_at,
+            id=row.id,
+            tenant=row.tenant,
+            upload_key=row.upload_key,
+            upload_etag=row.upload_etag,
+            status=row.status,
+            attempts=row.attempts,
+            rows_in=row.rows_in,
+            rows_scored=row.rows_scored,
+            quality_score=row.quality_score,
+            model_version=row.model_version,
+            output_keys=json.loads(row.output_keys) if row.output_keys else {},
+            error=row.error,
+            error_code=row.error_code,
+            message_id=row.message_id,
+            lease_until=row.lease_until,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            started_at=row.started_at,
             finished_at=row.finished_at,
         )
 
@@ -182,7 +194,9 @@ class RunStore:
         try:
             yield
         except sa_exc.SQLAlchemyError as exc:
-            raise StorageError(f"The run store failed while {doing}: {type(exc).__name__}.", code="database") from exc
+            raise StorageError(
+                f"The run store failed while {doing}: {type(exc).__name__}.", code="database"
+            ) from exc
 
     @contextmanager
     def _session(self, doing: str):
@@ -190,8 +204,16 @@ class RunStore:
             yield session
 
     # -- writes -----------------------------------------------------------
-    def create(self, *, tenant: str, upload_key: str, upload_etag: str | None = None, run_id: str | None = None,
-               upload_id: str | None = None, message_id: str | None = None) -> Run:
+    def create(
+        self,
+        *,
+        tenant: str,
+        upload_key: str,
+        upload_etag: str | None = None,
+        run_id: str | None = None,
+        upload_id: str | None = None,
+        message_id: str | None = None,
+    ) -> Run:
         """Record a new QUEUED run, or return the existing run for the same upload (tenant, key, ETag)."""
         key = idempotency_key(tenant, upload_key, upload_etag)
         if key:
@@ -199,9 +221,19 @@ class RunStore:
             if existing:
                 return existing
         t = now()
-        row = RunRow(id=run_id or uuid.uuid4().hex[:12], tenant=tenant, upload_key=upload_key,
-                     upload_etag=upload_etag, upload_id=upload_id, idempotency_key=key, status=QUEUED, attempts=0,
-                     message_id=message_id, created_at=t, updated_at=t)
+        row = RunRow(
+            id=run_id or uuid.uuid4().hex[:12],
+            tenant=tenant,
+            upload_key=upload_key,
+            upload_etag=upload_etag,
+            upload_id=upload_id,
+            idempotency_key=key,
+            status=QUEUED,
+            attempts=0,
+            message_id=message_id,
+            created_at=t,
+            updated_at=t,
+        )
         try:
             with self._session("recording a run") as s:
                 s.add(row)
@@ -213,8 +245,9 @@ class RunStore:
             raise
         return Run.of(row)
 
-    def claim(self, run_id: str, *, lease_s: float, message_id: str | None = None,
-              max_attempts: int = MAX_ATTEMPTS) -> Run | None:
+    def claim(
+        self, run_id: str, *, lease_s: float, message_id: str | None = None, max_attempts: int = MAX_ATTEMPTS
+    ) -> Run | None:
         """Atomically take a run for processing. None when it is finished, another live worker holds it,
         or its runner died on it ``max_attempts`` times (see :meth:`fail_abandoned`).
 
@@ -226,12 +259,26 @@ class RunStore:
         stmt = (
             sa.update(RunRow)
             .where(RunRow.id == run_id)
-            .where(sa.or_(RunRow.status == QUEUED, given_up,
-                          sa.and_(RunRow.status == PROCESSING, RunRow.lease_until < t,
-                                  RunRow.attempts < max_attempts)))
-            .values(status=PROCESSING, attempts=sa.case((given_up, 1), else_=RunRow.attempts + 1),
-                    lease_until=t + timedelta(seconds=lease_s), started_at=t, updated_at=t,
-                    message_id=message_id, error=None, error_code=None, finished_at=None)
+            .where(
+                sa.or_(
+                    RunRow.status == QUEUED,
+                    given_up,
+                    sa.and_(
+                        RunRow.status == PROCESSING, RunRow.lease_until < t, RunRow.attempts < max_attempts
+                    ),
+                )
+            )
+            .values(
+                status=PROCESSING,
+                attempts=sa.case((given_up, 1), else_=RunRow.attempts + 1),
+                lease_until=t + timedelta(seconds=lease_s),
+                started_at=t,
+                updated_at=t,
+                message_id=message_id,
+                error=None,
+                error_code=None,
+                finished_at=None,
+            )
         )
         with self._session("claiming a run") as s:
             if s.execute(stmt).rowcount != 1:
@@ -242,8 +289,11 @@ class RunStore:
         """The heartbeat: keep the in-progress marker alive while the notebooks run."""
         t = now()
         with self._session("extending a lease") as s:
-            s.execute(sa.update(RunRow).where(RunRow.id == run_id, RunRow.status == PROCESSING)
-                      .values(lease_until=t + timedelta(seconds=lease_s), updated_at=t))
+            s.execute(
+                sa.update(RunRow)
+                .where(RunRow.id == run_id, RunRow.status == PROCESSING)
+                .values(lease_until=t + timedelta(seconds=lease_s), updated_at=t)
+            )
 
     def set_etag(self, run_id: str, etag: str) -> None:
         """Record the upload's ETag once it is known (after the upload), making the run findable by it."""
@@ -257,16 +307,32 @@ class RunStore:
     def complete(self, run_id: str, *, summary: dict, output_keys: dict) -> Run:
         t = now()
         with self._session("completing a run") as s:
-            s.execute(sa.update(RunRow).where(RunRow.id == run_id).values(
-                status=COMPLETED, rows_in=summary.get("rows_in"), rows_scored=summary.get("rows_scored"),
-                quality_score=(summary.get("quality") or {}).get("score"),
-                model_version=(summary.get("model") or {}).get("version"), output_keys=json.dumps(output_keys),
-                lease_until=None, finished_at=t, updated_at=t, error=None, error_code=None))
+            s.execute(
+                sa.update(RunRow)
+                .where(RunRow.id == run_id)
+                .values(
+                    status=COMPLETED,
+                    rows_in=summary.get("rows_in"),
+                    rows_scored=summary.get("rows_scored"),
+                    quality_score=(summary.get("quality") or {}).get("score"),
+                    model_version=(summary.get("model") or {}).get("version"),
+                    output_keys=json.dumps(output_keys),
+                    lease_until=None,
+                    finished_at=t,
+                    updated_at=t,
+                    error=None,
+                    error_code=None,
+                )
+            )
         return self.get(run_id)
 
-    def fail(self, run_id: str, *, error: str, code: str | None = None, output_keys: dict | None = None) -> Run:
+    def fail(
+        self, run_id: str, *, error: str, code: str | None = None, output_keys: dict | None = None
+    ) -> Run:
         t = now()
-        values = dict(status=FAILED, error=error, error_code=code, lease_until=None, finished_at=t, updated_at=t)
+        values = dict(
+            status=FAILED, error=error, error_code=code, lease_until=None, finished_at=t, updated_at=t
+        )
         if output_keys is not None:
             values["output_keys"] = json.dumps(output_keys)
         with self._session("failing a run") as s:
@@ -283,10 +349,19 @@ class RunStore:
         with self._session("failing abandoned runs") as s:
             ids = list(s.scalars(sa.select(RunRow.id).where(*where)).all())
             if ids:
-                s.execute(sa.update(RunRow).where(RunRow.id.in_(ids), *where).values(
-                    status=FAILED, error_code=ABANDONED, lease_until=None, finished_at=t, updated_at=t,
-                    error=f"The runner stopped while processing this file {max_attempts} times "
-                          "(it may need more memory than a runner has)."))
+                s.execute(
+                    sa.update(RunRow)
+                    .where(RunRow.id.in_(ids), *where)
+                    .values(
+                        status=FAILED,
+                        error_code=ABANDONED,
+                        lease_until=None,
+                        finished_at=t,
+                        updated_at=t,
+                        error=f"The runner stopped while processing this file {max_attempts} times "
+                        "(it may need more memory than a runner has).",
+                    )
+                )
         return ids
 
     def release(self, run_id: str, *, error: str, code: str | None = None, rest_s: float = 0) -> None:
@@ -295,8 +370,11 @@ class RunStore:
         so copies cannot spend the run's attempts faster than its backoff."""
         t = now()
         with self._session("releasing a run") as s:
-            s.execute(sa.update(RunRow).where(RunRow.id == run_id, RunRow.status == PROCESSING)
-                      .values(lease_until=t + timedelta(seconds=rest_s), error=error, error_code=code, updated_at=t))
+            s.execute(
+                sa.update(RunRow)
+                .where(RunRow.id == run_id, RunRow.status == PROCESSING)
+                .values(lease_until=t + timedelta(seconds=rest_s), error=error, error_code=code, updated_at=t)
+            )
 
     def save_mapping(self, tenant: str, record: dict) -> None:
         """Save ``tenant``'s mapping record, replacing the previous one (every runner sees it).
@@ -336,7 +414,9 @@ class RunStore:
             row = None
             if key:
                 row = s.scalars(sa.select(RunRow).where(RunRow.idempotency_key == key)).first()
-            if row is None:  # a submitted run whose ETag was not known yet (a new version of the key is a new run)
+            if (
+                row is None
+            ):  # a submitted run whose ETag was not known yet (a new version of the key is a new run)
                 query = sa.select(RunRow).where(RunRow.tenant == tenant, RunRow.upload_key == upload_key)
                 if key:
                     query = query.where(RunRow.upload_etag.is_(None))
@@ -346,15 +426,20 @@ class RunStore:
     def list_tenant(self, tenant: str, limit: int = 50) -> list[Run]:
         """The tenant's runs, newest first."""
         with self._session("listing runs") as s:
-            rows = s.scalars(sa.select(RunRow).where(RunRow.tenant == tenant)
-                             .order_by(RunRow.created_at.desc()).limit(limit)).all()
+            rows = s.scalars(
+                sa.select(RunRow)
+                .where(RunRow.tenant == tenant)
+                .order_by(RunRow.created_at.desc())
+                .limit(limit)
+            ).all()
             return [Run.of(r) for r in rows]
 
     def with_status(self, status: str, limit: int = 1000) -> list[Run]:
         """Runs in ``status``, oldest first."""
         with self._session("listing runs") as s:
-            rows = s.scalars(sa.select(RunRow).where(RunRow.status == status)
-                             .order_by(RunRow.created_at).limit(limit)).all()
+            rows = s.scalars(
+                sa.select(RunRow).where(RunRow.status == status).order_by(RunRow.created_at).limit(limit)
+            ).all()
             return [Run.of(r) for r in rows]
 
     def recent(self, limit: int = 50) -> list[Run]:

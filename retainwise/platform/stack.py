@@ -42,12 +42,20 @@ from retainwise.platform.storage import Storage
 from retainwise.settings import Settings, write_env_file
 
 #: What `retainwise up` writes for the commands run in another shell.
-SHARED_SETTINGS = ("AWS_ENDPOINT_URL", "RETAINWISE_BUCKET", "RETAINWISE_QUEUE_URL", "RETAINWISE_SECRET",
-                   "RETAINWISE_REPORT_URL",
-                   # a `retainwise worker` started against this stack must match its queue
-                   "RETAINWISE_RUN_TIMEOUT", "RETAINWISE_VISIBILITY_TIMEOUT")
-UPLOAD_GONE = ("The upload is gone: the embedded storage of an earlier `retainwise up` kept it in memory "
-               "and has stopped. Upload the file again.")
+SHARED_SETTINGS = (
+    "AWS_ENDPOINT_URL",
+    "RETAINWISE_BUCKET",
+    "RETAINWISE_QUEUE_URL",
+    "RETAINWISE_SECRET",
+    "RETAINWISE_REPORT_URL",
+    # a `retainwise worker` started against this stack must match its queue
+    "RETAINWISE_RUN_TIMEOUT",
+    "RETAINWISE_VISIBILITY_TIMEOUT",
+)
+UPLOAD_GONE = (
+    "The upload is gone: the embedded storage of an earlier `retainwise up` kept it in memory "
+    "and has stopped. Upload the file again."
+)
 
 
 def command(argv: list[str]) -> list[str]:
@@ -73,9 +81,17 @@ class _Process:
 class Platform:
     """The processes of one local stack. ``start()``, ``check()`` now and then, then ``stop()``."""
 
-    def __init__(self, settings: Settings, *, runners: int = 2, voila: bool = True, port: int | None = None,
-                 worker_args: list[str] | None = None, endpoint: str | None = None,
-                 names: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        runners: int = 2,
+        voila: bool = True,
+        port: int | None = None,
+        worker_args: list[str] | None = None,
+        endpoint: str | None = None,
+        names: tuple[str, str] | None = None,
+    ) -> None:
         self.base = settings
         self.runners = runners
         self.voila = voila
@@ -97,13 +113,18 @@ class Platform:
         if self.endpoint is None:
             self.moto = MotoServer(self.port, log_path=home / "logs" / "aws.log").start()
         url = self.endpoint or self.moto.url
-        settings = self.base.replace(secret=self.base.secret or secrets.token_urlsafe(32), home=home.resolve())
-        resources = provision(settings.replace(aws_endpoint_url=url), bucket=self.names[0], queue=self.names[1])
+        settings = self.base.replace(
+            secret=self.base.secret or secrets.token_urlsafe(32), home=home.resolve()
+        )
+        resources = provision(
+            settings.replace(aws_endpoint_url=url), bucket=self.names[0], queue=self.names[1]
+        )
         self.settings = local_settings(settings, url, resources)
         if self.voila:
             self.reports_port = self.base.report_port if port_free(self.base.report_port) else free_port()
-            self.settings = self.settings.replace(report_base_url=f"http://127.0.0.1:{self.reports_port}",
-                                                  report_port=self.reports_port)
+            self.settings = self.settings.replace(
+                report_base_url=f"http://127.0.0.1:{self.reports_port}", report_port=self.reports_port
+            )
         self.dlq_url = resources.dlq_url
         write_env_file(home, {k: v for k, v in self.settings.to_env().items() if k in SHARED_SETTINGS})
         store = RunStore.from_settings(self.settings)  # migrate once, before the runners race to
@@ -122,8 +143,13 @@ class Platform:
 
     def _spawn(self, child: _Process) -> None:
         log = open(child.log, "ab")  # noqa: SIM115 - the child holds it; closed when it is replaced or stopped
-        child.proc = subprocess.Popen(child.argv, env=environment(self.settings), stdout=log,
-                                      stderr=subprocess.STDOUT, start_new_session=True)
+        child.proc = subprocess.Popen(
+            child.argv,
+            env=environment(self.settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         log.close()  # the child has its own copy of the descriptor
 
     def check(self) -> list[str]:
@@ -133,9 +159,11 @@ class Platform:
         message in memory, so nothing can continue.
         """
         if self.moto is not None and self.moto.proc is not None and self.moto.proc.poll() is not None:
-            raise ConfigError(f"The embedded S3/SQS endpoint stopped (exit code {self.moto.proc.returncode}); "
-                              "it kept uploads and queued jobs in memory, so they are lost. Stopping the stack.",
-                              code="endpoint_died")
+            raise ConfigError(
+                f"The embedded S3/SQS endpoint stopped (exit code {self.moto.proc.returncode}); "
+                "it kept uploads and queued jobs in memory, so they are lost. Stopping the stack.",
+                code="endpoint_died",
+            )
         restarted = []
         for child in self.children:
             if child.proc is not None and child.proc.poll() is not None:
@@ -146,7 +174,8 @@ class Platform:
 
     def alive(self) -> bool:
         return all(c.proc is not None and c.proc.poll() is None for c in self.children) and (
-            self.endpoint is not None or (self.moto is not None and self.moto.proc.poll() is None))
+            self.endpoint is not None or (self.moto is not None and self.moto.proc.poll() is None)
+        )
 
     def stop(self, timeout: float = 120) -> None:
         """SIGTERM every process (runners finish the run in hand), then stop the endpoint."""
@@ -185,8 +214,13 @@ def fail_lost_uploads(store: RunStore, settings: Settings) -> list[str]:
     return lost
 
 
-def wait_for(store: RunStore, run_id: str, timeout: float = 300, poll: float = 0.2,
-             statuses: tuple[str, ...] = (COMPLETED, FAILED)):
+def wait_for(
+    store: RunStore,
+    run_id: str,
+    timeout: float = 300,
+    poll: float = 0.2,
+    statuses: tuple[str, ...] = (COMPLETED, FAILED),
+):
     """The run once its status is one of ``statuses`` (default: finished); ExecutionError after ``timeout``.
 
     A run-store error while waiting is ridden out (the store may be failing over) until the timeout.
@@ -201,5 +235,8 @@ def wait_for(store: RunStore, run_id: str, timeout: float = 300, poll: float = 0
         if run is not None and run.status in statuses:
             return run
         time.sleep(poll)
-    raise ExecutionError(f"Run {run_id} did not reach {'/'.join(statuses)} within {timeout:.0f} s "
-                         f"(last seen: {run.status if run else 'unknown'}).", code="wait_timeout")
+    raise ExecutionError(
+        f"Run {run_id} did not reach {'/'.join(statuses)} within {timeout:.0f} s "
+        f"(last seen: {run.status if run else 'unknown'}).",
+        code="wait_timeout",
+    )

@@ -18,8 +18,13 @@ from retainwise.platform.tenants import TENANT_RE, check_tenant, results_prefix,
 
 __all__ = ["Storage", "TENANT_RE", "check_tenant", "results_prefix", "safe_name", "upload_key"]
 
-_CONTENT_TYPES = {".csv": "text/csv", ".json": "application/json", ".html": "text/html; charset=utf-8",
-                  ".ipynb": "application/x-ipynb+json", ".png": "image/png"}
+_CONTENT_TYPES = {
+    ".csv": "text/csv",
+    ".json": "application/json",
+    ".html": "text/html; charset=utf-8",
+    ".ipynb": "application/x-ipynb+json",
+    ".png": "image/png",
+}
 
 
 class Storage:
@@ -44,12 +49,21 @@ class Storage:
         extra = {"IfNoneMatch": "*"} if create_only else {}
         try:
             with translate(f"uploading {key}"), open(path, "rb") as fh:
-                resp = self.s3.put_object(Bucket=self.bucket, Key=key, Body=fh, **extra,
-                                          ContentType=_CONTENT_TYPES.get(Path(key).suffix, "application/octet-stream"))
+                resp = self.s3.put_object(
+                    Bucket=self.bucket,
+                    Key=key,
+                    Body=fh,
+                    **extra,
+                    ContentType=_CONTENT_TYPES.get(Path(key).suffix, "application/octet-stream"),
+                )
         except StorageError as exc:
             cause = exc.__cause__
-            if create_only and isinstance(cause, ClientError) and cause.response["Error"]["Code"] in (
-                    "PreconditionFailed", "412", "ConditionalRequestConflict"):
+            if (
+                create_only
+                and isinstance(cause, ClientError)
+                and cause.response["Error"]["Code"]
+                in ("PreconditionFailed", "412", "ConditionalRequestConflict")
+            ):
                 return None  # written by an earlier attempt of the same run: never a second version
             raise
         return resp["ETag"]
@@ -71,7 +85,10 @@ class Storage:
             with translate(f"checking {key}"):
                 return self.s3.head_object(Bucket=self.bucket, Key=key)
         except (StorageError, StorageRefusedError) as exc:  # a 404 here means "not there", not a failure
-            if isinstance(exc.__cause__, ClientError) and exc.__cause__.response["Error"]["Code"] in ("404", "NoSuchKey"):
+            if isinstance(exc.__cause__, ClientError) and exc.__cause__.response["Error"]["Code"] in (
+                "404",
+                "NoSuchKey",
+            ):
                 return None
             raise
 
@@ -86,14 +103,20 @@ class Storage:
         keys = {name: prefix + name for name in names.values()}
         # boto3 clients are thread-safe; a run's handful of outputs go up in parallel (latency, not bandwidth)
         with ThreadPoolExecutor(max_workers=min(8, max(1, len(names)))) as pool:
-            list(pool.map(lambda item: self.put_file(item[0], keys[item[1]], create_only=create_only), names.items()))
+            list(
+                pool.map(
+                    lambda item: self.put_file(item[0], keys[item[1]], create_only=create_only), names.items()
+                )
+            )
         return keys
 
     def put_json(self, key: str, data: dict) -> str:
         """Write ``data`` as JSON to ``key``; returns the ETag."""
         body = json.dumps(data, default=str).encode("utf-8")
         with translate(f"writing {key}"):
-            return self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")["ETag"]
+            return self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")[
+                "ETag"
+            ]
 
     def get_json(self, key: str) -> dict | None:
         """The JSON object at ``key``, or None when there is none. StorageError when storage fails."""

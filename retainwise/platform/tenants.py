@@ -35,8 +35,11 @@ def is_tenant(tenant: object) -> bool:
 def check_tenant(tenant: str) -> str:
     """``tenant`` if it is a safe tenant name (lower-case letters, digits, - and _), else InputError."""
     if not is_tenant(tenant):
-        raise InputError(f"Tenant name {tenant!r} is not allowed: use lower-case letters, digits, '-' and '_' "
-                         "(at most 63 characters).", code="bad_tenant")
+        raise InputError(
+            f"Tenant name {tenant!r} is not allowed: use lower-case letters, digits, '-' and '_' "
+            "(at most 63 characters).",
+            code="bad_tenant",
+        )
     return tenant
 
 
@@ -100,8 +103,13 @@ def check_key(key: str, tenant: str | None = None) -> tuple[str, str]:
     parts = key.split("/")
     if len(parts) == 4 and parts[2] == TRAIN:  # a training upload: the same rules for the rest
         parts = [*parts[:2], parts[3]]
-    if (len(parts) != 3 or parts[0] != "uploads" or "\\" in key or "\x00" in key
-            or any(p in ("", ".", "..") for p in parts)):
+    if (
+        len(parts) != 3
+        or parts[0] != "uploads"
+        or "\\" in key
+        or "\x00" in key
+        or any(p in ("", ".", "..") for p in parts)
+    ):
         raise MessageError(f"Key {key!r} is not an upload: expected uploads/<tenant>/<file>.", code="bad_key")
     if not is_tenant(parts[1]):
         raise MessageError(f"Key {key!r} names an invalid tenant.", code="bad_tenant")

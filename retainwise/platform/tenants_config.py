@@ -46,24 +46,30 @@ def check_webhook(url: str) -> str:
     """``url`` if it is an http(s) URL with a host; InputError otherwise."""
     parts = urlsplit(str(url))
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"Webhook {url!r} is not an http(s) URL such as https://example.com/hooks/churn.",
-                         code="bad_webhook")
+        raise InputError(
+            f"Webhook {url!r} is not an http(s) URL such as https://example.com/hooks/churn.",
+            code="bad_webhook",
+        )
     return str(url)
 
 
 def check_email(address: str) -> str:
     """``address`` if it looks like one plain e-mail address; InputError otherwise."""
     if not _EMAIL.match(str(address)):
-        raise InputError(f"E-mail address {address!r} is not valid: give one address such as ops@example.com.",
-                         code="bad_email")
+        raise InputError(
+            f"E-mail address {address!r} is not valid: give one address such as ops@example.com.",
+            code="bad_email",
+        )
     return str(address)
 
 
 def check_points(points: float) -> float:
     """``points`` if it is a number of percentage points in (0, 100]; InputError otherwise."""
     if not 0 < float(points) <= 100:
-        raise InputError(f"Alert threshold {points!r} must be between 0 and 100 percentage points.",
-                         code="bad_alert_points")
+        raise InputError(
+            f"Alert threshold {points!r} must be between 0 and 100 percentage points.",
+            code="bad_alert_points",
+        )
     return float(points)
 
 
@@ -76,8 +82,15 @@ def get(store: RunStore, tenant: str) -> TenantSettings:
         return TenantSettings(row.tenant, row.webhook_url, row.email, row.alert_points)
 
 
-def update(store: RunStore, tenant: str, *, webhook_url: str | None = None, email: str | None = None,
-           alert_points: float | None = None, clear: bool = False) -> TenantSettings:
+def update(
+    store: RunStore,
+    tenant: str,
+    *,
+    webhook_url: str | None = None,
+    email: str | None = None,
+    alert_points: float | None = None,
+    clear: bool = False,
+) -> TenantSettings:
     """Set the given fields (``""`` clears one; ``clear`` clears all first). InputError for bad values."""
     check_tenant(tenant)
     values = {"webhook_url": webhook_url, "email": email, "alert_points": alert_points}

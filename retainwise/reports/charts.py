@@ -34,8 +34,10 @@ def risk_distribution(results: pd.DataFrame, counts: dict) -> str:
     c = Canvas(WIDTH, 230)
     left, right, top, bottom = 62.0, WIDTH - 14.0, 34.0, 230 - 44.0
     p = pd.to_numeric(results["churn_probability"], errors="coerce") * 100
-    stacks = [(tier, np.histogram(p[results["churn_risk"] == tier].dropna().clip(0, 100), BIN_EDGES)[0])
-              for tier in ("LOW", "MEDIUM", "HIGH")]
+    stacks = [
+        (tier, np.histogram(p[results["churn_risk"] == tier].dropna().clip(0, 100), BIN_EDGES)[0])
+        for tier in ("LOW", "MEDIUM", "HIGH")
+    ]
     totals = sum(h for _, h in stacks)
     scale = [t for t in ticks(0, float(max(totals.max(), 1))) if float(t).is_integer()]  # whole customers
     y_of = lambda v: bottom - v / scale[-1] * (bottom - top)  # noqa: E731
@@ -47,17 +49,28 @@ def risk_distribution(results: pd.DataFrame, counts: dict) -> str:
     for tier, heights in stacks:
         for i, h in enumerate(heights):
             if h:
-                c.rect(x_of(BIN_EDGES[i]) + 0.5, y_of(base[i] + h), x_of(BIN_EDGES[i + 1]) - x_of(BIN_EDGES[i]) - 1,
-                       y_of(base[i]) - y_of(base[i] + h), TIER_COLOURS[tier])
+                c.rect(
+                    x_of(BIN_EDGES[i]) + 0.5,
+                    y_of(base[i] + h),
+                    x_of(BIN_EDGES[i + 1]) - x_of(BIN_EDGES[i]) - 1,
+                    y_of(base[i]) - y_of(base[i] + h),
+                    TIER_COLOURS[tier],
+                )
         base = base + heights
     for pct in range(0, 101, 20):
         c.text(x_of(pct), bottom + 15, str(pct), anchor="middle", size=11, fill=AXIS)
     c.line(left, bottom, right, bottom)
     c.text((left + right) / 2, bottom + 34, "chance of leaving (%)", anchor="middle")
     c.text(16, (top + bottom) / 2, "customers", anchor="middle", rotate=True)
-    _legend(c, left + 8, 16, [(f"{t.title()} ({counts.get(t, 0):,})", TIER_COLOURS[t]) for t in ("LOW", "MEDIUM", "HIGH")])
-    alt = "Customers by chance of leaving: " + ", ".join(f"{counts.get(t, 0):,} {t.lower()} risk" for t in
-                                                        ("HIGH", "MEDIUM", "LOW"))
+    _legend(
+        c,
+        left + 8,
+        16,
+        [(f"{t.title()} ({counts.get(t, 0):,})", TIER_COLOURS[t]) for t in ("LOW", "MEDIUM", "HIGH")],
+    )
+    alt = "Customers by chance of leaving: " + ", ".join(
+        f"{counts.get(t, 0):,} {t.lower()} risk" for t in ("HIGH", "MEDIUM", "LOW")
+    )
     return img(c, alt)
 
 
@@ -74,7 +87,9 @@ def drivers(global_drivers: list[dict], n: int = 8) -> str:
     top = pd.DataFrame(global_drivers or [], columns=["feature", "mean_abs_impact"]).head(n)
     if top.empty:
         return ""
-    share = top["mean_abs_impact"] / max(1e-9, float(pd.DataFrame(global_drivers)["mean_abs_impact"].sum())) * 100
+    share = (
+        top["mean_abs_impact"] / max(1e-9, float(pd.DataFrame(global_drivers)["mean_abs_impact"].sum())) * 100
+    )
     names = [labels.label(f) for f in top["feature"]]
     bars = [Bar(name, float(s), BLUE) for name, s in zip(names, share, strict=True)]
     alt = "What drives churn: " + ", ".join(f"{n} {s:.0f}%" for n, s in zip(names, share, strict=True))
@@ -88,8 +103,9 @@ def contributions(rows: list[dict]) -> str:
     rows = sorted(rows, key=lambda r: r["points"])
     bars = [Bar(r["text"], float(r["points"]), RED if r["points"] > 0 else GREEN) for r in reversed(rows)]
     alt = "; ".join(f"{r['text']}: {labels.points(r['points'] / 100)}" for r in rows)
-    return _bar_chart(bars, "effect on the chance of leaving (percentage points)", lambda t: f"{t:+g}" if t else "0",
-                      alt)
+    return _bar_chart(
+        bars, "effect on the chance of leaving (percentage points)", lambda t: f"{t:+g}" if t else "0", alt
+    )
 
 
 class _Measure(NamedTuple):
@@ -105,10 +121,20 @@ class _Measure(NamedTuple):
 
 #: The segment tables' columns a chart can show: revenue at risk, or (a file without money) the mean chance.
 _SEGMENT_MEASURES = {
-    "revenue": _Measure(float, lambda t: f"${t:,.0f}", "monthly revenue at risk", lambda v: f"${v:,.0f}",
-                        "Revenue at risk by segment. "),
-    "probability": _Measure(lambda v: float(v) * 100, lambda t: f"{t:g}%", "average chance of leaving (%)",
-                            lambda v: f"{v:.0f}%", "Average chance of leaving by segment. "),
+    "revenue": _Measure(
+        float,
+        lambda t: f"${t:,.0f}",
+        "monthly revenue at risk",
+        lambda v: f"${v:,.0f}",
+        "Revenue at risk by segment. ",
+    ),
+    "probability": _Measure(
+        lambda v: float(v) * 100,
+        lambda t: f"{t:g}%",
+        "average chance of leaving (%)",
+        lambda v: f"{v:.0f}%",
+        "Average chance of leaving by segment. ",
+    ),
 }
 
 
@@ -124,14 +150,24 @@ def segment_bars(tables: dict[str, pd.DataFrame], measure: str = "revenue") -> s
     items = list(tables.items())
     for start in range(0, len(items), cols):
         used = 0.0
-        for i, (title, table) in enumerate(items[start:start + cols]):
-            bars = [Bar(str(s), shown.value(r), RED) for s, r in zip(table["segment"], table[measure], strict=True)]
-            used = max(used, hbars(c, i * panel_w + 8 * i, y, panel_w - 8, bars, title=str(title),
-                                   tick_text=shown.tick))
+        for i, (title, table) in enumerate(items[start : start + cols]):
+            bars = [
+                Bar(str(s), shown.value(r), RED)
+                for s, r in zip(table["segment"], table[measure], strict=True)
+            ]
+            used = max(
+                used,
+                hbars(c, i * panel_w + 8 * i, y, panel_w - 8, bars, title=str(title), tick_text=shown.tick),
+            )
         y += used + 8
     for title, table in items:
-        alt.append(f"{title}: " + ", ".join(f"{s} {shown.say(shown.value(r))}" for s, r in
-                                            zip(table["segment"], table[measure], strict=True)))
+        alt.append(
+            f"{title}: "
+            + ", ".join(
+                f"{s} {shown.say(shown.value(r))}"
+                for s, r in zip(table["segment"], table[measure], strict=True)
+            )
+        )
     c.text(430, y + 10, shown.axis, anchor="middle")
     c.height = y + 18
     return img(c, shown.lead + "; ".join(alt))

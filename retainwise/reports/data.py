@@ -93,10 +93,14 @@ class ReportData:
             return ""
         mapped = "monthly_charges" in self.results.columns or "monthly_charges" in self.fields
         if mapped:
-            return ("The monthly charges column of this file is empty, so revenue at risk is not shown; "
-                    "fill it in to see it.")
-        return ("No monthly charges in this file, so revenue at risk is not shown; add a monthly charges or MRR "
-                "column to see it.")
+            return (
+                "The monthly charges column of this file is empty, so revenue at risk is not shown; "
+                "fill it in to see it."
+            )
+        return (
+            "No monthly charges in this file, so revenue at risk is not shown; add a monthly charges or MRR "
+            "column to see it."
+        )
 
     @property
     def fields(self) -> set[str]:
@@ -123,7 +127,6 @@ class ReportData:
         elif self._features is None and callable(self.features_loader):
             self._features = self.features_loader()
         return self._features
-
 
     def segment_labels(self) -> pd.DataFrame:
         """Each customer's segment per dimension (the segments section and the browser's filter), made once."""
@@ -168,7 +171,9 @@ def results_frame(text: str, nrows: int | None = MAX_ROWS) -> pd.DataFrame:
     # all blank, which pandas would read as floats (and "nan")
     frame = pd.read_csv(io.StringIO(text), dtype={"customer_id": str, "recommended_action": str}, nrows=nrows)
     if "monthly_charges" in frame.columns:
-        frame["revenue_at_risk"] = pd.to_numeric(frame["monthly_charges"], errors="coerce") * frame["churn_probability"]
+        frame["revenue_at_risk"] = (
+            pd.to_numeric(frame["monthly_charges"], errors="coerce") * frame["churn_probability"]
+        )
     if "recommended_action" not in frame.columns:  # runs from before the pipeline filled it
         frame["recommended_action"] = playbook.recommend(frame)
     frame["recommended_action"] = frame["recommended_action"].fillna("").astype(str)
@@ -189,14 +194,20 @@ def canonical_rows(upload: Path, summary: dict, keep=None) -> pd.DataFrame | Non
     from retainwise.science.pipeline import Pipeline
 
     try:
-        run = Pipeline(upload, tempfile.mkdtemp(prefix="retainwise-report-"),
-                       mapping_overrides=dict(summary.get("mapping") or {}), explain_ahead=False)
+        run = Pipeline(
+            upload,
+            tempfile.mkdtemp(prefix="retainwise-report-"),
+            mapping_overrides=dict(summary.get("mapping") or {}),
+            explain_ahead=False,
+        )
         run.read()
         run.map_columns()
         run.validate()
     except (RetainwiseError, OSError):
         return None
-    spill = run._spill  # the validated rows parked on disk: read back a chunk at a time, as the run scored them
+    spill = (
+        run._spill
+    )  # the validated rows parked on disk: read back a chunk at a time, as the run scored them
     try:
         keep = keep() if callable(keep) else keep
         parts = [c if keep is None else c[c["customer_id"].astype(str).isin(keep)] for c in spill.chunks()]
@@ -224,8 +235,12 @@ def _local_upload(results_dir: Path) -> Path | None:
     if not executed.is_file():
         return None
     # plain JSON: importing nbformat pulls in jsonschema's slow format checkers, for one metadata field
-    params = json.loads(executed.read_text(encoding="utf-8")).get("metadata", {}).get("papermill", {}).get(
-        "parameters", {})
+    params = (
+        json.loads(executed.read_text(encoding="utf-8"))
+        .get("metadata", {})
+        .get("papermill", {})
+        .get("parameters", {})
+    )
     path = Path(str(params.get("input_path") or ""))
     return path if path.is_file() else None
 
@@ -242,8 +257,11 @@ def later_outcomes(store, run_id: str) -> dict | None:
     except (RetainwiseError, OSError, ValueError):
         return None
     realised = report.get("realised") if isinstance(report, dict) else None
-    if not isinstance(realised, dict) or amount(realised.get("roc_auc")) is None or \
-            not isinstance(realised.get("n"), int):
+    if (
+        not isinstance(realised, dict)
+        or amount(realised.get("roc_auc")) is None
+        or not isinstance(realised.get("n"), int)
+    ):
         return None
     return report
 
@@ -265,11 +283,19 @@ def load_local(results_dir: str | Path) -> ReportData:
     name = results_name({p.name for p in d.iterdir()}, int(summary["rows_scored"]))
     results = results_frame((d / name).read_text(encoding="utf-8"))
     upload = _local_upload(d)
-    data = ReportData(summary["tenant"], summary["run_id"], summary, results, download_url=_data_link(d / "results.csv"),
-                      upload_name=labels.file_name((summary.get("input") or {}).get("name")),
-                      later=_local_later(summary.get("tenant"), summary["run_id"]))
+    data = ReportData(
+        summary["tenant"],
+        summary["run_id"],
+        summary,
+        results,
+        download_url=_data_link(d / "results.csv"),
+        upload_name=labels.file_name((summary.get("input") or {}).get("name")),
+        later=_local_later(summary.get("tenant"), summary["run_id"]),
+    )
     if (d / "customers.parquet").is_file():  # the shown customers' fields, written by the run: no re-reading
-        data.features_loader = lambda: customers_frame((d / "customers.parquet").read_bytes(), shown_ids(data))
+        data.features_loader = lambda: customers_frame(
+            (d / "customers.parquet").read_bytes(), shown_ids(data)
+        )
     elif upload:  # runs from before customers.parquet: the upload mapped again
         data.features_loader = lambda: canonical_rows(upload, summary, shown_ids(data))
     return data

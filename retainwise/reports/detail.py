@@ -44,11 +44,19 @@ def detail_html(row, chart: bool = True) -> str:
     up = [f"{f['text']} ({labels.points(f['points'] / 100)})" for f in found if f["points"] > 0]
     down = [f"{f['text']} ({labels.points(f['points'] / 100)})" for f in found if f["points"] < 0]
     revenue = getattr(row, "revenue_at_risk", None)
-    return render("detail.html.j2", customer=str(row.customer_id), probability=float(row.churn_probability),
-                  tier=str(row.churn_risk), action=str(getattr(row, "recommended_action", "") or ""),
-                  revenue=revenue if revenue is not None and revenue == revenue else None,
-                  up=labels.join(up), down=labels.join(down), up_many=len(up) > 1, down_many=len(down) > 1,
-                  chart=charts.contributions(found) if chart else "")
+    return render(
+        "detail.html.j2",
+        customer=str(row.customer_id),
+        probability=float(row.churn_probability),
+        tier=str(row.churn_risk),
+        action=str(getattr(row, "recommended_action", "") or ""),
+        revenue=revenue if revenue is not None and revenue == revenue else None,
+        up=labels.join(up),
+        down=labels.join(down),
+        up_many=len(up) > 1,
+        down_many=len(down) > 1,
+        chart=charts.contributions(found) if chart else "",
+    )
 
 
 def no_match_html(search: str) -> str:

@@ -57,16 +57,24 @@ class DetailWidget:
             self.controls.children = [self._none()]
             return
         if self._header is None:
-            self._header = w.HTML('<b class="rw-page">What if…</b> <span class="rw-page rw-note">change one thing '
-                                  "and see the new chance of leaving</span>", layout=self._layout,
-                                  style=self.html.style)
+            self._header = w.HTML(
+                '<b class="rw-page">What if…</b> <span class="rw-page rw-note">change one thing '
+                "and see the new chance of leaving</span>",
+                layout=self._layout,
+                style=self.html.style,
+            )
         controls = [self._header]
         for field in fields:
             current = canonical[field].iloc[0]
             options = whatif.choices(field)
             values = [v for _, v in options]
-            pick = w.Dropdown(options=options, value=current if current in values else None,
-                              description=label(field), style=self._style, layout=self._layout)
+            pick = w.Dropdown(
+                options=options,
+                value=current if current in values else None,
+                description=label(field),
+                style=self._style,
+                layout=self._layout,
+            )
             pick.add_class(f"rw-whatif-{field.replace('_', '-')}")
             pick.observe(lambda ch, f=field: self._rescore(row, canonical, f, ch["new"]), names="value")
             controls.append(pick)
@@ -83,7 +91,15 @@ class DetailWidget:
         return self._nothing
 
     def _rescore(self, row, canonical, field: str, value) -> None:
-        after = whatif.rescore(canonical, field, value, group=str(getattr(row, "experiment_group", "ml")),
-                               before=float(row.churn_probability))
-        self.result.value = render("whatif.html.j2", text=whatif.sentence(
-            field, value, float(row.churn_probability), after), after=after)
+        after = whatif.rescore(
+            canonical,
+            field,
+            value,
+            group=str(getattr(row, "experiment_group", "ml")),
+            before=float(row.churn_probability),
+        )
+        self.result.value = render(
+            "whatif.html.j2",
+            text=whatif.sentence(field, value, float(row.churn_probability), after),
+            after=after,
+        )

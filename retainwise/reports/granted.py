@@ -30,9 +30,15 @@ def _earlier(settings, store, run, grant) -> list[dict]:
 
     earlier = []
     for other in store.list_tenant(run.tenant, limit=20):
-        entry = {"run_id": other.id, "status": other.status, "when": labels.when(other.created_at),
-                 "rows": other.rows_scored, "current": other.id == run.id,
-                 "upload": labels.file_name(other.upload_key), "created_at": other.created_at}
+        entry = {
+            "run_id": other.id,
+            "status": other.status,
+            "when": labels.when(other.created_at),
+            "rows": other.rows_scored,
+            "current": other.id == run.id,
+            "upload": labels.file_name(other.upload_key),
+            "created_at": other.created_at,
+        }
         if other.status == COMPLETED and other.id != run.id:
             entry["url"] = report_url(settings, run.tenant, other.id, remaining_s(grant))
         earlier.append(entry)
@@ -49,8 +55,12 @@ def _previous(storage, earlier: list[dict], store, run) -> dict | None:
             summary = json.loads(storage.get_text(other.output_keys["summary.json"]))
             # a large run's most at risk (results_top.csv): its whole results.csv is in upload order, and huge
             name = results_name(other.output_keys, int(summary["rows_scored"]))
-            return {"summary": summary, "results": results_frame(storage.get_text(other.output_keys[name])),
-                    "when": entry["when"], "upload": entry["upload"]}
+            return {
+                "summary": summary,
+                "results": results_frame(storage.get_text(other.output_keys[name])),
+                "when": entry["when"],
+                "upload": entry["upload"],
+            }
     return None
 
 
@@ -123,18 +133,26 @@ def load_granted(settings, grant, run_id: str) -> ReportData:
     # the customers' fields load from now on, while the results, the links and the history load
     pending = background(features)
     try:
-        results = results_frame(storage.get_text(
-            run.output_keys[results_name(run.output_keys, int(summary["rows_scored"]))]))
+        results = results_frame(
+            storage.get_text(run.output_keys[results_name(run.output_keys, int(summary["rows_scored"]))])
+        )
     except BaseException as exc:
         shown.set_exception(exc)
         raise
-    data = ReportData(run.tenant, run.id, summary, results, upload_name=name, features_loader=features,
-                      history_known=True)
+    data = ReportData(
+        run.tenant, run.id, summary, results, upload_name=name, features_loader=features, history_known=True
+    )
     shown.set_result(shown_ids(data))
     data.prefetch(pending)
-    data.download_url = storage.s3.generate_presigned_url("get_object", ExpiresIn=min(3600, remaining_s(grant)), Params={
-        "Bucket": storage.bucket, "Key": run.output_keys["results.csv"],
-        "ResponseContentDisposition": f'attachment; filename="churn-{run.id}.csv"'})
+    data.download_url = storage.s3.generate_presigned_url(
+        "get_object",
+        ExpiresIn=min(3600, remaining_s(grant)),
+        Params={
+            "Bucket": storage.bucket,
+            "Key": run.output_keys["results.csv"],
+            "ResponseContentDisposition": f'attachment; filename="churn-{run.id}.csv"',
+        },
+    )
     data.earlier = _earlier(settings, store, run, grant)
     data.previous = _previous(storage, data.earlier, store, run)
     data.later = later_outcomes(BucketLabelled(storage, run.tenant), run.id)  # outcomes sent since the run

@@ -19,8 +19,15 @@ PAGE_ROWS = 25
 TIERS = ("All", "HIGH", "MEDIUM", "LOW")
 
 
-def filtered(results: pd.DataFrame, segs: pd.DataFrame, *, sort: str = "probability", tier: str = "All",
-             segment: tuple[str, str] | None = None, search: str = "") -> pd.DataFrame:
+def filtered(
+    results: pd.DataFrame,
+    segs: pd.DataFrame,
+    *,
+    sort: str = "probability",
+    tier: str = "All",
+    segment: tuple[str, str] | None = None,
+    search: str = "",
+) -> pd.DataFrame:
     """The customers matching the controls, in the chosen order."""
     frame = results
     if tier and tier != "All":
@@ -30,7 +37,9 @@ def filtered(results: pd.DataFrame, segs: pd.DataFrame, *, sort: str = "probabil
         frame = frame[frame["customer_id"].isin(ids)]
     if search.strip():
         frame = frame[frame["customer_id"].astype(str).str.contains(search.strip(), case=False, regex=False)]
-    key = "revenue_at_risk" if sort == "revenue" and "revenue_at_risk" in frame.columns else "churn_probability"
+    key = (
+        "revenue_at_risk" if sort == "revenue" and "revenue_at_risk" in frame.columns else "churn_probability"
+    )
     return frame.sort_values(key, ascending=False, kind="stable")
 
 
@@ -39,7 +48,9 @@ def row_text(r, revenue: bool = True) -> str:
     with a money column)."""
     action = getattr(r, "recommended_action", "") or "—"
     per_month = f"{money(getattr(r, 'revenue_at_risk', None))}/mo  ·  " if revenue else ""
-    return f"{r.customer_id}  ·  {pct(r.churn_probability)}  ·  {r.churn_risk.title()}  ·  {per_month}{action}"
+    return (
+        f"{r.customer_id}  ·  {pct(r.churn_probability)}  ·  {r.churn_risk.title()}  ·  {per_month}{action}"
+    )
 
 
 class Browser:
@@ -48,7 +59,9 @@ class Browser:
     It offers only what the run has: the revenue sort and figures with a money column, the segment filter
     with a field segments are made from."""
 
-    def __init__(self, results: pd.DataFrame, segs: pd.DataFrame, on_select: Callable[[str | None, str], None]):
+    def __init__(
+        self, results: pd.DataFrame, segs: pd.DataFrame, on_select: Callable[[str | None, str], None]
+    ):
         import ipywidgets as w
         from ipywidgets.widgets.widget_description import DescriptionStyle
 
@@ -58,17 +71,25 @@ class Browser:
         self._plain, self._row_layout = w.Layout(), w.Layout(width="100%")
         plain = self._plain
         self._row_style, described = w.ButtonStyle(), DescriptionStyle()
-        sorts = [("Chance of leaving", "probability"), ("Revenue at risk", "revenue")][:2 if self.revenue else 1]
-        self.sort = w.Dropdown(options=sorts, value="probability", description="Sort by", layout=plain,
-                               style=described)
-        self.tier = w.ToggleButtons(options=[(t.title(), t) for t in TIERS], value="All", description="Risk",
-                                    layout=plain)
+        sorts = [("Chance of leaving", "probability"), ("Revenue at risk", "revenue")][
+            : 2 if self.revenue else 1
+        ]
+        self.sort = w.Dropdown(
+            options=sorts, value="probability", description="Sort by", layout=plain, style=described
+        )
+        self.tier = w.ToggleButtons(
+            options=[(t.title(), t) for t in TIERS], value="All", description="Risk", layout=plain
+        )
         # index, not value: "All segments" is the option whose value is None, and value=None selects no option
-        self.segment = w.Dropdown(options=segments.options(segs), index=0, description="Segment", layout=plain,
-                                  style=described)
-        self.search = w.Text(placeholder="customer id", description="Search", continuous_update=False, layout=plain)
-        self.prev, self.next = (w.Button(description=d, layout=plain, style=self._row_style)
-                                for d in ("‹ Previous", "Next ›"))
+        self.segment = w.Dropdown(
+            options=segments.options(segs), index=0, description="Segment", layout=plain, style=described
+        )
+        self.search = w.Text(
+            placeholder="customer id", description="Search", continuous_update=False, layout=plain
+        )
+        self.prev, self.next = (
+            w.Button(description=d, layout=plain, style=self._row_style) for d in ("‹ Previous", "Next ›")
+        )
         self.status = w.HTML(layout=plain)
         self.rows = w.VBox(layout=self._row_layout)
         self.rows.add_class("rw-rows")
@@ -108,22 +129,35 @@ class Browser:
     def refresh(self) -> None:
         import ipywidgets as w
 
-        self.frame = filtered(self.results, self.segs, sort=self.sort.value, tier=self.tier.value,
-                              segment=self.segment.value, search=self.search.value)
+        self.frame = filtered(
+            self.results,
+            self.segs,
+            sort=self.sort.value,
+            tier=self.tier.value,
+            segment=self.segment.value,
+            search=self.search.value,
+        )
         start = self.page * PAGE_ROWS
-        shown = self.frame.iloc[start:start + PAGE_ROWS]
+        shown = self.frame.iloc[start : start + PAGE_ROWS]
         buttons = []
         for r in shown.itertuples(index=False):
-            b = w.Button(description=row_text(r, self.revenue), tooltip=str(r.customer_id), layout=self._row_layout,
-                         style=self._row_style)
+            b = w.Button(
+                description=row_text(r, self.revenue),
+                tooltip=str(r.customer_id),
+                layout=self._row_layout,
+                style=self._row_style,
+            )
             b.add_class("rw-row")
             b.add_class(f"rw-row-{r.churn_risk}")
             b.on_click(lambda _, cid=str(r.customer_id): self.on_select(cid, self.search.value))
             buttons.append(b)
         self.rows.children = buttons
         total = len(self.frame)
-        self.status.value = (f'<span class="rw-note rw-count">Customers {start + 1:,}–{start + len(shown):,} '
-                             f"of {total:,}</span>" if total else '<span class="rw-note rw-count">'
-                             "No customers match.</span>")
+        self.status.value = (
+            f'<span class="rw-note rw-count">Customers {start + 1:,}–{start + len(shown):,} '
+            f"of {total:,}</span>"
+            if total
+            else '<span class="rw-note rw-count">No customers match.</span>'
+        )
         self.prev.disabled = self.page == 0
         self.next.disabled = start + PAGE_ROWS >= total

@@ -12,24 +12,61 @@ from datetime import datetime
 from retainwise.platform.tenants import upload_name
 
 LABELS = {
-    "customer_id": "Customer", "tenure_months": "Months as a customer", "contract": "Contract",
-    "monthly_charges": "Monthly charges", "total_charges": "Total charges", "paperless_billing": "Paperless billing",
-    "payment_method": "Payment method", "gender": "Gender", "senior_citizen": "Senior citizen",
-    "partner": "Has a partner", "dependents": "Has dependents", "phone_service": "Phone service",
-    "multiple_lines": "Multiple lines", "internet_service": "Internet", "online_security": "Online security",
-    "online_backup": "Online backup", "device_protection": "Device protection", "tech_support": "Tech support",
-    "streaming_tv": "Streaming TV", "streaming_movies": "Streaming movies", "seats_purchased": "Seats purchased",
-    "seats_used": "Active seats", "feature_usage_score": "Feature usage score",
-    "last_activity_days_ago": "Days since last activity", "support_tickets": "Support tickets",
-    "logins_30d": "Logins in the last 30 days", "nps": "NPS", "failed_payments": "Failed payments", "plan": "Plan",
-    "integrations": "Integrations connected", "region": "Region", "churned": "Churned",
+    "customer_id": "Customer",
+    "tenure_months": "Months as a customer",
+    "contract": "Contract",
+    "monthly_charges": "Monthly charges",
+    "total_charges": "Total charges",
+    "paperless_billing": "Paperless billing",
+    "payment_method": "Payment method",
+    "gender": "Gender",
+    "senior_citizen": "Senior citizen",
+    "partner": "Has a partner",
+    "dependents": "Has dependents",
+    "phone_service": "Phone service",
+    "multiple_lines": "Multiple lines",
+    "internet_service": "Internet",
+    "online_security": "Online security",
+    "online_backup": "Online backup",
+    "device_protection": "Device protection",
+    "tech_support": "Tech support",
+    "streaming_tv": "Streaming TV",
+    "streaming_movies": "Streaming movies",
+    "seats_purchased": "Seats purchased",
+    "seats_used": "Active seats",
+    "feature_usage_score": "Feature usage score",
+    "last_activity_days_ago": "Days since last activity",
+    "support_tickets": "Support tickets",
+    "logins_30d": "Logins in the last 30 days",
+    "nps": "NPS",
+    "failed_payments": "Failed payments",
+    "plan": "Plan",
+    "integrations": "Integrations connected",
+    "region": "Region",
+    "churned": "Churned",
 }
 VALUES = {
-    "monthly": "month to month", "annual": "one year", "two_year": "two years", "fiber_optic": "fibre optic",
-    "dsl": "DSL", "none": "none", "electronic_check": "electronic cheque", "mailed_check": "cheque by post",
-    "bank_transfer": "bank transfer", "credit_card": "credit card", "no_internet_service": "no internet",
-    "no_phone_service": "no phone line", "yes": "yes", "no": "no", "free": "free", "basic": "basic", "pro": "pro",
-    "enterprise": "enterprise", "americas": "Americas", "emea": "EMEA", "apac": "APAC",
+    "monthly": "month to month",
+    "annual": "one year",
+    "two_year": "two years",
+    "fiber_optic": "fibre optic",
+    "dsl": "DSL",
+    "none": "none",
+    "electronic_check": "electronic cheque",
+    "mailed_check": "cheque by post",
+    "bank_transfer": "bank transfer",
+    "credit_card": "credit card",
+    "no_internet_service": "no internet",
+    "no_phone_service": "no phone line",
+    "yes": "yes",
+    "no": "no",
+    "free": "free",
+    "basic": "basic",
+    "pro": "pro",
+    "enterprise": "enterprise",
+    "americas": "Americas",
+    "emea": "EMEA",
+    "apac": "APAC",
 }
 MONEY = {"monthly_charges", "total_charges"}
 #: Factors moving the probability by less than this (in points) are not worth a line.
@@ -40,7 +77,7 @@ def label(feature: str) -> str:
     """The human label of a canonical field (``tenure_months`` -> ``Months as a customer``); a tenant's own
     column (``own:<header>``, what its own model reads) by its header, as the tenant wrote it."""
     if str(feature).startswith("own:"):
-        return str(feature)[len("own:"):]
+        return str(feature)[len("own:") :]
     return LABELS.get(feature, str(feature).replace("_", " ").capitalize())
 
 

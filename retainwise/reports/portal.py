@@ -118,8 +118,9 @@ def read_sample(storage, key: str, name: str):
             storage.download(key, path)
         else:
             with translate(f"reading {key}"):
-                data = storage.s3.get_object(Bucket=storage.bucket, Key=key,
-                                             Range=f"bytes=0-{SAMPLE_BYTES - 1}")["Body"].read()
+                data = storage.s3.get_object(
+                    Bucket=storage.bucket, Key=key, Range=f"bytes=0-{SAMPLE_BYTES - 1}"
+                )["Body"].read()
             path.write_bytes(data[: data.rfind(b"\n") + 1] or data)
         return read_upload(path).frame
 
@@ -142,7 +143,9 @@ class Portal:
         self.storage = Storage(settings)
         self.upload = UploadWidget(max_bytes=MAX_BYTES)
         self.upload.on_msg(self._on_upload)
-        self.columns = w.VBox([w.HTML('<p class="rw-note">Upload a file to see how its columns will be read.</p>')])
+        self.columns = w.VBox(
+            [w.HTML('<p class="rw-note">Upload a file to see how its columns will be read.</p>')]
+        )
         self.start_button = w.Button(description="Start scoring", button_style="primary", disabled=True)
         self.start_button.add_class("rw-start")
         self.start_button.on_click(self._start)
@@ -173,7 +176,9 @@ class Portal:
                 refusal = size_refusal(name, int(content.get("size") or 0))
             except (InputError, ValueError):
                 refusal = InputError("This file cannot be uploaded: check its name and size.")
-            self._say(refusal.message if refusal else "Choose the file again and press Score this file.", "error")
+            self._say(
+                refusal.message if refusal else "Choose the file again and press Score this file.", "error"
+            )
         elif kind == "failed":
             self._say(str(content.get("message") or "The upload was refused."), "error")
         elif kind == "uploaded":
@@ -195,11 +200,17 @@ class Portal:
         self._say(f"Reading the columns of {name} ...", "busy")
         try:
             frame = read_sample(self.storage, key, name)
-            mapping = map_columns(frame, tenant=self.tenant, saved=mapping_store.load(self.store, self.tenant))
+            mapping = map_columns(
+                frame, tenant=self.tenant, saved=mapping_store.load(self.store, self.tenant)
+            )
         except RetainwiseError as exc:
             self._discard(key)
-            self._say(exc.message if isinstance(exc, InputError) else
-                      "The file could not be read right now; please try again in a minute.", "error")
+            self._say(
+                exc.message
+                if isinstance(exc, InputError)
+                else "The file could not be read right now; please try again in a minute.",
+                "error",
+            )
             return
         editor = MappingEditor(frame, mapping)
         with self._lock:
@@ -207,7 +218,11 @@ class Portal:
         if old is not None and old.key != key:
             self._discard(old.key)
         self.columns.children = [
-            self._columns_intro(name, mapping), editor.widget, self.start_button, self.columns_status]
+            self._columns_intro(name, mapping),
+            editor.widget,
+            self.start_button,
+            self.columns_status,
+        ]
         self.columns_status.value = ""
         self.start_button.disabled = False
         self._say(f"{name} is uploaded: check its columns below, then start scoring.", "done")
@@ -218,8 +233,10 @@ class Portal:
 
         saved = any(m == "saved" for m in mapping.method.values())
         note = " Your confirmed choices from last time are filled in." if saved else ""
-        return w.HTML(f'<p class="rw-note">How RetainWise will read <b>{html.escape(name)}</b>. Rows highlighted '
-                      f"are guesses worth checking; change any field, or ignore a column.{note}</p>")
+        return w.HTML(
+            f'<p class="rw-note">How RetainWise will read <b>{html.escape(name)}</b>. Rows highlighted '
+            f"are guesses worth checking; change any field, or ignore a column.{note}</p>"
+        )
 
     def _discard(self, key: str) -> None:
         try:
@@ -240,11 +257,17 @@ class Portal:
             with self._lock:
                 self._staged = staged
             self.start_button.disabled = False
-            reason = exc.message if isinstance(exc, InputError) else "Scoring could not be started right now; try again."
+            reason = (
+                exc.message
+                if isinstance(exc, InputError)
+                else "Scoring could not be started right now; try again."
+            )
             self.columns_status.value = f'<p class="rw-error">{html.escape(reason)}</p>'
             return
-        self.columns_status.value = (f'<p class="rw-note rw-queued" data-run="{html.escape(run_id)}">'
-                                     f"{html.escape(staged.name)} is queued for scoring; follow it below.</p>")
+        self.columns_status.value = (
+            f'<p class="rw-note rw-queued" data-run="{html.escape(run_id)}">'
+            f"{html.escape(staged.name)} is queued for scoring; follow it below.</p>"
+        )
         self._say("Upload another file whenever you like.", "idle")
         self.runs.refresh()
 
@@ -255,8 +278,12 @@ class Portal:
 
         # Checked on the sample first (two columns sent to one field, no customer id): refused here, not queued.
         # Saved as the tenant's confirmed mapping in the run store: the runner passes it to this run's pipeline.
-        mapping = map_columns(staged.frame, overrides=staged.editor.overrides(), tenant=self.tenant,
-                              saved=mapping_store.load(self.store, self.tenant))
+        mapping = map_columns(
+            staged.frame,
+            overrides=staged.editor.overrides(),
+            tenant=self.tenant,
+            saved=mapping_store.load(self.store, self.tenant),
+        )
         mapping_store.save(self.store, self.tenant, mapping.record)
         return queue_staged(self.settings, self.store, self.storage, self.tenant, staged.key, staged.name)
 
@@ -269,15 +296,26 @@ class Portal:
         self._say(f"Reading {name} ...", "busy")
         try:
             frame = read_sample(self.storage, key, name)
-            mapping = map_columns(frame, tenant=self.tenant, saved=mapping_store.load(self.store, self.tenant))
-            if "churned" not in mapping.mapping.values():  # the training would fail on it: refused here, not queued
-                raise InputError(f"{name} has no churned column: a history file says who left (a churned column: "
-                                 "1/0, yes/no, true/false, churned/stayed).", code="no_churned")
+            mapping = map_columns(
+                frame, tenant=self.tenant, saved=mapping_store.load(self.store, self.tenant)
+            )
+            if (
+                "churned" not in mapping.mapping.values()
+            ):  # the training would fail on it: refused here, not queued
+                raise InputError(
+                    f"{name} has no churned column: a history file says who left (a churned column: "
+                    "1/0, yes/no, true/false, churned/stayed).",
+                    code="no_churned",
+                )
             queue_staged(self.settings, self.store, self.storage, self.tenant, key, name, train=True)
         except RetainwiseError as exc:
             self._discard(key)
-            self._say(exc.message if isinstance(exc, InputError) else
-                      "Training could not be started right now; please try again in a minute.", "error")
+            self._say(
+                exc.message
+                if isinstance(exc, InputError)
+                else "Training could not be started right now; please try again in a minute.",
+                "error",
+            )
             return
         self._say(f"{name} is queued to train your model; follow it below.", "done")
         self.runs.refresh()
@@ -302,14 +340,26 @@ class Portal:
         self._show_own_model()
         self.runs.start()
         self.outcomes.hint()
-        head = w.HTML(f'{CSS}<div class="rw-portal"><h2>Churn scoring for {html.escape(self.tenant)}</h2>'
-                      '<p class="rw-note">Upload a CSV or Excel export of your customers (up to 200 MB). '
-                      "We read its columns, you confirm them, and your report is ready in a minute or two. "
-                      "A history of your past customers that says who left (a churned column, yes/no) trains a "
-                      "model of your own instead: Train on your history.</p></div>")
-        box = w.VBox([head, self.model_line, w.HTML("<h3>1. Upload a file</h3>"), self.upload,
-                      w.HTML("<h3>2. Check the columns</h3>"), self.columns,
-                      w.HTML("<h3>3. Your files</h3>"), self.runs.widget, self.outcomes.widget])
+        head = w.HTML(
+            f'{CSS}<div class="rw-portal"><h2>Churn scoring for {html.escape(self.tenant)}</h2>'
+            '<p class="rw-note">Upload a CSV or Excel export of your customers (up to 200 MB). '
+            "We read its columns, you confirm them, and your report is ready in a minute or two. "
+            "A history of your past customers that says who left (a churned column, yes/no) trains a "
+            "model of your own instead: Train on your history.</p></div>"
+        )
+        box = w.VBox(
+            [
+                head,
+                self.model_line,
+                w.HTML("<h3>1. Upload a file</h3>"),
+                self.upload,
+                w.HTML("<h3>2. Check the columns</h3>"),
+                self.columns,
+                w.HTML("<h3>3. Your files</h3>"),
+                self.runs.widget,
+                self.outcomes.widget,
+            ]
+        )
         box.add_class("rw-portal")
         return box
 
@@ -323,9 +373,11 @@ class Refusal:
     def widget(self):
         import ipywidgets as w
 
-        return w.HTML(f'{CSS}<div class="rw-refusal" id="rw-refusal"><h2>This page cannot be shown</h2>'
-                      f"<p>{html.escape(self.reason)}</p><p>Ask the person who sent you the link for a new one.</p>"
-                      "</div>")
+        return w.HTML(
+            f'{CSS}<div class="rw-refusal" id="rw-refusal"><h2>This page cannot be shown</h2>'
+            f"<p>{html.escape(self.reason)}</p><p>Ask the person who sent you the link for a new one.</p>"
+            "</div>"
+        )
 
 
 def open_portal(tenant: str = "", *, environ: dict | None = None):

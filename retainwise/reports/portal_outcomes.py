@@ -27,11 +27,15 @@ from retainwise.errors import InputError, RetainwiseError
 #: Outcomes are a customer id and who left: a file larger than this is refused before it is sent.
 MAX_BYTES = 20 * 1024 * 1024
 
-GENERAL = ("Your customers are scored by our general model and the SaaS rules. "
-           "Tell us who left to train a model of your own.")
+GENERAL = (
+    "Your customers are scored by our general model and the SaaS rules. "
+    "Tell us who left to train a model of your own."
+)
 
-HINT = ("Tell us who left: a CSV or Excel file with a customer id and whether each customer left (yes/no), "
-        f"up to {MAX_BYTES // 1024 // 1024} MB. Sending it again for a file replaces what you sent before.")
+HINT = (
+    "Tell us who left: a CSV or Excel file with a customer id and whether each customer left (yes/no), "
+    f"up to {MAX_BYTES // 1024 // 1024} MB. Sending it again for a file replaces what you sent before."
+)
 
 
 def own_model_html(versions: list[dict]) -> str:
@@ -47,12 +51,16 @@ def own_model_html(versions: list[dict]) -> str:
         words += f", trained on {on['rows']:,} of your customers"
         words += f" ({on['leavers']:,} who left)" if on.get("leavers") is not None else ""
     if active.get("roc_auc") is not None:
-        words += (": on customers it had not seen it ranked a leaver above a stayer "
-                  f"{float(active['roc_auc']):.0%} of the time")
+        words += (
+            ": on customers it had not seen it ranked a leaver above a stayer "
+            f"{float(active['roc_auc']):.0%} of the time"
+        )
     if active.get("activated_at"):
         words += f". Active since {day_words(active['activated_at'], year=False)}"
-    return (f'<p class="rw-own-model" data-model="{html.escape(str(active.get("version", "")))}">'
-            f"{html.escape(words)}.</p>")
+    return (
+        f'<p class="rw-own-model" data-model="{html.escape(str(active.get("version", "")))}">'
+        f"{html.escape(words)}.</p>"
+    )
 
 
 def outcomes_words(report: dict, replaced: bool = False) -> str:
@@ -62,13 +70,20 @@ def outcomes_words(report: dict, replaced: bool = False) -> str:
     words = [f"{report['matched']:,} customers matched, {report['leavers']:,} of them left."]
     missing = report.get("not_in_run") or {}
     if missing.get("count"):
-        verb = "id in the file was not a customer" if missing["count"] == 1 else "ids in the file were not customers"
-        words.append(f"{missing['count']:,} {verb} of that run "
-                     f"(e.g. {', '.join(missing.get('examples', [])[:3])}).")
+        verb = (
+            "id in the file was not a customer"
+            if missing["count"] == 1
+            else "ids in the file were not customers"
+        )
+        words.append(
+            f"{missing['count']:,} {verb} of that run (e.g. {', '.join(missing.get('examples', [])[:3])})."
+        )
     realised = report.get("realised") or {}
     if realised.get("roc_auc") is not None:
-        words.append(f"Our {day_words(report.get('scored_at'), year=False)} predictions ranked a leaver above a "
-                     f"stayer {realised['roc_auc']:.0%} of the time.")
+        words.append(
+            f"Our {day_words(report.get('scored_at'), year=False)} predictions ranked a leaver above a "
+            f"stayer {realised['roc_auc']:.0%} of the time."
+        )
     else:
         words.append("How our predictions did shows once the file holds both leavers and stayers.")
     if replaced:
@@ -81,8 +96,10 @@ def size_refusal(name: str, size: int) -> str | None:
     if size <= 0:
         return f"{name} is empty: send a file with a customer id and who left."
     if size > MAX_BYTES:
-        return (f"{name} is {size / 1024 / 1024:.0f} MB: a file of who left can be at most "
-                f"{MAX_BYTES // 1024 // 1024} MB (a customer id and a churned column are enough).")
+        return (
+            f"{name} is {size / 1024 / 1024:.0f} MB: a file of who left can be at most "
+            f"{MAX_BYTES // 1024 // 1024} MB (a customer id and a churned column are enough)."
+        )
     return None
 
 
@@ -143,7 +160,7 @@ class OutcomesWidget(anywidget.AnyWidget):
 
 
 class Outcomes:
-    """"Tell us who left" for the grant's tenant's completed runs (``runs``: the page's RunsTable)."""
+    """ "Tell us who left" for the grant's tenant's completed runs (``runs``: the page's RunsTable)."""
 
     def __init__(self, grant, store, storage, runs) -> None:
         self.grant, self.store, self.storage, self.runs = grant, store, storage, runs
@@ -165,7 +182,9 @@ class Outcomes:
         kind, run_id = content.get("kind"), str(content.get("run") or "")
         name = str(content.get("name") or "the file")
         if kind == "refused":
-            self._say(run_id, size_refusal(name, int(content.get("size") or 0)) or "Choose the file again.", "error")
+            self._say(
+                run_id, size_refusal(name, int(content.get("size") or 0)) or "Choose the file again.", "error"
+            )
         elif kind == "failed":
             self._say(run_id, str(content.get("message") or "The upload was refused."), "error")
         elif kind == "uploaded":
@@ -179,7 +198,9 @@ class Outcomes:
             except InputError as exc:
                 self._say(run_id, exc.message, "error")
             except RetainwiseError:
-                self._say(run_id, "Your file could not be matched right now; please try again in a minute.", "error")
+                self._say(
+                    run_id, "Your file could not be matched right now; please try again in a minute.", "error"
+                )
             finally:
                 self._discard(key)
             self.runs.forget(run_id)
@@ -189,8 +210,12 @@ class Outcomes:
         from retainwise.platform.runs import COMPLETED
 
         run = self.store.get(run_id) if run_id else None
-        if (run is None or run.tenant != self.grant.tenant or run.status != COMPLETED
-                or not all(n in (run.output_keys or {}) for n in RUN_FILES)):
+        if (
+            run is None
+            or run.tenant != self.grant.tenant
+            or run.status != COMPLETED
+            or not all(n in (run.output_keys or {}) for n in RUN_FILES)
+        ):
             raise InputError("Outcomes can only be sent for one of your finished runs.", code="unknown_run")
         return run
 
@@ -215,13 +240,17 @@ class Outcomes:
             self.storage.download(key, path)
             outcomes = read_upload(path).frame
             folder = fetch_run_files(self.storage, run.output_keys, Path(tmp) / "run")
-            saved, report, replaced = label_run(folder, outcomes, run.id, BucketLabelled(self.storage, run.tenant))
+            saved, report, replaced = label_run(
+                folder, outcomes, run.id, BucketLabelled(self.storage, run.tenant)
+            )
         if saved is None:
             missing = report["not_in_run"]
             examples = ", ".join(missing["examples"][:3])
-            raise InputError(f"None of the {missing['count']:,} customers in {name} was scored in this run"
-                             f"{' (e.g. ' + examples + ')' if examples else ''}: is it the right file and run?",
-                             code="no_match")
+            raise InputError(
+                f"None of the {missing['count']:,} customers in {name} was scored in this run"
+                f"{' (e.g. ' + examples + ')' if examples else ''}: is it the right file and run?",
+                code="no_match",
+            )
         return outcomes_words(report, replaced)
 
     def _discard(self, key: str) -> None:

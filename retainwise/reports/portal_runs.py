@@ -45,7 +45,9 @@ def original_name(storage, key: str) -> str:
     return unquote(name) if name else upload_name(key)
 
 
-def queue_staged(settings, store, storage, tenant: str, staged_key: str, name: str, *, train: bool = False) -> str:
+def queue_staged(
+    settings, store, storage, tenant: str, staged_key: str, name: str, *, train: bool = False
+) -> str:
     """Queue a staged upload for scoring: copy it to ``uploads/<tenant>/``, record the run, send its job.
 
     ``train``: a history, queued as a training run (copied under ``uploads/<tenant>/train/``, as
@@ -65,17 +67,25 @@ def queue_staged(settings, store, storage, tenant: str, staged_key: str, name: s
     store.create(tenant=tenant, upload_key=key, run_id=run_id, upload_id=key.rsplit("/", 1)[-1][:12])
     try:
         with translate(f"queueing {staged_key}"):
-            copied = storage.s3.copy_object(Bucket=storage.bucket, Key=key, MetadataDirective="COPY",
-                                            CopySource={"Bucket": storage.bucket, "Key": staged_key})
+            copied = storage.s3.copy_object(
+                Bucket=storage.bucket,
+                Key=key,
+                MetadataDirective="COPY",
+                CopySource={"Bucket": storage.bucket, "Key": staged_key},
+            )
     except RetainwiseError:
         # No copy, no S3 event: nothing would ever pick this run up, so it must not stay QUEUED.
-        store.fail(run_id, error=f"The file could not be queued for {'training' if train else 'scoring'}; "
-                   "please upload it again.",
-                   code="not_queued")
+        store.fail(
+            run_id,
+            error=f"The file could not be queued for {'training' if train else 'scoring'}; "
+            "please upload it again.",
+            code="not_queued",
+        )
         raise
     store.set_etag(run_id, copied["CopyObjectResult"]["ETag"])
-    job = JobMessage.for_upload(run_id=run_id, upload_id=key.rsplit("/", 1)[-1][:12], tenant=tenant,
-                                bucket=storage.bucket, key=key)
+    job = JobMessage.for_upload(
+        run_id=run_id, upload_id=key.rsplit("/", 1)[-1][:12], tenant=tenant, bucket=storage.bucket, key=key
+    )
     Queue(settings).send(job.body())
     with translate(f"removing {staged_key}"):
         storage.s3.delete_object(Bucket=storage.bucket, Key=staged_key)
@@ -127,7 +137,9 @@ class RunsTable:
             return cells
         cells = {"high": "", "report": "", "download": "", "outcomes": None}
         if run.status == COMPLETED and is_training_key(run.upload_key):  # no report, no results: a model
-            key = (run.output_keys or {}).get("summary.json") or results_prefix(run.tenant, run.id) + "summary.json"
+            key = (run.output_keys or {}).get("summary.json") or results_prefix(
+                run.tenant, run.id
+            ) + "summary.json"
             cells = {"training": training_words(json.loads(self.storage.get_text(key)))}
             if self.on_trained is not None and run.id not in self._done:
                 self.on_trained()
@@ -138,10 +150,15 @@ class RunsTable:
             lifetime = remaining_s(self.grant)
             cells["high"] = f"{high:.1%}"
             cells["report"] = report_url(self.settings, self.grant.tenant, run.id, lifetime)
-            cells["download"] = self.storage.s3.generate_presigned_url("get_object", ExpiresIn=min(3600, lifetime),
-                                                                       Params={
-                "Bucket": self.storage.bucket, "Key": run.output_keys["results.csv"],
-                "ResponseContentDisposition": 'attachment; filename="results.csv"'})
+            cells["download"] = self.storage.s3.generate_presigned_url(
+                "get_object",
+                ExpiresIn=min(3600, lifetime),
+                Params={
+                    "Bucket": self.storage.bucket,
+                    "Key": run.output_keys["results.csv"],
+                    "ResponseContentDisposition": 'attachment; filename="results.csv"',
+                },
+            )
         self._done[run.id] = (time.time(), cells)
         return cells
 
@@ -168,11 +185,16 @@ class RunsTable:
 
         if report == {}:
             return ""
-        note = "" if not report else (f'<div class="rw-outcomes-note">Who left: '
-                                      f"{html.escape(outcomes_words(report))}</div>")
-        return (f'<label class="rw-tell">{"Send who left again" if report else "Tell us who left"}'
-                f'<input type="file" class="rw-outcomes-file" data-run="{html.escape(run_id)}" '
-                f'accept=".csv,.xlsx,.tsv,.txt" hidden></label>{note}')
+        note = (
+            ""
+            if not report
+            else (f'<div class="rw-outcomes-note">Who left: {html.escape(outcomes_words(report))}</div>')
+        )
+        return (
+            f'<label class="rw-tell">{"Send who left again" if report else "Tell us who left"}'
+            f'<input type="file" class="rw-outcomes-file" data-run="{html.escape(run_id)}" '
+            f'accept=".csv,.xlsx,.tsv,.txt" hidden></label>{note}'
+        )
 
     def _training_row(self, run) -> str:
         """A training run's row: what it is doing, then what it made (the model and the gate's verdict)."""
@@ -182,12 +204,14 @@ class RunsTable:
             said = f'<span class="rw-failed-reason">{html.escape(run.error or "The training failed.")}</span>'
         else:
             said = '<span class="rw-training-busy">Training your model from this history ...</span>'
-        return (f'<tr data-run="{html.escape(run.id)}" data-status="{run.status}" data-kind="training" '
-                f'class="rw-training-run"><td class="rw-run-file">{html.escape(self._names[run.id])}'
-                '<div class="rw-run-kind">History: trains your model</div></td>'
-                f'<td data-label="Submitted">{run.created_at:%Y-%m-%d %H:%M} UTC</td>'
-                f'<td class="rw-run-status rw-status-{run.status}" data-label="Status">{html.escape(run.status)}</td>'
-                f'<td></td><td></td><td class="rw-training">{said}</td></tr>')
+        return (
+            f'<tr data-run="{html.escape(run.id)}" data-status="{run.status}" data-kind="training" '
+            f'class="rw-training-run"><td class="rw-run-file">{html.escape(self._names[run.id])}'
+            '<div class="rw-run-kind">History: trains your model</div></td>'
+            f'<td data-label="Submitted">{run.created_at:%Y-%m-%d %H:%M} UTC</td>'
+            f'<td class="rw-run-status rw-status-{run.status}" data-label="Status">{html.escape(run.status)}</td>'
+            f'<td></td><td></td><td class="rw-training">{said}</td></tr>'
+        )
 
     def _row(self, run) -> str:
         if run.id not in self._names:
@@ -200,27 +224,35 @@ class RunsTable:
         cells = self._finished_cells(run) if run.status in (COMPLETED, FAILED) else {}
         actions = ""
         if run.status == COMPLETED:  # new tabs: leaving this page would make Voila shut its kernel down
-            actions = (f'<a class="rw-open-report" href="{html.escape(cells["report"])}" target="_blank" '
-                       f'rel="noopener">Open report</a> · <a class="rw-download" href="{html.escape(cells["download"])}"'
-                       f' target="_blank" rel="noopener">Download results</a>'
-                       + (" · " if cells.get("outcomes") != {} else "") + self._tell(run.id, cells.get("outcomes")))
+            actions = (
+                f'<a class="rw-open-report" href="{html.escape(cells["report"])}" target="_blank" '
+                f'rel="noopener">Open report</a> · <a class="rw-download" href="{html.escape(cells["download"])}"'
+                f' target="_blank" rel="noopener">Download results</a>'
+                + (" · " if cells.get("outcomes") != {} else "")
+                + self._tell(run.id, cells.get("outcomes"))
+            )
         elif run.status == FAILED:
             actions = f'<span class="rw-failed-reason">{html.escape(run.error or "The run failed.")}</span>'
         scored = "" if run.rows_scored is None else f"{run.rows_scored:,}"
-        return (f'<tr data-run="{html.escape(run.id)}" data-status="{run.status}">'
-                f'<td class="rw-run-file">{html.escape(self._names[run.id])}</td>'
-                f'<td data-label="Submitted">{run.created_at:%Y-%m-%d %H:%M} UTC</td>'
-                f'<td class="rw-run-status rw-status-{run.status}" data-label="Status">{html.escape(status)}</td>'
-                f'<td data-label="Customers scored">{scored}</td>'
-                f'<td data-label="At high risk">{cells.get("high", "")}</td><td>{actions}</td></tr>')
+        return (
+            f'<tr data-run="{html.escape(run.id)}" data-status="{run.status}">'
+            f'<td class="rw-run-file">{html.escape(self._names[run.id])}</td>'
+            f'<td data-label="Submitted">{run.created_at:%Y-%m-%d %H:%M} UTC</td>'
+            f'<td class="rw-run-status rw-status-{run.status}" data-label="Status">{html.escape(status)}</td>'
+            f'<td data-label="Customers scored">{scored}</td>'
+            f'<td data-label="At high risk">{cells.get("high", "")}</td><td>{actions}</td></tr>'
+        )
 
     def render(self, runs) -> str:
         """The table's HTML for ``runs`` (all the grant's tenant's)."""
         if not runs:
             return '<p class="rw-note rw-no-runs">No files scored yet: upload one above.</p>'
-        return ('<table class="rw-table rw-runs-table"><thead><tr><th>File</th><th>Submitted</th><th>Status</th>'
-                '<th>Customers scored</th><th>At high risk</th><th></th></tr></thead><tbody>'
-                + "".join(self._row(r) for r in runs) + "</tbody></table>")
+        return (
+            '<table class="rw-table rw-runs-table"><thead><tr><th>File</th><th>Submitted</th><th>Status</th>'
+            "<th>Customers scored</th><th>At high risk</th><th></th></tr></thead><tbody>"
+            + "".join(self._row(r) for r in runs)
+            + "</tbody></table>"
+        )
 
     def refresh(self) -> bool:
         """Redraw when anything changed. True while a run is queued or processing."""
@@ -247,6 +279,7 @@ class RunsTable:
                         self.refresh()
                     except Exception:  # noqa: BLE001 - a storage hiccup: try again on the next tick
                         self.in_flight = True
+
         threading.Thread(target=loop, name="portal-runs", daemon=True).start()
         return self
 

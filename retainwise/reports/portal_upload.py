@@ -41,14 +41,16 @@ def staging_prefix(tenant: str) -> str:
 def own_staged(tenant: str, key: str) -> bool:
     """Whether ``key`` (which came back through the browser) is a file directly in ``tenant``'s staging area."""
     prefix = staging_prefix(tenant)
-    return key.startswith(prefix) and "/" not in key[len(prefix):] and ".." not in key and key != prefix
+    return key.startswith(prefix) and "/" not in key[len(prefix) :] and ".." not in key and key != prefix
 
 
 def check_name(name: str) -> str:
     """``name`` if it is a plain file name (no path, no control characters); InputError otherwise."""
     if not name or len(name) > 255 or _UNSAFE_NAME.search(name) or name.strip(". ") == "":
-        raise InputError(f"File name {name!r} is not allowed: upload a file whose name has no folders in it.",
-                         code="bad_file_name")
+        raise InputError(
+            f"File name {name!r} is not allowed: upload a file whose name has no folders in it.",
+            code="bad_file_name",
+        )
     return name
 
 
@@ -105,10 +107,14 @@ class _Sink:
 
     async def _flush_part(self) -> None:
         if self.upload_id is None:
-            self.upload_id = (await asyncio.to_thread(self._s3, "create_multipart_upload", **self._meta()))["UploadId"]
+            self.upload_id = (await asyncio.to_thread(self._s3, "create_multipart_upload", **self._meta()))[
+                "UploadId"
+            ]
         body, self.buffer = bytes(self.buffer), bytearray()
         number = len(self.parts) + 1
-        resp = await asyncio.to_thread(self._s3, "upload_part", UploadId=self.upload_id, PartNumber=number, Body=body)
+        resp = await asyncio.to_thread(
+            self._s3, "upload_part", UploadId=self.upload_id, PartNumber=number, Body=body
+        )
         self.parts.append({"PartNumber": number, "ETag": resp["ETag"]})
 
     async def close(self) -> None:
@@ -117,8 +123,12 @@ class _Sink:
             return
         if self.buffer:
             await self._flush_part()
-        await asyncio.to_thread(self._s3, "complete_multipart_upload", UploadId=self.upload_id,
-                                MultipartUpload={"Parts": self.parts})
+        await asyncio.to_thread(
+            self._s3,
+            "complete_multipart_upload",
+            UploadId=self.upload_id,
+            MultipartUpload={"Parts": self.parts},
+        )
 
     def abort(self) -> None:
         if self.upload_id is not None:
@@ -195,8 +205,12 @@ def handler_class():
 
         async def prepare(self):
             try:
-                self.sink = admit(Settings.from_env(), self.get_query_argument("token", None),
-                                  self.get_query_argument("name", ""), self.request.headers.get("Content-Length"))
+                self.sink = admit(
+                    Settings.from_env(),
+                    self.get_query_argument("token", None),
+                    self.get_query_argument("name", ""),
+                    self.request.headers.get("Content-Length"),
+                )
             except Refused as refused:
                 return self._refuse(refused)
             self.request.connection.set_max_body_size(MAX_BYTES)

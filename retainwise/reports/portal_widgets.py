@@ -112,8 +112,10 @@ class MappingEditor:
         # "" rather than None for "ignore": a Dropdown shows value None as no selection at all
         # a business owner picks "Months as a customer", not tenure_months; the value stays the field's name
         options = [(IGNORE, "")] + [(labels.label(name), name) for name in schema.NAMES]
-        header = w.HTML("<div class='rw-map-row rw-map-head'><span>Your column</span><span>Read as</span>"
-                        "<span>Confidence</span><span>Examples</span></div>")
+        header = w.HTML(
+            "<div class='rw-map-row rw-map-head'><span>Your column</span><span>Read as</span>"
+            "<span>Confidence</span><span>Examples</span></div>"
+        )
         self.dropdowns: dict[str, w.Dropdown] = {}
         rows = [header]
         for source in self.sources:
@@ -122,11 +124,19 @@ class MappingEditor:
             pick = w.Dropdown(options=options, value=target or "", layout=w.Layout(width="210px"))
             pick.add_class("rw-map-field")
             self.dropdowns[source] = pick
-            row = w.HBox([w.HTML(f"<span class='rw-map-source'>{html.escape(source)}</span>",
-                                 layout=w.Layout(width="200px")),
-                          pick,
-                          w.HTML(f"<span class='rw-map-conf'>{confidence:.0%}</span>", layout=w.Layout(width="90px")),
-                          w.HTML(f"<span class='rw-map-examples'>{examples(frame[source].head(50))}</span>")])
+            row = w.HBox(
+                [
+                    w.HTML(
+                        f"<span class='rw-map-source'>{html.escape(source)}</span>",
+                        layout=w.Layout(width="200px"),
+                    ),
+                    pick,
+                    w.HTML(
+                        f"<span class='rw-map-conf'>{confidence:.0%}</span>", layout=w.Layout(width="90px")
+                    ),
+                    w.HTML(f"<span class='rw-map-examples'>{examples(frame[source].head(50))}</span>"),
+                ]
+            )
             row.add_class("rw-map-row")
             if confidence < LOW_CONFIDENCE:
                 row.add_class("rw-low")

@@ -17,7 +17,10 @@ def _environment():
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir() / "report")),
-        autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
     )
     env.filters.update(money=money, pct=pct, points=points)
     return env

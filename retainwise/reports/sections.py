@@ -31,30 +31,47 @@ def title(data: ReportData) -> str:
 
 
 def headline(data: ReportData) -> str:
-    kpis = [("rw-rows", f"{data.rows_scored:,}", "customers scored", ""),
-            ("rw-high", f"{data.high_share:.1%}", "at high risk of leaving", " rw-high"),
-            ("rw-revenue", money(data.revenue_at_risk), "monthly revenue at risk", ""),
-            ("rw-quality", f"{data.quality_score:.0f}", "data quality score (of 100)", "")]
+    kpis = [
+        ("rw-rows", f"{data.rows_scored:,}", "customers scored", ""),
+        ("rw-high", f"{data.high_share:.1%}", "at high risk of leaving", " rw-high"),
+        ("rw-revenue", money(data.revenue_at_risk), "monthly revenue at risk", ""),
+        ("rw-quality", f"{data.quality_score:.0f}", "data quality score (of 100)", ""),
+    ]
     if not data.has_revenue:  # no money column: no revenue figure, and the one sentence saying why
         kpis = [k for k in kpis if k[0] != "rw-revenue"]
-    return render("headline.html.j2", title=title(data), upload=data.upload_name,
-                  finished=labels.when(data.summary.get("finished_at")), kpis=kpis, truncated=data.truncated,
-                  no_revenue=data.no_revenue_note,
-                  shown=len(data.results), total=f"{data.rows_scored:,}", download=data.download_url,
-                  run_id=data.run_id)
+    return render(
+        "headline.html.j2",
+        title=title(data),
+        upload=data.upload_name,
+        finished=labels.when(data.summary.get("finished_at")),
+        kpis=kpis,
+        truncated=data.truncated,
+        no_revenue=data.no_revenue_note,
+        shown=len(data.results),
+        total=f"{data.rows_scored:,}",
+        download=data.download_url,
+        run_id=data.run_id,
+    )
 
 
 def risk(data: ReportData) -> str:
-    return section("risk", "How likely your customers are to leave",
-                   charts.risk_distribution(data.results, data.summary.get("risk_counts") or {}),
-                   "High risk: 60% chance or more; medium: 30–60%; low: under 30%.")
+    return section(
+        "risk",
+        "How likely your customers are to leave",
+        charts.risk_distribution(data.results, data.summary.get("risk_counts") or {}),
+        "High risk: 60% chance or more; medium: 30–60%; low: under 30%.",
+    )
 
 
 def file_drivers(data: ReportData) -> list[dict]:
     """The run's global drivers among the fields the file has: a column the upload lacks is never named (the
     model still reads its absence, but "monthly charges drives churn" about a file without them is wrong)."""
-    drivers = [d for d in data.summary.get("global_drivers") or [] if isinstance(d, dict) and d.get("feature")]
-    absent = set((data.summary.get("model") or {}).get("missing_features") or [])  # unmapped, or mapped but empty
+    drivers = [
+        d for d in data.summary.get("global_drivers") or [] if isinstance(d, dict) and d.get("feature")
+    ]
+    absent = set(
+        (data.summary.get("model") or {}).get("missing_features") or []
+    )  # unmapped, or mapped but empty
     fields = data.fields
     return [d for d in drivers if d["feature"] not in absent and (not fields or d["feature"] in fields)]
 
@@ -62,9 +79,12 @@ def file_drivers(data: ReportData) -> list[dict]:
 def drivers(data: ReportData) -> str:
     chart = charts.drivers(file_drivers(data))
     if not chart:
-        chart = render("note.html.j2", text="No column of this file is one the model learns from, so every "
-                       "customer gets about the same chance of leaving. Add columns such as months as a customer, "
-                       "contract and monthly charges to see what drives it.")
+        chart = render(
+            "note.html.j2",
+            text="No column of this file is one the model learns from, so every "
+            "customer gets about the same chance of leaving. Add columns such as months as a customer, "
+            "contract and monthly charges to see what drives it.",
+        )
     return section("drivers", "What drives churn in this file", chart)
 
 
@@ -78,19 +98,35 @@ def segments_section(data: ReportData) -> str:
     money_shown = data.has_revenue
     intro = "Where the risk and the revenue at risk sit." if money_shown else "Where the risk sits."
     if data.truncated:  # a large run's segments are counted over the customers the page holds, not every one
-        intro += (f" Counted over the {len(data.results):,} customers most at risk shown here,"
-                  f" not all {data.rows_scored:,}.")
+        intro += (
+            f" Counted over the {len(data.results):,} customers most at risk shown here,"
+            f" not all {data.rows_scored:,}."
+        )
     if not tables:  # nothing to count: say why, with no intro about what is not there
         intro = ""
     chart = charts.segment_bars(top, "revenue" if money_shown else "probability")
-    return section("segments", "Segments", render("segments.html.j2", tables=tables, chart=chart, money=money_shown,
-                                                  have_fields=data.features() is not None,
-                                                  dimensions=labels.join(segments.DIMENSION_WORDS)), intro)
+    return section(
+        "segments",
+        "Segments",
+        render(
+            "segments.html.j2",
+            tables=tables,
+            chart=chart,
+            money=money_shown,
+            have_fields=data.features() is not None,
+            dimensions=labels.join(segments.DIMENSION_WORDS),
+        ),
+        intro,
+    )
 
 
 def customers_table(frame: pd.DataFrame, note: str, money_shown: bool = True) -> str:
-    return render("customers_table.html.j2", rows=frame.to_dict("records"), note=note,
-                  money=money_shown and "revenue_at_risk" in frame.columns)
+    return render(
+        "customers_table.html.j2",
+        rows=frame.to_dict("records"),
+        note=note,
+        money=money_shown and "revenue_at_risk" in frame.columns,
+    )
 
 
 def customers_static(data: ReportData) -> str:
@@ -101,51 +137,83 @@ def customers_static(data: ReportData) -> str:
 
 def actions(data: ReportData) -> str:
     table = playbook.summarise(data.results, data.results["recommended_action"])
-    if table.empty:  # why there is no action: nobody at risk, or nothing the file says about them points to one
+    if (
+        table.empty
+    ):  # why there is no action: nobody at risk, or nothing the file says about them points to one
         intro = ""
     elif data.has_revenue:
-        intro = ("What to do for the customers at risk, by the monthly revenue each action protects "
-                 "(chance of leaving × monthly charges).")
+        intro = (
+            "What to do for the customers at risk, by the monthly revenue each action protects "
+            "(chance of leaving × monthly charges)."
+        )
     else:
         intro = "What to do for the customers at risk, by how many customers each action is for."
     at_risk = int(data.results["churn_risk"].isin(playbook.AT_RISK).sum())
-    return section("actions", "Recommended actions", render("actions.html.j2", rows=table.to_dict("records"),
-                                                            money=data.has_revenue, at_risk=at_risk), intro)
+    return section(
+        "actions",
+        "Recommended actions",
+        render("actions.html.j2", rows=table.to_dict("records"), money=data.has_revenue, at_risk=at_risk),
+        intro,
+    )
 
 
 def quality(data: ReportData) -> str:
     q = data.summary["quality"]
-    issues = [{"message": i.get("message"), "column": labels.label(i["column"]) if i.get("column") else "",
-               "count": i.get("count"), "examples": ", ".join(map(str, (i.get("examples") or [])[:5]))}
-              for i in q.get("issues") or []]
-    return section("quality", "Data quality", render("quality.html.j2", score=f"{float(q['score']):.0f}",
-                                                     level=str(q.get("level", "")), issues=issues))
+    issues = [
+        {
+            "message": i.get("message"),
+            "column": labels.label(i["column"]) if i.get("column") else "",
+            "count": i.get("count"),
+            "examples": ", ".join(map(str, (i.get("examples") or [])[:5])),
+        }
+        for i in q.get("issues") or []
+    ]
+    return section(
+        "quality",
+        "Data quality",
+        render(
+            "quality.html.j2", score=f"{float(q['score']):.0f}", level=str(q.get("level", "")), issues=issues
+        ),
+    )
 
 
 def mapping(data: ReportData) -> str:
     s = data.summary
     conf = s.get("mapping_confidence") or {}
     rows = [(src, labels.label(dst), conf.get(src, 1.0)) for src, dst in (s.get("mapping") or {}).items()]
-    return section("mapping", "Your columns", render("mapping.html.j2", rows=rows,
-                                                     unmapped=", ".join(s.get("unmapped") or [])))
+    return section(
+        "mapping",
+        "Your columns",
+        render("mapping.html.j2", rows=rows, unmapped=", ".join(s.get("unmapped") or [])),
+    )
 
 
-_DRIFT_WORDS = {"stable": ("similar", "rw-good"), "moderate": ("somewhat different", ""),
-                "major": ("very different", "rw-bad")}
+_DRIFT_WORDS = {
+    "stable": ("similar", "rw-good"),
+    "moderate": ("somewhat different", ""),
+    "major": ("very different", "rw-bad"),
+}
 
 
 def _drift_sentence(rows: list[dict]) -> str:
     if not rows:
-        return ("This file has none of the columns we compare with the customers the model learned from, so we "
-                "cannot say how alike they are.")
+        return (
+            "This file has none of the columns we compare with the customers the model learned from, so we "
+            "cannot say how alike they are."
+        )
     shifted = [r["label"].lower() for r in rows if r["psi"] >= drift_levels.MAJOR]
     if not shifted:
         some = [r["label"].lower() for r in rows if r["psi"] >= drift_levels.MODERATE]
-        return ("Your customers look like the ones the model learned from, so its predictions should hold."
-                if not some else f"Your customers differ somewhat in {labels.join(some)}; predictions should "
-                                 "still hold, but keep an eye on them.")
-    return (f"This file's customers are very different in {labels.join(shifted)} from the ones the model learned "
-            "from: treat its predictions for them with care.")
+        return (
+            "Your customers look like the ones the model learned from, so its predictions should hold."
+            if not some
+            else f"Your customers differ somewhat in {labels.join(some)}; predictions should "
+            "still hold, but keep an eye on them."
+        )
+    return (
+        f"This file's customers are very different in {labels.join(shifted)} from the ones the model learned "
+        "from: treat its predictions for them with care."
+    )
 
 
 @functools.cache
@@ -165,18 +233,32 @@ def _realised(real: dict, promised: float | None, brier: float | None) -> dict:
     auc = real.get("roc_auc")
     verdict = ""
     if promised is not None and auc is not None:
-        verdict = ("That is in line with what it promised." if auc >= promised - 0.05 else
-                   "That is clearly below what it promised: the model may need retraining for your customers.")
+        verdict = (
+            "That is in line with what it promised."
+            if auc >= promised - 0.05
+            else "That is clearly below what it promised: the model may need retraining for your customers."
+        )
     compared, who = real.get("compared"), {"rules": "the SaaS rules", "model": "our telco-trained model"}
     comparison = ""
     if compared and compared.get("better") in who:
-        comparison = (f"Measured on the same customers, the SaaS rules ranked a leaver above a stayer "
-                      f"{compared['rules_roc_auc']:.0%} of the time and our telco-trained model "
-                      f"{compared['model_roc_auc']:.0%}: {who[compared['better']]} ranked better.")
+        comparison = (
+            f"Measured on the same customers, the SaaS rules ranked a leaver above a stayer "
+            f"{compared['rules_roc_auc']:.0%} of the time and our telco-trained model "
+            f"{compared['model_roc_auc']:.0%}: {who[compared['better']]} ranked better."
+        )
     elif compared:
-        comparison = "Measured on the same customers, the SaaS rules and our telco-trained model ranked equally well."
-    return {"n": real["n"], "auc": auc, "brier": real["brier"], "promised": promised, "promised_brier": brier,
-            "verdict": verdict, "comparison": comparison}
+        comparison = (
+            "Measured on the same customers, the SaaS rules and our telco-trained model ranked equally well."
+        )
+    return {
+        "n": real["n"],
+        "auc": auc,
+        "brier": real["brier"],
+        "promised": promised,
+        "promised_brier": brier,
+        "verdict": verdict,
+        "comparison": comparison,
+    }
 
 
 def _later(report: dict | None) -> str:
@@ -186,8 +268,10 @@ def _later(report: dict | None) -> str:
     from retainwise.platform.labelled import day_words
 
     real = report["realised"]
-    return (f"You told us later who left: our {day_words(report.get('scored_at'), year=False)} predictions ranked a "
-            f"leaver above a stayer {real['roc_auc']:.0%} of the time ({real['n']:,} customers).")
+    return (
+        f"You told us later who left: our {day_words(report.get('scored_at'), year=False)} predictions ranked a "
+        f"leaver above a stayer {real['roc_auc']:.0%} of the time ({real['n']:,} customers)."
+    )
 
 
 def health(data: ReportData) -> str:
@@ -195,22 +279,46 @@ def health(data: ReportData) -> str:
     model = data.summary.get("model") or {}
     # Runs from before the domain check quoted the card's figure; newer ones quote one only where it applies.
     promised = model.get("expected_roc_auc") if "reason" in model else cv.get("roc_auc")
-    rows = [{"label": labels.label(col), "psi": float(d.get("psi") or 0.0),
-             "words": _DRIFT_WORDS.get(d.get("level"), (str(d.get("level")), ""))[0],
-             "css": _DRIFT_WORDS.get(d.get("level"), ("", ""))[1]}
-            for col, d in (data.summary.get("drift") or {}).items()]
+    rows = [
+        {
+            "label": labels.label(col),
+            "psi": float(d.get("psi") or 0.0),
+            "words": _DRIFT_WORDS.get(d.get("level"), (str(d.get("level")), ""))[0],
+            "css": _DRIFT_WORDS.get(d.get("level"), ("", ""))[1],
+        }
+        for col, d in (data.summary.get("drift") or {}).items()
+    ]
     rows.sort(key=lambda r: -r["psi"])
     real = data.summary.get("realised")
     realised = _realised(real, promised, cv.get("brier") if promised is not None else None) if real else None
     if data.rows_scored < domain.MIN_ROWS:
-        drift_sentence = (f"With {data.rows_scored:,} customers, how they compare with the ones the model learned "
-                          "from is too noisy to judge (it takes a few hundred).") if rows else ""
+        drift_sentence = (
+            (
+                f"With {data.rows_scored:,} customers, how they compare with the ones the model learned "
+                "from is too noisy to judge (it takes a few hundred)."
+            )
+            if rows
+            else ""
+        )
     else:
-        drift_sentence = _drift_sentence(rows) if (model.get("domain") or {}).get("in_domain", True) or not rows \
+        drift_sentence = (
+            _drift_sentence(rows)
+            if (model.get("domain") or {}).get("in_domain", True) or not rows
             else "The model's own columns, compared with the customers it learned from:"
-    return section("health", "How far to trust these predictions", render(
-        "health.html.j2", realised=realised, later=_later(data.later), confidence=model.get("confidence"), reason=model.get("reason"),
-        drift=rows, drift_sentence=drift_sentence))
+        )
+    return section(
+        "health",
+        "How far to trust these predictions",
+        render(
+            "health.html.j2",
+            realised=realised,
+            later=_later(data.later),
+            confidence=model.get("confidence"),
+            reason=model.get("reason"),
+            drift=rows,
+            drift_sentence=drift_sentence,
+        ),
+    )
 
 
 def _change(now: float, before: float, kind: str) -> str:
@@ -240,9 +348,19 @@ def since(data: ReportData) -> str:
         ps = prev["summary"]
         before_high = (ps.get("risk_counts") or {}).get("HIGH", 0) / max(1, int(ps.get("rows_scored") or 0))
         was_high = set(prev["results"].loc[prev["results"]["churn_risk"].eq("HIGH"), "customer_id"])
-        newly = [c for c in data.results.loc[data.results["churn_risk"].eq("HIGH"), "customer_id"] if c not in was_high]
-        ctx = {"previous": prev, "high_now": data.high_share, "high_change": _change(data.high_share, before_high, "share"),
-               "revenue_now": data.revenue_at_risk, "revenue_change": _revenue_change(data, ps), "newly": newly}
+        newly = [
+            c
+            for c in data.results.loc[data.results["churn_risk"].eq("HIGH"), "customer_id"]
+            if c not in was_high
+        ]
+        ctx = {
+            "previous": prev,
+            "high_now": data.high_share,
+            "high_change": _change(data.high_share, before_high, "share"),
+            "revenue_now": data.revenue_at_risk,
+            "revenue_change": _revenue_change(data, ps),
+            "newly": newly,
+        }
     return section("since", "Since last time", render("since.html.j2", **ctx))
 
 

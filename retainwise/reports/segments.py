@@ -8,7 +8,10 @@ import pandas as pd
 
 from retainwise.reports import labels
 
-TENURE_BANDS = ([0, 6, 12, 24, 48, float("inf")], ["0–6 months", "7–12 months", "1–2 years", "2–4 years", "4+ years"])
+TENURE_BANDS = (
+    [0, 6, 12, 24, 48, float("inf")],
+    ["0–6 months", "7–12 months", "1–2 years", "2–4 years", "4+ years"],
+)
 SEATS_BANDS = ([0, 5, 20, 100, float("inf")], ["1–5 seats", "6–20 seats", "21–100 seats", "100+ seats"])
 #: (title, canonical field, bands or None for categories)
 DIMENSIONS = (
@@ -32,8 +35,12 @@ def segment_labels(features: pd.DataFrame | None) -> pd.DataFrame:
         if field not in features.columns or features[field].isna().all():
             continue
         if bands:
-            cut = pd.cut(pd.to_numeric(features[field], errors="coerce"), bins=bands[0], labels=bands[1],
-                         include_lowest=True)
+            cut = pd.cut(
+                pd.to_numeric(features[field], errors="coerce"),
+                bins=bands[0],
+                labels=bands[1],
+                include_lowest=True,
+            )
             out[title] = cut.astype("str").where(cut.notna(), "unknown")
         else:  # each distinct value said once (10,000 customers have three or four contracts)
             codes, uniques = pd.factorize(features[field], use_na_sentinel=False)
@@ -48,21 +55,37 @@ def by_segment(results: pd.DataFrame, segs: pd.DataFrame) -> dict[str, pd.DataFr
     if segs.empty:
         return {}
     joined = results.join(segs, on="customer_id")
-    revenue = joined["revenue_at_risk"] if "revenue_at_risk" in joined.columns else pd.Series(0.0, index=joined.index)
+    revenue = (
+        joined["revenue_at_risk"]
+        if "revenue_at_risk" in joined.columns
+        else pd.Series(0.0, index=joined.index)
+    )
     tables = {}
     for title in segs.columns:
-        frame = pd.DataFrame({"segment": joined[title].fillna("unknown"), "high": joined["churn_risk"].eq("HIGH"),
-                              "p": pd.to_numeric(joined.get("churn_probability", np.nan), errors="coerce"),
-                              "revenue": revenue.fillna(0.0)})
-        table = frame.groupby("segment").agg(customers=("high", "size"), high_share=("high", "mean"),
-                                             probability=("p", "mean"), revenue=("revenue", "sum"))
+        frame = pd.DataFrame(
+            {
+                "segment": joined[title].fillna("unknown"),
+                "high": joined["churn_risk"].eq("HIGH"),
+                "p": pd.to_numeric(joined.get("churn_probability", np.nan), errors="coerce"),
+                "revenue": revenue.fillna(0.0),
+            }
+        )
+        table = frame.groupby("segment").agg(
+            customers=("high", "size"),
+            high_share=("high", "mean"),
+            probability=("p", "mean"),
+            revenue=("revenue", "sum"),
+        )
         if title in _BANDED:  # a ladder reads in its own order (0-6 months, 7-12 months, ...), unknown last
             bands = list(_BANDED[title])
             rank = [bands.index(b) if b in bands else len(bands) for b in table.index]
             table = table.iloc[sorted(range(len(table)), key=rank.__getitem__)]
         else:  # categories: where the money at risk is first (without money, all 0: the most customers at high risk)
-            table = table.assign(_high=table["high_share"] * table["customers"]).sort_values(
-                ["revenue", "_high", "probability"], ascending=False, kind="stable").drop(columns="_high")
+            table = (
+                table.assign(_high=table["high_share"] * table["customers"])
+                .sort_values(["revenue", "_high", "probability"], ascending=False, kind="stable")
+                .drop(columns="_high")
+            )
         tables[title] = table.reset_index()
     return tables
 

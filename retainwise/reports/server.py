@@ -46,7 +46,11 @@ from retainwise.resources import notebook as notebook_path
 from retainwise.resources import templates_dir
 
 CULL_IDLE_S = 600
-SECURITY_HEADERS = {"X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
+SECURITY_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
 #: Preheated kernels per notebook: the report is opened from mails, the portal less often.
 POOL_SIZES = {"report.ipynb": 2, "portal.ipynb": 1}
 
@@ -140,7 +144,10 @@ def _app_class():
             settings["transforms"] = [_security_headers_class()]
             pools = self.kernel_manager.kernel_pools_config
             for gate in GATES.values():
-                pools[gate.notebook] = {**pools.get("default", {}), "pool_size": POOL_SIZES.get(gate.notebook, 1)}
+                pools[gate.notebook] = {
+                    **pools.get("default", {}),
+                    "pool_size": POOL_SIZES.get(gate.notebook, 1),
+                }
             if self.voila_configuration.preheat_kernel:
                 for gate in self._served():
                     if gate.notebook != os.path.basename(self.notebook_path):
@@ -160,11 +167,19 @@ def _app_class():
             for route, gate in GATES.items():
                 if gate not in self._served():
                     continue
-                handlers.append((url_path_join(self.server_url, f"/{route}") + ("/?" if route else ""),
-                                 _gated_handler_class(), {
-                                     "gate": gate, "notebook_path": gate.notebook,
-                                     "template_paths": self.template_paths, "config": self.config,
-                                     "voila_configuration": self.voila_configuration}))
+                handlers.append(
+                    (
+                        url_path_join(self.server_url, f"/{route}") + ("/?" if route else ""),
+                        _gated_handler_class(),
+                        {
+                            "gate": gate,
+                            "notebook_path": gate.notebook,
+                            "template_paths": self.template_paths,
+                            "config": self.config,
+                            "voila_configuration": self.voila_configuration,
+                        },
+                    )
+                )
             return handlers + portal_upload.handlers(self.server_url)  # token checked, streamed to S3
 
     return ReportServer
@@ -177,8 +192,9 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-def voila_argv(port: int = REPORTS_PORT, ip: str = "127.0.0.1", preheat: bool = True,
-               notebooks: str | None = None) -> list[str]:
+def voila_argv(
+    port: int = REPORTS_PORT, ip: str = "127.0.0.1", preheat: bool = True, notebooks: str | None = None
+) -> list[str]:
     """Voila's command-line arguments for the safe configuration above (``notebooks``: another folder
     holding report.ipynb and portal.ipynb, e.g. a data scientist's edited copy)."""
     report = Path(notebooks) / "report.ipynb" if notebooks else notebook_path("report.ipynb")
@@ -215,10 +231,17 @@ def environment() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m retainwise.reports.server", description=__doc__.split("\n")[0])
-    parser.add_argument("--port", type=int, default=int(os.environ.get("RETAINWISE_REPORTS_PORT", REPORTS_PORT)))
-    parser.add_argument("--ip", default=os.environ.get("RETAINWISE_REPORTS_IP", "127.0.0.1"),
-                        help="address to bind (0.0.0.0 in a container behind the load balancer)")
+    parser = argparse.ArgumentParser(
+        prog="python -m retainwise.reports.server", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("RETAINWISE_REPORTS_PORT", REPORTS_PORT))
+    )
+    parser.add_argument(
+        "--ip",
+        default=os.environ.get("RETAINWISE_REPORTS_IP", "127.0.0.1"),
+        help="address to bind (0.0.0.0 in a container behind the load balancer)",
+    )
     parser.add_argument("--no-preheat", action="store_true", help="start a kernel per request instead")
     parser.add_argument("--notebooks", help="serve report.ipynb (and portal.ipynb) from this folder instead")
     args = parser.parse_args(argv)

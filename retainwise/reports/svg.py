@@ -34,20 +34,53 @@ class Canvas:
     shapes: list[dict] = field(default_factory=list)
 
     def rect(self, x: float, y: float, w: float, h: float, fill: str) -> None:
-        self.shapes.append({"kind": "rect", "x": _n(x), "y": _n(y), "w": _n(max(0.0, w)), "h": _n(max(0.0, h)),
-                            "fill": fill})
+        self.shapes.append(
+            {"kind": "rect", "x": _n(x), "y": _n(y), "w": _n(max(0.0, w)), "h": _n(max(0.0, h)), "fill": fill}
+        )
 
     def line(self, x1: float, y1: float, x2: float, y2: float, stroke: str = AXIS, width: float = 1) -> None:
-        self.shapes.append({"kind": "line", "x1": _n(x1), "y1": _n(y1), "x2": _n(x2), "y2": _n(y2),
-                            "stroke": stroke, "width": _n(width)})
+        self.shapes.append(
+            {
+                "kind": "line",
+                "x1": _n(x1),
+                "y1": _n(y1),
+                "x2": _n(x2),
+                "y2": _n(y2),
+                "stroke": stroke,
+                "width": _n(width),
+            }
+        )
 
-    def text(self, x: float, y: float, text: str, *, anchor: str = "start", size: int = FONT,
-             bold: bool = False, fill: str = "#1d2733", rotate: bool = False) -> None:
-        self.shapes.append({"kind": "text", "x": _n(x), "y": _n(y), "text": str(text), "anchor": anchor,
-                            "size": size, "bold": bold, "fill": fill, "rotate": rotate})
+    def text(
+        self,
+        x: float,
+        y: float,
+        text: str,
+        *,
+        anchor: str = "start",
+        size: int = FONT,
+        bold: bool = False,
+        fill: str = "#1d2733",
+        rotate: bool = False,
+    ) -> None:
+        self.shapes.append(
+            {
+                "kind": "text",
+                "x": _n(x),
+                "y": _n(y),
+                "text": str(text),
+                "anchor": anchor,
+                "size": size,
+                "bold": bold,
+                "fill": fill,
+                "rotate": rotate,
+            }
+        )
 
     def svg(self) -> str:
-        return render("chart.svg.j2", width=_n(self.width), height=_n(self.height), shapes=self.shapes, font=FONT)
+        return render(
+            "chart.svg.j2", width=_n(self.width), height=_n(self.height), shapes=self.shapes, font=FONT
+        )
 
 
 def img(canvas: Canvas, alt: str) -> str:
@@ -63,7 +96,7 @@ def text_width(text: str, size: int = FONT) -> float:
 def fit(text: str, width: float) -> str:
     """``text`` cut with an ellipsis to about ``width`` px (the whole text is in the chart's alt)."""
     most = max(1, int(width / CHAR_W + 0.01))
-    return text if len(text) <= most else text[:most - 1] + "…"
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def ticks(lo: float, hi: float, n: int = 4) -> list[float]:
@@ -87,8 +120,18 @@ class Bar:
     colour: str
 
 
-def hbars(c: Canvas, x: float, y: float, width: float, bars: list[Bar], *, tick_text, title: str = "",
-          bar_h: float = 16, gap: float = 6) -> float:
+def hbars(
+    c: Canvas,
+    x: float,
+    y: float,
+    width: float,
+    bars: list[Bar],
+    *,
+    tick_text,
+    title: str = "",
+    bar_h: float = 16,
+    gap: float = 6,
+) -> float:
     """Horizontal bars (top to bottom as given) with labels on the left and a value axis below, drawn into
     ``c`` from (x, y) within ``width``; returns the height used."""
     top = y

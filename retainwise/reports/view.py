@@ -26,8 +26,9 @@ class Page:
         self.data, self.static, self.refusal = data, static, refusal
         self._detail = None  # the detail widget, once its section is shown
         self._browser = None
-        self.selected: str | None = None if data is None or data.results.empty else str(
-            data.results["customer_id"].iloc[0])
+        self.selected: str | None = (
+            None if data is None or data.results.empty else str(data.results["customer_id"].iloc[0])
+        )
         if data is not None:
             data.prefetch()
 
@@ -91,8 +92,9 @@ class Page:
 
         from retainwise.reports import grid
 
-        self._html(sections.section("customers", "Customers",
-                                    "", "Click a customer to see why and what to do."))
+        self._html(
+            sections.section("customers", "Customers", "", "Click a customer to see why and what to do.")
+        )
         self._browser = grid.Browser(self.data.results, self.data.segment_labels(), self.select)
         display(self._browser.widget)
 

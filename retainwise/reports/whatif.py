@@ -7,16 +7,27 @@ import pandas as pd
 from retainwise.reports import labels
 
 #: Fields a business can change for a customer (offers, plans, billing).
-ACTIONABLE = ("contract", "tech_support", "online_security", "payment_method", "internet_service", "paperless_billing")
+ACTIONABLE = (
+    "contract",
+    "tech_support",
+    "online_security",
+    "payment_method",
+    "internet_service",
+    "paperless_billing",
+)
 _FLAG_VALUES = (1.0, 0.0)
 #: What the what-if says when the file has none of the fields for this customer.
-NONE = ("What if… needs a column you can change for a customer (contract, tech support, online security, payment "
-        "method, internet service or paperless billing); this file has none of them for this customer.")
+NONE = (
+    "What if… needs a column you can change for a customer (contract, tech support, online security, payment "
+    "method, internet service or paperless billing); this file has none of them for this customer."
+)
 
 
 #: What the what-if says on a run scored by the tenant's own model (re-scoring would need that model here).
-OWN_MODEL = ("What if… is not available yet for reports scored by your own model: its scores depend on columns of "
-             "yours the report does not keep.")
+OWN_MODEL = (
+    "What if… is not available yet for reports scored by your own model: its scores depend on columns of "
+    "yours the report does not keep."
+)
 
 
 def choices(field: str) -> list[tuple[str, object]]:
@@ -56,5 +67,4 @@ def rescore(row: pd.DataFrame, field: str, value, *, group: str = "ml", before: 
 
 def sentence(field: str, value, before: float, after: float) -> str:
     """``Contract: one year: 72% → 31% (−41 pts)``."""
-    return (f"{labels.fact(field, value)}: {before:.0%} → {after:.0%} "
-            f"({labels.points(after - before)})")
+    return f"{labels.fact(field, value)}: {before:.0%} → {after:.0%} ({labels.points(after - before)})"

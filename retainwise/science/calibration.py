@@ -32,8 +32,13 @@ def reliability(y, p, bins: int = BINS) -> list[dict]:
     p = np.asarray(p, dtype="float64")
     idx = np.minimum((p * bins).astype(int), bins - 1)
     return [
-        {"predicted": float(p[idx == b].mean()), "observed": float(y[idx == b].mean()), "n": int((idx == b).sum())}
-        for b in range(bins) if (idx == b).any()
+        {
+            "predicted": float(p[idx == b].mean()),
+            "observed": float(y[idx == b].mean()),
+            "n": int((idx == b).sum()),
+        }
+        for b in range(bins)
+        if (idx == b).any()
     ]
 
 
@@ -102,7 +107,9 @@ def figure(curves: dict[str, list[dict]], title: str = "Calibration (5-fold CV; 
     fig = Figure(figsize=(5, 5))
     ax = fig.subplots()
     ax.plot([0, 1], [0, 1], color="#999", lw=0.8, ls="--", label="perfectly calibrated")
-    for (label, points), colour in zip(curves.items(), ("#3b6ea8", "#d64545", "#3c9d5d", "#8a5cc2"), strict=False):
+    for (label, points), colour in zip(
+        curves.items(), ("#3b6ea8", "#d64545", "#3c9d5d", "#8a5cc2"), strict=False
+    ):
         xs, ys = [q["predicted"] for q in points], [q["observed"] for q in points]
         ax.plot(xs, ys, color=colour, lw=1.2, label=label)
         # marker area follows the bin's customer count: a wild point from a dozen customers looks small

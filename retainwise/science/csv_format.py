@@ -69,7 +69,9 @@ def sniff(text: str) -> tuple[str, int, int]:
     best, best_score = (",", 0, 1), (-1.0, 0, 0)
     for delim in DELIMITERS:
         reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delim)
-        rows: list[tuple[int, int, int]] = []  # (physical line where the record starts, fields, filled fields)
+        rows: list[
+            tuple[int, int, int]
+        ] = []  # (physical line where the record starts, fields, filled fields)
         try:
             start = 0
             for record in reader:
@@ -90,9 +92,11 @@ def sniff(text: str) -> tuple[str, int, int]:
         if modal < 2:
             continue
         # the header: the first row as wide as the table and at least half filled (not "Generated 1 May,,")
-        header_at = next((i for i, (_, n, k) in enumerate(rows) if n == modal and 2 * k >= n),
-                         next(i for i, (_, n, _) in enumerate(rows) if n == modal))
-        body = rows[header_at + 1:]
+        header_at = next(
+            (i for i, (_, n, k) in enumerate(rows) if n == modal and 2 * k >= n),
+            next(i for i, (_, n, _) in enumerate(rows) if n == modal),
+        )
+        body = rows[header_at + 1 :]
         consistency = sum(n == modal for _, n, _ in body) / len(body) if body else 1.0
         score = (round(consistency, 2), len(body), modal)  # prefer reading every row, then more columns
         if score > best_score:
@@ -120,8 +124,9 @@ def _open_text(path: Path, encoding: str, skipped: int):
     return fh
 
 
-def frames(path: Path, encoding: str, delimiter: str, skipped: int, chunk_rows: int,
-           name: str) -> Iterator[pd.DataFrame]:
+def frames(
+    path: Path, encoding: str, delimiter: str, skipped: int, chunk_rows: int, name: str
+) -> Iterator[pd.DataFrame]:
     """The file's records as frames of text (columns 0..width-1, index = record number, 0 = the header).
 
     Raises InputError for a file that is not CSV (unbalanced quotes) and for a
@@ -156,8 +161,9 @@ def _arrow_can_read(path: Path, delimiter: str) -> bool:
     return True
 
 
-def _arrow_frames(path: Path, encoding: str, delimiter: str, chunk_rows: int,
-                  name: str) -> Iterator[pd.DataFrame]:
+def _arrow_frames(
+    path: Path, encoding: str, delimiter: str, chunk_rows: int, name: str
+) -> Iterator[pd.DataFrame]:
     """Records read by Arrow's streaming CSV reader, in frames of exactly ``chunk_rows`` rows.
 
     Anything Arrow cannot read the way pandas does (a row of another width, a whitespace-only line, a cell
@@ -168,9 +174,19 @@ def _arrow_frames(path: Path, encoding: str, delimiter: str, chunk_rows: int,
     reader = None
     source = _WholeLineEnds(open(path, "rb"))  # noqa: SIM115 - closed below, also when the caller stops early
     try:
-        reader = pacsv.open_csv(source, read_options=_arrow_read_options(), parse_options=pacsv.ParseOptions(
-            delimiter=delimiter, quote_char='"', double_quote=True, escape_char=False, newlines_in_values=True,
-            ignore_empty_lines=True), convert_options=_all_text())
+        reader = pacsv.open_csv(
+            source,
+            read_options=_arrow_read_options(),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                quote_char='"',
+                double_quote=True,
+                escape_char=False,
+                newlines_in_values=True,
+                ignore_empty_lines=True,
+            ),
+            convert_options=_all_text(),
+        )
         # one column: pandas skips whitespace-only lines, Arrow reads them as a cell (and it cannot tell
         # "  " from a quoted "  "); a wider table turns such a line into a short row, which fails below
         if len(reader.schema) < 2 or not all(pa.types.is_large_string(t) for t in reader.schema.types):
@@ -244,14 +260,19 @@ def _all_text() -> pacsv.ConvertOptions:
     # names are f0, f1, ... (the header is read as a record); more names than columns are ignored
     # large_string: what pandas keeps ``str`` columns in (plain strings would be cast, chunk by chunk);
     # check_utf8 off: detect_encoding has decoded the whole file as UTF-8 already (saves 15% of the parse)
-    return pacsv.ConvertOptions(column_types={f"f{i}": pa.large_string() for i in range(_ARROW_MAX_COLUMNS)},
-                                strings_can_be_null=False, check_utf8=False)
+    return pacsv.ConvertOptions(
+        column_types={f"f{i}": pa.large_string() for i in range(_ARROW_MAX_COLUMNS)},
+        strings_can_be_null=False,
+        check_utf8=False,
+    )
 
 
 def _arrow_read_options():
     # 1 MiB blocks read fastest here (4 and 16 MiB: +20-35% CPU); a record longer than a block fails and
     # falls back to pandas
-    return pacsv.ReadOptions(autogenerate_column_names=True, block_size=_ARROW_BLOCK, use_threads=_ARROW_THREADS)
+    return pacsv.ReadOptions(
+        autogenerate_column_names=True, block_size=_ARROW_BLOCK, use_threads=_ARROW_THREADS
+    )
 
 
 def _next_batch(reader):
@@ -287,34 +308,49 @@ def _text_frame(table: pa.Table, first: int) -> pd.DataFrame:
     return frame
 
 
-def _pandas_frames(path: Path, encoding: str, delimiter: str, skipped: int, chunk_rows: int, name: str,
-                   start: int = 0) -> Iterator[pd.DataFrame]:
+def _pandas_frames(
+    path: Path, encoding: str, delimiter: str, skipped: int, chunk_rows: int, name: str, start: int = 0
+) -> Iterator[pd.DataFrame]:
     """Records from number ``start`` on, read by pandas' C parser (and the csv module from a long row on)."""
     done = 0
     with _open_text(path, encoding, skipped) as fh:
         try:  # the reader parses its first block when it is made: a lone quote fails already here
-            reader = pd.read_csv(fh, sep=delimiter, header=None, dtype="str", keep_default_na=False,
-                                 na_filter=False, skip_blank_lines=True, engine="c", quotechar='"',
-                                 chunksize=chunk_rows)
+            reader = pd.read_csv(
+                fh,
+                sep=delimiter,
+                header=None,
+                dtype="str",
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=True,
+                engine="c",
+                quotechar='"',
+                chunksize=chunk_rows,
+            )
             for chunk in reader:
                 chunk.index = pd.RangeIndex(done, done + len(chunk))
                 done += len(chunk)
                 if done <= start:  # handed out already (by Arrow)
                     continue
-                yield chunk.iloc[max(start - chunk.index[0], 0):].fillna("")
+                yield chunk.iloc[max(start - chunk.index[0], 0) :].fillna("")
             return
         except pd.errors.EmptyDataError:
-            raise _fail(f"{name} has no text: upload a CSV with a header row and one row per customer.",
-                        "empty_file") from None
+            raise _fail(
+                f"{name} has no text: upload a CSV with a header row and one row per customer.", "empty_file"
+            ) from None
         except (pd.errors.ParserError, ValueError, OverflowError) as exc:
             if not re.search(r"Expected \d+ fields in line \d+, saw \d+", str(exc)):
-                raise _fail(f"{name} is not a readable CSV ({str(exc).strip().splitlines()[-1][:120]}); export it "
-                            "again as CSV.", "unparseable") from None
+                raise _fail(
+                    f"{name} is not a readable CSV ({str(exc).strip().splitlines()[-1][:120]}); export it "
+                    "again as CSV.",
+                    "unparseable",
+                ) from None
     yield from _ragged_frames(path, encoding, delimiter, skipped, chunk_rows, name, max(done, start))
 
 
-def _ragged_frames(path: Path, encoding: str, delimiter: str, skipped: int, chunk_rows: int, name: str,
-                   done: int) -> Iterator[pd.DataFrame]:
+def _ragged_frames(
+    path: Path, encoding: str, delimiter: str, skipped: int, chunk_rows: int, name: str, done: int
+) -> Iterator[pd.DataFrame]:
     """Records from ``done`` on, through the csv module: rows longer than the header are fine when the
     extra cells are empty (spreadsheets pad rows with delimiters); otherwise the file is refused."""
     width, batch, number = None, [], 0
@@ -329,16 +365,24 @@ def _ragged_frames(path: Path, encoding: str, delimiter: str, skipped: int, chun
                 if number <= done:
                     continue
                 if len(record) > width and any(c.strip() for c in record[width:]):
-                    raise _fail(f"{name}: row {number} has {len(record)} fields but the header has {width}; quote "
-                                "values that contain the delimiter and export again.", "ragged")
+                    raise _fail(
+                        f"{name}: row {number} has {len(record)} fields but the header has {width}; quote "
+                        "values that contain the delimiter and export again.",
+                        "ragged",
+                    )
                 batch.append(record[:width] + [""] * (width - len(record)))
                 if len(batch) == chunk_rows:
                     yield pd.DataFrame(batch, dtype="str", index=pd.RangeIndex(number - len(batch), number))
                     batch = []
         except csv.Error as exc:
             if "field larger than field limit" in str(exc):
-                raise _fail(f"{name}: a cell after row {number} is longer than {csv.field_size_limit():,} "
-                            "characters: check the file is a customer list.", "cell_too_long") from None
-            raise _fail(f"{name} is not a readable CSV ({exc}); export it again as CSV.", "unparseable") from None
+                raise _fail(
+                    f"{name}: a cell after row {number} is longer than {csv.field_size_limit():,} "
+                    "characters: check the file is a customer list.",
+                    "cell_too_long",
+                ) from None
+            raise _fail(
+                f"{name} is not a readable CSV ({exc}); export it again as CSV.", "unparseable"
+            ) from None
     if batch:
         yield pd.DataFrame(batch, dtype="str", index=pd.RangeIndex(number - len(batch), number))

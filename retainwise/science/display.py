@@ -23,16 +23,23 @@ def escape_markdown(text) -> str:
 def mapping_summary(upload, mapping) -> str:
     """The mapping section's one-paragraph summary (Markdown), user text escaped."""
     unmapped = ", ".join(escape_markdown(c) for c in mapping.unmapped) or "none"
-    return (f"**{escape_markdown(upload.source_name)}**: {upload.frame.shape[1]} columns "
-            f"({escape_markdown(upload.format)}, {escape_markdown(upload.encoding)}). {len(mapping.mapping)} mapped, "
-            f"{len(mapping.unmapped)} unmapped: {unmapped}.")
+    return (
+        f"**{escape_markdown(upload.source_name)}**: {upload.frame.shape[1]} columns "
+        f"({escape_markdown(upload.format)}, {escape_markdown(upload.encoding)}). {len(mapping.mapping)} mapped, "
+        f"{len(mapping.unmapped)} unmapped: {unmapped}."
+    )
 
 
 def prediction_summary(model: dict, tiers: dict[str, int]) -> str:
     """The prediction section's paragraph (Markdown): who scored the file, how far to trust it and why, and
     the customers per tier. ``model`` is summary.json's ``model`` (Pipeline.model_summary)."""
-    who = ("the SaaS rules" if model.get("kind") == "rules"
-           else f"model **{escape_markdown(model['version'])}** ({escape_markdown(model.get('feature_set', ''))} feature set)")
+    who = (
+        "the SaaS rules"
+        if model.get("kind") == "rules"
+        else f"model **{escape_markdown(model['version'])}** ({escape_markdown(model.get('feature_set', ''))} feature set)"
+    )
     counts = ", ".join(f"{tiers.get(t, 0):,} {t}" for t in ("HIGH", "MEDIUM", "LOW"))
-    return (f"Scored by {who}: {counts}.\n\n**Confidence: {escape_markdown(model['confidence'])}.** "
-            f"{escape_markdown(model.get('reason', ''))}")
+    return (
+        f"Scored by {who}: {counts}.\n\n**Confidence: {escape_markdown(model['confidence'])}.** "
+        f"{escape_markdown(model.get('reason', ''))}"
+    )

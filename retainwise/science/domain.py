@@ -28,10 +28,29 @@ from dataclasses import dataclass, field
 
 from retainwise.science import drift, rules, schema
 
-SAAS_FIELDS = ("seats_purchased", "seats_used", "logins_30d", "feature_usage_score", "last_activity_days_ago",
-               "support_tickets", "nps", "failed_payments", "integrations", "plan")
-TELCO_FIELDS = ("phone_service", "multiple_lines", "internet_service", "online_security", "online_backup",
-                "device_protection", "tech_support", "streaming_tv", "streaming_movies")
+SAAS_FIELDS = (
+    "seats_purchased",
+    "seats_used",
+    "logins_30d",
+    "feature_usage_score",
+    "last_activity_days_ago",
+    "support_tickets",
+    "nps",
+    "failed_payments",
+    "integrations",
+    "plan",
+)
+TELCO_FIELDS = (
+    "phone_service",
+    "multiple_lines",
+    "internet_service",
+    "online_security",
+    "online_backup",
+    "device_protection",
+    "tech_support",
+    "streaming_tv",
+    "streaming_movies",
+)
 SAAS_MIN = 2
 DRIFTED_SHARE = 0.5
 MIN_ROWS = 200
@@ -48,10 +67,13 @@ class Domain:
     reason: str = ""
 
     def to_dict(self) -> dict:
-        return {"in_domain": self.in_domain, "saas_fields": list(self.saas_fields),
-                "drifted": {k: round(v, 4) for k, v in self.drifted.items()},
-                "drifted_share": None if self.drifted_share is None else round(self.drifted_share, 4),
-                "reason": self.reason}
+        return {
+            "in_domain": self.in_domain,
+            "saas_fields": list(self.saas_fields),
+            "drifted": {k: round(v, 4) for k, v in self.drifted.items()},
+            "drifted_share": None if self.drifted_share is None else round(self.drifted_share, 4),
+            "reason": self.reason,
+        }
 
 
 def _label(name: str) -> str:
@@ -59,7 +81,7 @@ def _label(name: str) -> str:
 
 
 def _join(words: list[str], most: int = 4) -> str:
-    """"a", "a and b", "a, b and c"; past ``most`` words "a, b, c, d and 3 more"."""
+    """ "a", "a and b", "a, b and c"; past ``most`` words "a, b, c, d and 3 more"."""
     if len(words) > most:
         return ", ".join(words[:most]) + f" and {len(words) - most} more"
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
@@ -76,8 +98,9 @@ def excess_psi(psi: float, bins: int, rows: int) -> float:
     return psi - (bins - 1) / max(rows, 1)
 
 
-def assess(present: frozenset[str], drift_report: dict, reference: dict, importance: dict[str, float],
-           rows: int) -> Domain:
+def assess(
+    present: frozenset[str], drift_report: dict, reference: dict, importance: dict[str, float], rows: int
+) -> Domain:
     """The domain verdict for a file carrying ``present`` feature columns over ``rows`` customers.
 
     ``drift_report``: drift.psi_from_counts output (feature -> {"psi", ...}); ``reference`` the card's
@@ -98,13 +121,22 @@ def assess(present: frozenset[str], drift_report: dict, reference: dict, importa
     far = share is not None and share >= DRIFTED_SHARE
     reasons = []
     if saas_like:
-        reasons.append(f"your file looks like a software-subscription business (it has {_join([_label(f) for f in saas])}) "
-                       "and none of the phone and internet services the model learned from")
+        reasons.append(
+            f"your file looks like a software-subscription business (it has {_join([_label(f) for f in saas])}) "
+            "and none of the phone and internet services the model learned from"
+        )
     if far:
-        reasons.append(f"the columns the model relies on most look very different from its training customers "
-                       f"({_join([_label(f) for f in drifted])})")
-    return Domain(in_domain=not (saas_like or far), saas_fields=saas, drifted=drifted, drifted_share=share,
-                  reason="; ".join(reasons))
+        reasons.append(
+            f"the columns the model relies on most look very different from its training customers "
+            f"({_join([_label(f) for f in drifted])})"
+        )
+    return Domain(
+        in_domain=not (saas_like or far),
+        saas_fields=saas,
+        drifted=drifted,
+        drifted_share=share,
+        reason="; ".join(reasons),
+    )
 
 
 def router_prefers_rules(domain: Domain, present: frozenset[str]) -> bool:
@@ -116,30 +148,44 @@ def router_prefers_rules(domain: Domain, present: frozenset[str]) -> bool:
 def in_domain_reason(expected_auc: float, confidence: str, missing: list[str]) -> str:
     """The plain words for a file the model knows, at its card's ``confidence`` for these columns."""
     gap = f"; without {_join([_label(f) for f in missing])}" if missing else ""
-    return (f"Your customers look like the ones the model learned from (a telco's){gap}, its cross-validated "
-            f"ROC AUC with the columns you sent is {expected_auc:.2f}"
-            + {"high": ".", "medium": ": useful, not its best.",
-               "low": ": little better than chance, so read its ranking as a rough guide."}[confidence])
+    return (
+        f"Your customers look like the ones the model learned from (a telco's){gap}, its cross-validated "
+        f"ROC AUC with the columns you sent is {expected_auc:.2f}"
+        + {
+            "high": ".",
+            "medium": ": useful, not its best.",
+            "low": ": little better than chance, so read its ranking as a rough guide.",
+        }[confidence]
+    )
 
 
 def _how_well(measured: float | None) -> str:
-    return ("how well they rank your customers is unknown until you tell us who actually left" if measured is None
-            else f"on the outcomes in this file they ranked a leaver above a stayer {measured:.0%} of the time")
+    return (
+        "how well they rank your customers is unknown until you tell us who actually left"
+        if measured is None
+        else f"on the outcomes in this file they ranked a leaver above a stayer {measured:.0%} of the time"
+    )
 
 
 def out_of_domain_reason(domain: Domain, by_rules: bool, measured: float | None = None) -> str:
     """The plain words for a file the model does not know (``measured``: the served score's realised ROC AUC)."""
-    who = (f"the SaaS rules score your customers instead (usage, billing, engagement and tenure); {_how_well(measured)}"
-           if by_rules else
-           "the rules have no column of yours to read either, so treat the model's scores as a rough guide only")
-    return (f"{domain.reason[0].upper()}{domain.reason[1:]}. Our model learned from a telco's customers and its "
-            f"accuracy does not carry over to yours: {who}.")
+    who = (
+        f"the SaaS rules score your customers instead (usage, billing, engagement and tenure); {_how_well(measured)}"
+        if by_rules
+        else "the rules have no column of yours to read either, so treat the model's scores as a rough guide only"
+    )
+    return (
+        f"{domain.reason[0].upper()}{domain.reason[1:]}. Our model learned from a telco's customers and its "
+        f"accuracy does not carry over to yours: {who}."
+    )
 
 
 def too_little_reason(expected_auc: float, measured: float | None = None) -> str:
     """The plain words for a file whose columns give the model almost nothing (the rules score it)."""
-    return (f"Your file has too few of the columns the model uses (expected ROC AUC {expected_auc:.2f}, near "
-            f"chance), so the SaaS rules score it instead; {_how_well(measured)}.")
+    return (
+        f"Your file has too few of the columns the model uses (expected ROC AUC {expected_auc:.2f}, near "
+        f"chance), so the SaaS rules score it instead; {_how_well(measured)}."
+    )
 
 
 def compare(realised_model: dict | None, realised_rules: dict | None) -> dict | None:
@@ -149,5 +195,9 @@ def compare(realised_model: dict | None, realised_rules: dict | None) -> dict | 
     m, r = realised_model.get("roc_auc"), realised_rules.get("roc_auc")
     if m is None or r is None:
         return None
-    return {"model_roc_auc": m, "rules_roc_auc": r, "rules_n": realised_rules["n"],
-            "better": "rules" if r > m else "model" if m > r else "tie"}
+    return {
+        "model_roc_auc": m,
+        "rules_roc_auc": r,
+        "rules_n": realised_rules["n"],
+        "better": "rules" if r > m else "model" if m > r else "tie",
+    }

@@ -92,7 +92,9 @@ def psi_report(rows: pd.DataFrame, reference: dict) -> dict:
 
 def counts_for(rows: pd.DataFrame, reference: dict) -> dict[str, np.ndarray]:
     """Bin counts of each reference feature ``rows`` carries (add them up across chunks)."""
-    return {name: bin_counts(rows[name], name, ref) for name, ref in reference.items() if name in rows.columns}
+    return {
+        name: bin_counts(rows[name], name, ref) for name, ref in reference.items() if name in rows.columns
+    }
 
 
 def psi_from_counts(reference: dict, counts: dict[str, np.ndarray]) -> dict:

@@ -25,8 +25,19 @@ _BOMS = (
     (b"\xff\xfe", "utf-16"),
     (b"\xfe\xff", "utf-16"),
 )
-_WESTERN = {"cp1252", "latin_1", "iso8859_15", "iso8859_1", "cp1250", "mac_roman", "cp850", "cp437", "iso8859_2",
-            "ascii", "windows-1252"}
+_WESTERN = {
+    "cp1252",
+    "latin_1",
+    "iso8859_15",
+    "iso8859_1",
+    "cp1250",
+    "mac_roman",
+    "cp850",
+    "cp437",
+    "iso8859_2",
+    "ascii",
+    "windows-1252",
+}
 # control characters no text export contains (vertical tab and form feed do occur: FileMaker line breaks)
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 #: Share of control characters above which a file is taken for binary data.
@@ -38,8 +49,10 @@ def _fail(message: str, code: str) -> InputError:
 
 
 def _binary(name: str) -> InputError:
-    return _fail(f"{name} looks like binary data, not a CSV: export the customer list as CSV and upload that.",
-                 "not_text")
+    return _fail(
+        f"{name} looks like binary data, not a CSV: export the customer list as CSV and upload that.",
+        "not_text",
+    )
 
 
 def _decodes(path: Path, encoding: str, name: str) -> bool:
@@ -74,8 +87,10 @@ def detect_encoding(path: Path, name: str) -> str:
     if encoding is None:
         encoding = "utf-8" if _decodes(path, "utf-8", name) else _legacy(path, sample, name)
     elif not _decodes(path, encoding, name):
-        raise _fail(f"{name} starts like {encoding} but is not valid {encoding}: export it again as UTF-8 CSV.",
-                    "bad_encoding")
+        raise _fail(
+            f"{name} starts like {encoding} but is not valid {encoding}: export it again as UTF-8 CSV.",
+            "bad_encoding",
+        )
     text = sample.decode(encoding, errors="ignore").lstrip("\ufeff")[:65536]
     if len(_CONTROL.findall(text)) > CONTROL_SHARE * max(len(text), 1):
         raise _binary(name)

@@ -137,8 +137,13 @@ class FactorTables:
             v = None if key is self._MISSING else _display_value(name, key)
             action = playbook.action_for([{"feature": name, "value": v}], self.rules) if self.rules else ""
             # the factor as risk_factors holds it: the rule sees what recommend() sees
-            self._entries.append((f'{{"feature":{json.dumps(name)},"value":{json.dumps(v)},"impact":',
-                                  _phrase(name, v), action))
+            self._entries.append(
+                (
+                    f'{{"feature":{json.dumps(name)},"value":{json.dumps(v)},"impact":',
+                    _phrase(name, v),
+                    action,
+                )
+            )
             known[key], self._arrays = len(self._entries) - 1, None
         return known[key]
 
@@ -163,24 +168,40 @@ class FactorTables:
         if self._arrays is None:
             # only the entries new since the last call are made into text: a run's tables grow chunk by
             # chunk (a column of amounts adds values to every chunk), and Arrow joins the batches in C
-            new = self._entries[sum(len(b[-1]) for b in self._batches):]
+            new = self._entries[sum(len(b[-1]) for b in self._batches) :]
             if new:
                 prefix, phrase, action = (list(c) for c in zip(*new, strict=True))
-                self._batches.append((_text(["[" + p for p in prefix]), _text(["," + p for p in prefix]),
-                                      *(_text([p + suffix for p in phrase]) for suffix in _SUFFIXES),
-                                      _text(action), np.array([a != "" for a in action], dtype=bool)))
-            tables = [pa.concat_arrays([b[i] for b in self._batches] + [_text([end])])
-                      for i, end in enumerate(["[]", "", *[""] * len(_SUFFIXES), ""])]
-            self._arrays = _Entries(first=tables[0], later=tables[1], phrase=pa.concat_arrays(tables[2:-1]),
-                                    action=tables[-1], has_action=np.concatenate([b[-1] for b in self._batches]
-                                                                                 + [np.zeros(1, dtype=bool)]))
+                self._batches.append(
+                    (
+                        _text(["[" + p for p in prefix]),
+                        _text(["," + p for p in prefix]),
+                        *(_text([p + suffix for p in phrase]) for suffix in _SUFFIXES),
+                        _text(action),
+                        np.array([a != "" for a in action], dtype=bool),
+                    )
+                )
+            tables = [
+                pa.concat_arrays([b[i] for b in self._batches] + [_text([end])])
+                for i, end in enumerate(["[]", "", *[""] * len(_SUFFIXES), ""])
+            ]
+            self._arrays = _Entries(
+                first=tables[0],
+                later=tables[1],
+                phrase=pa.concat_arrays(tables[2:-1]),
+                action=tables[-1],
+                has_action=np.concatenate([b[-1] for b in self._batches] + [np.zeros(1, dtype=bool)]),
+            )
         return self._arrays
 
 
 class _Entries(NamedTuple):
-    first: pa.Array  # '[{"feature":...,"value":...,"impact":' (a list's first factor up to its impact); blank "[]"
+    first: (
+        pa.Array
+    )  # '[{"feature":...,"value":...,"impact":' (a list's first factor up to its impact); blank "[]"
     later: pa.Array  # ',{"feature":...' (a later factor)
-    phrase: pa.Array  # 'contract (monthly)' + each of _SUFFIXES in turn: suffix k of entry e at k * (blank + 1) + e
+    phrase: (
+        pa.Array
+    )  # 'contract (monthly)' + each of _SUFFIXES in turn: suffix k of entry e at k * (blank + 1) + e
     action: pa.Array
     has_action: np.ndarray
 
@@ -191,8 +212,15 @@ class _Entries(NamedTuple):
 # pieces, less time).
 _TEXT = pa.large_string()
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)
-_SUFFIXES = ("", " and ", ", ", "; ")  # after a phrase: the last, the one before the last, others, the last risk
-_LARGEST = 1000  # impacts this large (log-odds: never in practice) and non-finite ones are formatted by Python
+_SUFFIXES = (
+    "",
+    " and ",
+    ", ",
+    "; ",
+)  # after a phrase: the last, the one before the last, others, the last risk
+_LARGEST = (
+    1000  # impacts this large (log-odds: never in practice) and non-finite ones are formatted by Python
+)
 
 
 def _text(values) -> pa.Array:
@@ -211,7 +239,9 @@ def _impact_tables() -> tuple[pa.Array, pa.Array]:
     closing the list too (".0}]", ...)."""
     wholes = [str(w) for w in range(_LARGEST)]
     fractions = ["." + (f"{f:04d}".rstrip("0") or "0") + "}" for f in range(10_000)]
-    return _text([""] + wholes + ["-" + w for w in wholes]), _text([""] + fractions + [f + "]" for f in fractions])
+    return _text([""] + wholes + ["-" + w for w in wholes]), _text(
+        [""] + fractions + [f + "]" for f in fractions]
+    )
 
 
 def _impacts(values: np.ndarray, closing: np.ndarray) -> tuple[pa.Array, np.ndarray, np.ndarray]:
@@ -236,14 +266,24 @@ def _impacts(values: np.ndarray, closing: np.ndarray) -> tuple[pa.Array, np.ndar
     w = 1 + steps // 10_000 + _LARGEST * np.signbit(rounded)  # -0.0 is "-0.0", as repr writes it
     f = 1 + steps % 10_000 + 10_000 * closing
     if odd.any():
-        extra = [repr(round(float(v), 4)) + ("}]" if last else "}") for v, last in zip(x[odd], closing[odd], strict=True)]
+        extra = [
+            repr(round(float(v), 4)) + ("}]" if last else "}")
+            for v, last in zip(x[odd], closing[odd], strict=True)
+        ]
         w[odd], f[odd] = len(wholes) + np.arange(len(extra)), 0
         wholes = pa.concat_arrays([wholes, _text(extra)])
     return wholes, w, f
 
 
-def factor_columns(rows: pd.DataFrame, expl: Explanations, probabilities, tiers, *,
-                   with_actions: bool = False, tables: FactorTables | None = None) -> pd.DataFrame:
+def factor_columns(
+    rows: pd.DataFrame,
+    expl: Explanations,
+    probabilities,
+    tiers,
+    *,
+    with_actions: bool = False,
+    tables: FactorTables | None = None,
+) -> pd.DataFrame:
     """``risk_factors``, ``protective_factors`` (JSON) and ``explanation`` for each row, and with
     ``with_actions`` the default playbook's ``recommended_action`` (what :func:`playbook.recommend` gives
     for these risk factors and tiers). ``tables``: a run's :class:`FactorTables`, kept across chunks
@@ -255,7 +295,9 @@ def factor_columns(rows: pd.DataFrame, expl: Explanations, probabilities, tiers,
     """
     present = [f for f in expl.values.columns if f in rows.columns]
     n, m = len(rows), len(present)
-    values = np.ascontiguousarray(expl.values[present].to_numpy())  # row by row: the sort and the picks read rows
+    values = np.ascontiguousarray(
+        expl.values[present].to_numpy()
+    )  # row by row: the sort and the picks read rows
     order = np.argsort(-values, axis=1)  # strongest risk first
     if tables is None:
         tables = FactorTables(playbook.load() if with_actions else None)
@@ -271,25 +313,46 @@ def factor_columns(rows: pd.DataFrame, expl: Explanations, probabilities, tiers,
             picked[:, k] &= picked[:, k - 1]
         count = picked.sum(axis=1)
         codes = wide.copy()
-        codes[:, :picked.shape[1]] = np.where(picked, cell[columns * n + np.arange(n)[:, None]], blank)
+        codes[:, : picked.shape[1]] = np.where(picked, cell[columns * n + np.arange(n)[:, None]], blank)
         # json: [first factor up to its impact][impact]}  [,next factor...][impact]}  ...  with "]" after the last
         w, f = np.zeros((n, TOP_N), dtype=np.int64), np.zeros((n, TOP_N), dtype=np.int64)  # blank halves
-        last = (slot == count[:, None] - 1)[:, :picked.shape[1]]
-        wholes, w[:, :picked.shape[1]][picked], f[:, :picked.shape[1]][picked] = _impacts(listed[picked], last[picked])
+        last = (slot == count[:, None] - 1)[:, : picked.shape[1]]
+        wholes, w[:, : picked.shape[1]][picked], f[:, : picked.shape[1]][picked] = _impacts(
+            listed[picked], last[picked]
+        )
         fractions = _impact_tables()[1]
-        sides[side] = (_concat(*(part for k in range(TOP_N) for part in (
-            (entries.later if k else entries.first).take(codes[:, k]), wholes.take(w[:, k]), fractions.take(f[:, k])))),
-            codes, count)
+        sides[side] = (
+            _concat(
+                *(
+                    part
+                    for k in range(TOP_N)
+                    for part in (
+                        (entries.later if k else entries.first).take(codes[:, k]),
+                        wholes.take(w[:, k]),
+                        fractions.take(f[:, k]),
+                    )
+                )
+            ),
+            codes,
+            count,
+        )
     tier, distinct = _tier_codes(tiers)
-    columns = {"explanation": _sentences(probabilities, tier, distinct, sides, entries.phrase, blank),
-               "risk_factors": sides["risk"][0], "protective_factors": sides["protect"][0]}
+    columns = {
+        "explanation": _sentences(probabilities, tier, distinct, sides, entries.phrase, blank),
+        "risk_factors": sides["risk"][0],
+        "protective_factors": sides["protect"][0],
+    }
     if with_actions:
         columns["recommended_action"] = _actions(sides["risk"][1], entries, blank, tier, distinct)
-    return pd.DataFrame({name: pd.arrays.ArrowStringArray(text, dtype=_STR) for name, text in columns.items()},
-                        index=rows.index)
+    return pd.DataFrame(
+        {name: pd.arrays.ArrowStringArray(text, dtype=_STR) for name, text in columns.items()},
+        index=rows.index,
+    )
 
 
-def _join(codes: np.ndarray, count: np.ndarray, phrase: pa.Array, blank: int, last: np.ndarray) -> list[pa.Array]:
+def _join(
+    codes: np.ndarray, count: np.ndarray, phrase: pa.Array, blank: int, last: np.ndarray
+) -> list[pa.Array]:
     """The pieces of "a", "a and b", "a, b and c" per row (``codes``: rows x slots, the first ``count``
     listed), to concatenate: each phrase with its separator (_SUFFIXES); the last with ``last``'s."""
     k = np.arange(codes.shape[1])
@@ -303,7 +366,9 @@ def _tier_codes(tiers) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.asarray(distinct, dtype=object)
 
 
-def _actions(codes: np.ndarray, entries: _Entries, blank: int, tier: np.ndarray, distinct: np.ndarray) -> pa.Array:
+def _actions(
+    codes: np.ndarray, entries: _Entries, blank: int, tier: np.ndarray, distinct: np.ndarray
+) -> pa.Array:
     """Per at-risk row, the first action of its listed risk factors (``codes``: rows x slots, strongest
     first, ``blank`` where nothing is listed): :func:`playbook.recommend` by array."""
     chosen = np.full(len(codes), blank, dtype=np.int64)
@@ -318,13 +383,20 @@ _OPEN = (": ", ": ", ": driven mostly by ", ": driven mostly by ")
 _CLOSE = ("no single factor stands out.", " keep the risk down.", ".", " work in the customer's favour.")
 
 
-def _sentences(probabilities, tier: np.ndarray, distinct: np.ndarray, sides, phrase: pa.Array, blank: int) -> pa.Array:
+def _sentences(
+    probabilities, tier: np.ndarray, distinct: np.ndarray, sides, phrase: pa.Array, blank: int
+) -> pa.Array:
     percent = np.clip(np.rint(np.asarray(probabilities, dtype="float64") * 100).astype(int), 0, 100)
     capital = pd.Series(distinct, dtype=object).str.capitalize().to_numpy(dtype=object)
     (up, n_up), (down, n_down) = sides["risk"][1:], sides["protect"][1:]
     case = 2 * (n_up > 0) + (n_down > 0)
     # one opening per tier, percent and case (a few hundred), taken by each row
-    heads = _text([t + " risk (" + f"{k}%)" + opening for t in capital for k in range(101) for opening in _OPEN])
-    return _concat(heads.take((tier * 101 + percent) * 4 + case),
-                   *_join(up, n_up, phrase, blank, np.where(case == 3, 3, 0)),  # "; " between the lists
-                   *_join(down, n_down, phrase, blank, np.zeros_like(case)), _text(_CLOSE).take(case))
+    heads = _text(
+        [t + " risk (" + f"{k}%)" + opening for t in capital for k in range(101) for opening in _OPEN]
+    )
+    return _concat(
+        heads.take((tier * 101 + percent) * 4 + case),
+        *_join(up, n_up, phrase, blank, np.where(case == 3, 3, 0)),  # "; " between the lists
+        *_join(down, n_down, phrase, blank, np.zeros_like(case)),
+        _text(_CLOSE).take(case),
+    )

@@ -28,7 +28,11 @@ CORE_FEATURES: tuple[str, ...] = tuple(c for c in schema.CORE if c != "customer_
 #: Left out of the model on purpose (reason recorded in the model card).
 EXCLUDED: dict[str, str] = {
     "gender": "no cross-validated signal; a churn score should not depend on it",
-    **{c.name: "not in the training data (scored by the rules baseline)" for c in schema.COLUMNS if c.group == "usage"},
+    **{
+        c.name: "not in the training data (scored by the rules baseline)"
+        for c in schema.COLUMNS
+        if c.group == "usage"
+    },
 }
 FULL_FEATURES: tuple[str, ...] = tuple(f for f in schema.FEATURES if f not in EXCLUDED)
 FEATURE_SETS: dict[str, tuple[str, ...]] = {"full": FULL_FEATURES, "core": CORE_FEATURES}

@@ -146,7 +146,9 @@ def _build_tables():
     # a single filler word ("customer", "account") names nothing on its own
     token_sets = [t for t in token_sets if not t[0] <= FILLER]
     # the concepts a header can name (says_otherwise): each name or alias, as words (not filler alone)
-    concepts = {(_words(a), c.name) for c in schema.COLUMNS for a in (c.name, *c.aliases) if not _words(a) <= FILLER}
+    concepts = {
+        (_words(a), c.name) for c in schema.COLUMNS for a in (c.name, *c.aliases) if not _words(a) <= FILLER
+    }
     return lookup, token_sets, list(lookup), sorted(concepts, key=lambda c: (sorted(c[0]), c[1]))
 
 
@@ -351,7 +353,9 @@ def map_columns(
     record = clean_record(saved) if saved else None
     position = {c: i for i, c in enumerate(columns)}
     # (confidence, position, source, target, method)
-    candidates, saved_units, reuse_notes = _saved_candidates(record, position, forced) if record else ([], {}, [])
+    candidates, saved_units, reuse_notes = (
+        _saved_candidates(record, position, forced) if record else ([], {}, [])
+    )
     notes += reuse_notes
     for source in columns:
         if source in forced:
@@ -388,7 +392,11 @@ def _resolve(forced: dict, candidates: list, columns: list[str], position: dict[
     for conf, _, source, target, method in sorted(candidates, key=lambda c: (c[4] != "saved", -c[0], c[1])):
         if source in result.mapping or source in forced or target in taken:
             continue
-        result.mapping[source], result.confidence[source], result.method[source] = target, min(conf, 1.0), method
+        result.mapping[source], result.confidence[source], result.method[source] = (
+            target,
+            min(conf, 1.0),
+            method,
+        )
         taken.add(target)
     result.mapping = dict(sorted(result.mapping.items(), key=lambda kv: position[kv[0]]))
     result.unmapped = [c for c in columns if c not in result.mapping]

@@ -149,7 +149,6 @@ class ChurnModel(_Carded):
     def spec(self) -> dict:
         return self.card["feature_sets"][self.name]
 
-
     @property
     def features(self) -> list[str]:
         return list(self.spec["features"])
@@ -220,7 +219,6 @@ class ModelSet(_Carded):
     card: dict
     models: dict[str, ChurnModel]
 
-
     def choose(self, rows: pd.DataFrame) -> Choice:
         """The feature set with the best expected ROC AUC for the columns ``rows`` has."""
         return self.choose_for(present_features(rows))
@@ -275,8 +273,10 @@ def load_model(directory: str | os.PathLike | None = None) -> ModelSet:
     path = Path(directory or MODEL_DIR).resolve()
     card_path = path / CARD
     if not card_path.is_file():
-        raise ModelError(f"No model in {path}: expected {CARD}. Run `retainwise train --out DIR` to build one.",
-                         code="model_missing")
+        raise ModelError(
+            f"No model in {path}: expected {CARD}. Run `retainwise train --out DIR` to build one.",
+            code="model_missing",
+        )
     # Cache on content, so a re-trained or tampered directory is re-checked, not served from memory.
     return _load(str(path), card_path.stat().st_mtime_ns, *_artefact_stamps(path))
 
@@ -294,14 +294,18 @@ def _load(directory: str, *_stamps) -> ModelSet:
         card = json.loads((path / CARD).read_text(encoding="utf-8"))
         sets = card["feature_sets"]
     except (ValueError, KeyError, TypeError) as exc:
-        raise ModelError(f"The model card in {path} is unreadable ({exc}). Run `retainwise train --out DIR` to rebuild it.",
-                         code="model_missing") from exc
+        raise ModelError(
+            f"The model card in {path} is unreadable ({exc}). Run `retainwise train --out DIR` to rebuild it.",
+            code="model_missing",
+        ) from exc
     models = {}
     for name, spec in sets.items():
         artefact = path / spec["artefact"]
         if not artefact.is_file():
-            raise ModelError(f"No model in {path}: {artefact.name} is missing. Run `retainwise train --out DIR` to build one.",
-                             code="model_missing")
+            raise ModelError(
+                f"No model in {path}: {artefact.name} is missing. Run `retainwise train --out DIR` to build one.",
+                code="model_missing",
+            )
         actual = sha256_file(artefact)
         if actual != spec.get("sha256"):
             raise ModelError(
@@ -314,10 +318,14 @@ def _load(directory: str, *_stamps) -> ModelSet:
         try:
             booster.load_model(str(artefact))
         except xgb.core.XGBoostError as exc:
-            raise ModelError(f"The model artefact {artefact.name} cannot be read: {exc}",
-                             code="model_unreadable") from exc
+            raise ModelError(
+                f"The model artefact {artefact.name} cannot be read: {exc}", code="model_unreadable"
+            ) from exc
         booster.set_param({"nthread": NTHREAD})
         models[name] = ChurnModel(booster=booster, card=card, name=name)
     if "full" not in models:
-        raise ModelError(f"The model card in {path} lists no full model. Run `retainwise train --out DIR`.", code="model_missing")
+        raise ModelError(
+            f"The model card in {path} lists no full model. Run `retainwise train --out DIR`.",
+            code="model_missing",
+        )
     return ModelSet(card=card, models=models)

@@ -123,7 +123,9 @@ def normalise_category(name: str, values: pd.Series) -> pd.Series:
         by_term = (
             pd.Series(
                 # a term under a year commits to no year (monthly, as "quarterly" is), then a year, two or more
-                np.select([months < 12, months < 24, months >= 24], ["monthly", "annual", "two_year"], default=""),
+                np.select(
+                    [months < 12, months < 24, months >= 24], ["monthly", "annual", "two_year"], default=""
+                ),
                 index=s.index,
             )
             .replace("", np.nan)
@@ -158,7 +160,9 @@ def value_fit(name: str, values: pd.Series) -> float | None:
     return float(normalise_category(name, present).notna().mean())
 
 
-_JUNK_ANY_CASE = pa.array(sorted(JUNK | {j.upper() for j in JUNK} | {j.title() for j in JUNK}), pa.large_string())
+_JUNK_ANY_CASE = pa.array(
+    sorted(JUNK | {j.upper() for j in JUNK} | {j.title() for j in JUNK}), pa.large_string()
+)
 _MISSING_TEXT = pa.scalar(None, pa.large_string())
 
 
@@ -289,7 +293,9 @@ class _NumberMemo(_Memo):
         self.present = np.concatenate([self.present, texts.notna().to_numpy()])
 
     def _values(self, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray]:
-        values, lost = self.read.get(decimal_comma, (self._padded(np.empty(0), np.nan), np.zeros(1, dtype=bool)))
+        values, lost = self.read.get(
+            decimal_comma, (self._padded(np.empty(0), np.nan), np.zeros(1, dtype=bool))
+        )
         done = len(values) - 1
         if done < len(self.texts):
             more = _read_numbers(self.texts.iloc[done:], decimal_comma).to_numpy()
@@ -375,7 +381,11 @@ class Normaliser:
                     "rows": tuple(frame.index[lost].tolist()),
                     "examples": memo.keys.take(lost_codes[np.sort(first)[:5]]).to_pylist(),
                 }
-            if shared is not None and self._chunks and new > max(MOSTLY_NEW, (len(text) - text.null_count) / 4):
+            if (
+                shared is not None
+                and self._chunks
+                and new > max(MOSTLY_NEW, (len(text) - text.null_count) / 4)
+            ):
                 self._memos[col.name] = None
                 shared.clear()  # what it brought would only make the other columns' lookups slower
         self._chunks += 1

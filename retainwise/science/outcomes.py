@@ -28,13 +28,56 @@ from retainwise.science.vocabulary import FLAGS, JUNK
 
 RUN_ID, SCORED_AT, OUTCOME_DATE = "_run_id", "_scored_at", "_outcome_date"
 _LEFT = {k for k, v in FLAGS.items() if v == 1.0} | {
-    "churned", "churn", "left", "lost", "cancelled", "canceled", "gone", "exited", "closed", "terminated",
-    "inactive", "former", "lapsed", "did not renew", "not renewed", "cancel", "ended"}
+    "churned",
+    "churn",
+    "left",
+    "lost",
+    "cancelled",
+    "canceled",
+    "gone",
+    "exited",
+    "closed",
+    "terminated",
+    "inactive",
+    "former",
+    "lapsed",
+    "did not renew",
+    "not renewed",
+    "cancel",
+    "ended",
+}
 _STAYED = {k for k, v in FLAGS.items() if v == 0.0} | {
-    "stayed", "stay", "retained", "active", "renewed", "kept", "current", "existing", "not churned",
-    "no churn", "still active", "remained", "ongoing"}
-_CHURN_HEADERS = {"churned", "churn", "status", "outcome", "result", "left", "churn status", "customer status",
-                  "account status", "state", "label", "target", "churn outcome", "has left", "did churn"}
+    "stayed",
+    "stay",
+    "retained",
+    "active",
+    "renewed",
+    "kept",
+    "current",
+    "existing",
+    "not churned",
+    "no churn",
+    "still active",
+    "remained",
+    "ongoing",
+}
+_CHURN_HEADERS = {
+    "churned",
+    "churn",
+    "status",
+    "outcome",
+    "result",
+    "left",
+    "churn status",
+    "customer status",
+    "account status",
+    "state",
+    "label",
+    "target",
+    "churn outcome",
+    "has left",
+    "did churn",
+}
 _DATE_WORDS = re.compile(r"(date|_at$|\bat$|\bwhen\b|day|time|as of)", re.IGNORECASE)
 EXAMPLES = 5
 
@@ -68,15 +111,21 @@ def outcome_columns(outcomes: pd.DataFrame) -> dict[str, str | None]:
     by_target = {t: s for s, t in mapping.items()}
     ident = by_target.get("customer_id")
     if ident is None:
-        raise InputError(f"The outcomes file has no customer id column (columns: {', '.join(columns[:8])}): "
-                         "name it customer_id.", code="no_customer_id")
+        raise InputError(
+            f"The outcomes file has no customer id column (columns: {', '.join(columns[:8])}): "
+            "name it customer_id.",
+            code="no_customer_id",
+        )
     churned = by_target.get("churned") or next(
-        (c for c in columns if c != ident and _header(c) in _CHURN_HEADERS), None)
+        (c for c in columns if c != ident and _header(c) in _CHURN_HEADERS), None
+    )
     if churned is None:
         churned = next((c for c in columns if c != ident and _mostly_churn_words(outcomes[c])), None)
     if churned is None:
-        raise InputError("The outcomes file has no churned column (1/0, yes/no, churned/stayed): name it "
-                         "churned.", code="no_churned")
+        raise InputError(
+            "The outcomes file has no churned column (1/0, yes/no, churned/stayed): name it churned.",
+            code="no_churned",
+        )
     date = next((c for c in columns if c not in (ident, churned) and _DATE_WORDS.search(c)), None)
     return {"customer_id": ident, "churned": churned, "date": date}
 
@@ -99,20 +148,30 @@ def _examples(values) -> list:
 
 def _outcome_rows(outcomes: pd.DataFrame, cols: dict, report: dict) -> pd.DataFrame:
     """One row per customer id of ``outcomes``: id, churned (the last row of an id; the latest by date)."""
-    frame = pd.DataFrame({"customer_id": _ids(outcomes[cols["customer_id"]]),
-                          "churned": parse_churned(outcomes[cols["churned"]])})
+    frame = pd.DataFrame(
+        {
+            "customer_id": _ids(outcomes[cols["customer_id"]]),
+            "churned": parse_churned(outcomes[cols["churned"]]),
+        }
+    )
     raw = outcomes[cols["churned"]].astype("str").str.strip()
     unread = frame["churned"].isna() & raw.notna() & (raw != "")
     report["missing_id"] = int(frame["customer_id"].isna().sum())
-    report["churned_not_understood"] = {"count": int(unread.sum()), "examples": _examples(raw[unread].unique())}
+    report["churned_not_understood"] = {
+        "count": int(unread.sum()),
+        "examples": _examples(raw[unread].unique()),
+    }
     if cols["date"]:
-        frame[OUTCOME_DATE] = pd.to_datetime(outcomes[cols["date"]].astype("str"), errors="coerce",
-                                             format="mixed", dayfirst=False)
+        frame[OUTCOME_DATE] = pd.to_datetime(
+            outcomes[cols["date"]].astype("str"), errors="coerce", format="mixed", dayfirst=False
+        )
         frame = frame.sort_values(OUTCOME_DATE, kind="stable", na_position="first")
     frame = frame[frame["customer_id"].notna() & frame["churned"].notna()]
     repeated = frame["customer_id"].duplicated(keep="last")
-    report["duplicate_ids"] = {"count": int(repeated.sum()),
-                               "examples": _examples(frame.loc[repeated, "customer_id"].unique())}
+    report["duplicate_ids"] = {
+        "count": int(repeated.sum()),
+        "examples": _examples(frame.loc[repeated, "customer_id"].unique()),
+    }
     return frame[~repeated]
 
 
@@ -132,8 +191,9 @@ def _stamp(frame: pd.DataFrame, run_id: str, scored_at: str | None) -> pd.DataFr
     return _order(frame.reset_index(drop=True))
 
 
-def join_outcomes(snapshot: pd.DataFrame, outcomes: pd.DataFrame, *, run_id: str = "",
-                  scored_at: str | None = None) -> tuple[pd.DataFrame, dict]:
+def join_outcomes(
+    snapshot: pd.DataFrame, outcomes: pd.DataFrame, *, run_id: str = "", scored_at: str | None = None
+) -> tuple[pd.DataFrame, dict]:
     """Label ``snapshot``'s customers (a run's snapshot.parquet) with ``outcomes`` (text cells, as read).
 
     Returns (labelled, report). ``labelled``: the snapshot rows of the customers the outcomes name, in
@@ -145,30 +205,46 @@ def join_outcomes(snapshot: pd.DataFrame, outcomes: pd.DataFrame, *, run_id: str
     InputError without an id or churned column.
     """
     cols = outcome_columns(outcomes)
-    report: dict = {"run_id": run_id, "scored_at": scored_at, "outcome_rows": int(len(outcomes)), "columns": cols}
+    report: dict = {
+        "run_id": run_id,
+        "scored_at": scored_at,
+        "outcome_rows": int(len(outcomes)),
+        "columns": cols,
+    }
     known = _outcome_rows(outcomes, cols, report)
     in_run = known["customer_id"].isin(snapshot["customer_id"])
     missing = known.loc[~in_run, "customer_id"]
     report["not_in_run"] = {"count": int(len(missing)), "examples": _examples(missing)}
     # the snapshot's fields only: the outcomes bring churned (and their date), nothing else
-    labelled = snapshot.drop(columns=["churned"], errors="ignore").merge(known[in_run], on="customer_id",
-                                                                         how="inner", sort=False)
+    labelled = snapshot.drop(columns=["churned"], errors="ignore").merge(
+        known[in_run], on="customer_id", how="inner", sort=False
+    )
     labelled["churned"] = labelled["churned"].astype("float64")
-    report.update(matched=int(len(labelled)), leavers=int((labelled["churned"] == 1).sum()),
-                  stayers=int((labelled["churned"] == 0).sum()),
-                  no_outcome=int(len(snapshot) - len(labelled)))
+    report.update(
+        matched=int(len(labelled)),
+        leavers=int((labelled["churned"] == 1).sum()),
+        stayers=int((labelled["churned"] == 0).sum()),
+        no_outcome=int(len(snapshot) - len(labelled)),
+    )
     return _stamp(labelled, run_id, scored_at), report
 
 
-def labelled_from_snapshot(snapshot: pd.DataFrame, *, run_id: str = "",
-                           scored_at: str | None = None) -> tuple[pd.DataFrame, dict] | None:
+def labelled_from_snapshot(
+    snapshot: pd.DataFrame, *, run_id: str = "", scored_at: str | None = None
+) -> tuple[pd.DataFrame, dict] | None:
     """A history upload's labelled data: its snapshot rows whose ``churned`` is known (None without it)."""
     if "churned" not in snapshot.columns:
         return None
     labelled = snapshot[snapshot["churned"].notna()]
-    report = {"run_id": run_id, "scored_at": scored_at, "source": "history upload", "matched": int(len(labelled)),
-              "leavers": int((labelled["churned"] == 1).sum()), "stayers": int((labelled["churned"] == 0).sum()),
-              "no_outcome": int(len(snapshot) - len(labelled))}
+    report = {
+        "run_id": run_id,
+        "scored_at": scored_at,
+        "source": "history upload",
+        "matched": int(len(labelled)),
+        "leavers": int((labelled["churned"] == 1).sum()),
+        "stayers": int((labelled["churned"] == 0).sum()),
+        "no_outcome": int(len(snapshot) - len(labelled)),
+    }
     return _stamp(labelled, run_id, scored_at), report
 
 
@@ -184,6 +260,7 @@ def latest_labelled(frames: list[pd.DataFrame]) -> pd.DataFrame:
 def realised_accuracy(results: pd.DataFrame, labelled: pd.DataFrame) -> dict | None:
     """How the run's predictions (``results``: customer_id, churn_probability) did on the outcomes since:
     ROC AUC (the chance a leaver was ranked above a stayer), Brier, accuracy, churn rate, n."""
-    both = labelled[["customer_id", "churned"]].merge(results[["customer_id", "churn_probability"]],
-                                                      on="customer_id", how="inner")
+    both = labelled[["customer_id", "churned"]].merge(
+        results[["customer_id", "churn_probability"]], on="customer_id", how="inner"
+    )
     return drift.realised(both["churned"], both["churn_probability"]) if len(both) else None

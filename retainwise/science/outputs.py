@@ -105,8 +105,11 @@ def _significant(x: np.ndarray, digits: int = 6) -> np.ndarray:
     e = (digits - 1) - np.where(np.isfinite(mag), mag, 0)
     up = e >= 0  # scale by an exact power of ten, so the result is the double nearest the decimal
     scale = 10.0 ** np.abs(e)
-    return np.where(up, np.round(x * np.where(up, scale, 1.0)) / np.where(up, scale, 1.0),
-                    np.round(x / np.where(up, 1.0, scale)) * np.where(up, 1.0, scale))
+    return np.where(
+        up,
+        np.round(x * np.where(up, scale, 1.0)) / np.where(up, scale, 1.0),
+        np.round(x / np.where(up, 1.0, scale)) * np.where(up, 1.0, scale),
+    )
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
@@ -136,8 +139,9 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
             text = pa.array(values.astype("str"), from_pandas=True).cast(pa.string())
             columns[name] = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)  # "" as empty
     out = io.BytesIO()
-    pacsv.write_csv(pa.table(columns), out, write_options=pacsv.WriteOptions(include_header=False,
-                                                                             quoting_style="needed"))
+    pacsv.write_csv(
+        pa.table(columns), out, write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed")
+    )
     return out.getvalue()
 
 

@@ -83,12 +83,23 @@ class Pipeline:
     :class:`~retainwise.errors.ConfigError` for a bad ``rules_share``.
     """
 
-    def __init__(self, input_path: str | Path, output_dir: str | Path, *, tenant: str = "local",
-                 run_id: str | None = None, quality_level: str = "standard",
-                 mapping_overrides: dict[str, str] | None = None, saved_mapping: dict | None = None,
-                 model_dir: str | Path | None = None, rules_share: float = 0.0, chunk_rows: int = CHUNK_ROWS,
-                 progress_bar: bool = False, explain_ahead: bool = True,
-                 tenant_model_dir: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        input_path: str | Path,
+        output_dir: str | Path,
+        *,
+        tenant: str = "local",
+        run_id: str | None = None,
+        quality_level: str = "standard",
+        mapping_overrides: dict[str, str] | None = None,
+        saved_mapping: dict | None = None,
+        model_dir: str | Path | None = None,
+        rules_share: float = 0.0,
+        chunk_rows: int = CHUNK_ROWS,
+        progress_bar: bool = False,
+        explain_ahead: bool = True,
+        tenant_model_dir: str | Path | None = None,
+    ) -> None:
         if not 0.0 <= float(rules_share) <= 1.0:
             from retainwise.errors import ConfigError
 
@@ -98,7 +109,11 @@ class Pipeline:
         self.quality_level, self.model_dir = quality_level, model_dir
         self.mapping_overrides = dict(mapping_overrides or {})
         self.saved_mapping = dict(saved_mapping) if saved_mapping else None
-        self.rules_share, self.chunk_rows, self.progress_bar = float(rules_share), int(chunk_rows), progress_bar
+        self.rules_share, self.chunk_rows, self.progress_bar = (
+            float(rules_share),
+            int(chunk_rows),
+            progress_bar,
+        )
         self.timings: dict[str, float] = {}
         self.started_at = datetime.now(UTC)
         self._spill: Spill | None = None
@@ -139,16 +154,22 @@ class Pipeline:
     def map_columns(self):
         """Map the upload's columns onto the canonical schema (decided on the header and the sample)."""
         with self._stage("mapping"):
-            self.mapping = map_columns(self.upload.frame, overrides=self.mapping_overrides,
-                                       saved=self.saved_mapping, tenant=self.tenant)
+            self.mapping = map_columns(
+                self.upload.frame,
+                overrides=self.mapping_overrides,
+                saved=self.saved_mapping,
+                tenant=self.tenant,
+            )
             # written now, not with the results: a confirmed mapping is worth keeping even if a later stage fails
             outputs.write_summary(self.mapping.record, self.output_dir / "mapping.json")
         return self.mapping
 
     def validate(self):
         """Read the file chunk by chunk: normalise, validate, park the scorable rows. The quality report."""
-        with self._stage("validation") as advance, \
-                snapshot.SnapshotWriter(self.output_dir / snapshot.FILE, self.mapping.unmapped) as snap:
+        with (
+            self._stage("validation") as advance,
+            snapshot.SnapshotWriter(self.output_dir / snapshot.FILE, self.mapping.unmapped) as snap,
+        ):
             validator = Validator(level=self.quality_level, mapping=self.mapping)
             self._spill, present, scales = Spill(), frozenset(), rules.ScaleFinder()
             normaliser = Normaliser(self.mapping)  # each distinct text converted once per run, not per chunk
@@ -211,19 +232,31 @@ class Pipeline:
                 advance(rows.index[-1] + 1)
             ml, by_rules = pd.concat(ml), pd.concat(by_rules)
             self.drift = drift.psi_from_counts(reference, counts)
-            importance = {} if self.choice is None else domain.importance(self.models.card, self.model.features)
-            self.domain = domain.assess(self.present if self.choice else frozenset(), self.drift, reference,
-                                        importance, len(ml))
+            importance = (
+                {} if self.choice is None else domain.importance(self.models.card, self.model.features)
+            )
+            self.domain = domain.assess(
+                self.present if self.choice else frozenset(), self.drift, reference, importance, len(ml)
+            )
             # who serves: the rules for everyone they can score when the model knows nothing useful here
-            fallback = self.choice is not None and (self.choice.expected_roc_auc < experiment.ML_FLOOR
-                                                    or domain.router_prefers_rules(self.domain, self.present))
+            fallback = self.choice is not None and (
+                self.choice.expected_roc_auc < experiment.ML_FLOOR
+                or domain.router_prefers_rules(self.domain, self.present)
+            )
             groups = experiment.assign(self.tenant, ml["customer_id"], 1.0 if fallback else share)
             self.scores = experiment.route(ml, by_rules, groups, self.model.threshold)
             self.experiment = {**experiment.summary(self.scores, share), "fallback_to_rules": bool(fallback)}
-            self.realised = trust.realised(self.scores, self.experiment["groups"],
-                                           pd.concat(outcomes) if outcomes else None, self.model.threshold)
-            self.confidence = (trust.tenant_confidence(self.model) if self.choice is None else
-                               trust.confidence(self.domain, self.experiment, self.realised, self.choice))
+            self.realised = trust.realised(
+                self.scores,
+                self.experiment["groups"],
+                pd.concat(outcomes) if outcomes else None,
+                self.model.threshold,
+            )
+            self.confidence = (
+                trust.tenant_confidence(self.model)
+                if self.choice is None
+                else trust.confidence(self.domain, self.experiment, self.realised, self.choice)
+            )
         return self.scores
 
     def explain(self) -> pd.DataFrame:
@@ -233,11 +266,16 @@ class Pipeline:
         """
         drivers, revenue, top = ExactSum(2.0**30), ExactSum(1e4), Top(TOP_N)
         self._tables = explain.FactorTables(playbook.load())  # each distinct value described once per run
-        with self._stage("explanation", len(self.scores)) as advance, \
-                outputs.ResultsWriter(self.output_dir / "results.csv") as writer:
+        with (
+            self._stage("explanation", len(self.scores)) as advance,
+            outputs.ResultsWriter(self.output_dir / "results.csv") as writer,
+        ):
             for i, rows in enumerate(self._spill.chunks()):
-                expl = (self._ahead.result(i, self.model, rows) if self._ahead is not None
-                        else explain.explain_rows(rows, self.model))
+                expl = (
+                    self._ahead.result(i, self.model, rows)
+                    if self._ahead is not None
+                    else explain.explain_rows(rows, self.model)
+                )
                 results, values = self._explain_chunk(rows, self.scores.loc[rows.index], expl)
                 drivers.add(np.abs(values.to_numpy()))
                 if "monthly_charges" in results.columns:
@@ -252,8 +290,9 @@ class Pipeline:
         self._revenue = revenue.value() if "monthly_charges" in self.top.columns else None
         return self.top
 
-    def _explain_chunk(self, rows: pd.DataFrame, scores: pd.DataFrame,
-                       expl: explain.Explanations) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def _explain_chunk(
+        self, rows: pd.DataFrame, scores: pd.DataFrame, expl: explain.Explanations
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """One chunk's results (every results.csv column) from its model's grouped SHAP values ``expl``."""
         p, tiers = scores["churn_probability"].to_numpy(), scores["churn_risk"].to_numpy()
         factors = explain.factor_columns(rows, expl, p, tiers, with_actions=True, tables=self._tables)
@@ -265,7 +304,8 @@ class Pipeline:
             some = rows.loc[by_rules]
             ruled = explain.rules_explanations(some, self.scales)
             factors.loc[by_rules] = explain.factor_columns(
-                some, ruled, p[by_rules], tiers[by_rules], with_actions=True, tables=self._tables).to_numpy()
+                some, ruled, p[by_rules], tiers[by_rules], with_actions=True, tables=self._tables
+            ).to_numpy()
             values.loc[by_rules] = ruled.values.reindex(columns=columns, fill_value=0.0).to_numpy()
         results = pd.concat([scores, factors], axis=1)
         results["model_version"] = self.model.version
@@ -276,10 +316,14 @@ class Pipeline:
     def write_outputs(self) -> dict[str, Path]:
         """Write results_top.csv and summary.json (results were written while explaining); paths by name."""
         with self._stage("outputs"):
-            paths = {name: self.output_dir / name for name in ("results.csv", "results.parquet", snapshot.FILE)}
+            paths = {
+                name: self.output_dir / name for name in ("results.csv", "results.parquet", snapshot.FILE)
+            }
             paths["results_top.csv"] = outputs.write_results(self.top, self.output_dir / "results_top.csv")
             if self._top_rows is not None:
-                paths["customers.parquet"] = outputs.write_customers(self._top_rows, self.output_dir / "customers.parquet")
+                paths["customers.parquet"] = outputs.write_customers(
+                    self._top_rows, self.output_dir / "customers.parquet"
+                )
         # summary last, so its timings include everything before it
         paths["summary.json"] = outputs.write_summary(self.summary(), self.output_dir / "summary.json")
         self.close()
@@ -310,7 +354,9 @@ class Pipeline:
     def global_drivers(self) -> pd.DataFrame:
         """Mean |impact| per business feature over every customer, strongest first."""
         frame = pd.DataFrame({"feature": self.driver_names, "mean_abs_impact": self._mean_abs})
-        frame = frame[(frame["mean_abs_impact"] > 0) | frame["feature"].isin(self.model.features)]  # the rules' unused
+        frame = frame[
+            (frame["mean_abs_impact"] > 0) | frame["feature"].isin(self.model.features)
+        ]  # the rules' unused
         return frame.sort_values("mean_abs_impact", ascending=False, kind="stable").reset_index(drop=True)
 
     def summary(self) -> dict:
@@ -335,8 +381,12 @@ class Pipeline:
             "probability_histogram": self.histogram(),
             "top_at_risk": self.top_at_risk(TOP_IN_SUMMARY, _SUMMARY_TOP).to_dict(orient="records"),
             "timings_s": dict(self.timings),
-            "input": {"name": self.upload.source_name, "format": self.upload.format,
-                      "encoding": self.upload.encoding, "delimiter": self.upload.delimiter},
+            "input": {
+                "name": self.upload.source_name,
+                "format": self.upload.format,
+                "encoding": self.upload.encoding,
+                "delimiter": self.upload.delimiter,
+            },
             "global_drivers": self.global_drivers().round(4).to_dict(orient="records"),
             "started_at": self.started_at.isoformat(timespec="seconds"),
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -363,4 +413,3 @@ class Pipeline:
         """The ``n`` customers most likely to leave, with their explanation (ties: file order)."""
         cols = columns or ["customer_id", "churn_probability", "churn_risk", "explanation"]
         return self.top[cols].head(n).reset_index(drop=True)
-

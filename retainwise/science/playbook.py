@@ -52,10 +52,20 @@ def load(path: str | Path = DEFAULT) -> tuple[Rule, ...]:
 
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        return tuple(Rule(feature=str(r["feature"]), action=str(r["action"]), values=tuple(r.get("values") or ()),
-                          below=r.get("below"), above=r.get("above")) for r in data["rules"])
+        return tuple(
+            Rule(
+                feature=str(r["feature"]),
+                action=str(r["action"]),
+                values=tuple(r.get("values") or ()),
+                below=r.get("below"),
+                above=r.get("above"),
+            )
+            for r in data["rules"]
+        )
     except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
-        raise ConfigError(f"The playbook {Path(path).name} cannot be read: {exc}.", code="bad_playbook") from None
+        raise ConfigError(
+            f"The playbook {Path(path).name} cannot be read: {exc}.", code="bad_playbook"
+        ) from None
 
 
 def action_for(factors: list[dict], rules: tuple[Rule, ...]) -> str:
@@ -81,8 +91,10 @@ def recommend(frame: pd.DataFrame, rules: tuple[Rule, ...] | None = None) -> pd.
     rule applies), same index. Raises KeyError when ``risk_factors`` or ``churn_risk`` is missing."""
     rules = load() if rules is None else rules
     at_risk = frame["churn_risk"].isin(AT_RISK)
-    actions = [action_for(_factors(f), rules) if risky else ""
-               for f, risky in zip(frame["risk_factors"], at_risk, strict=True)]
+    actions = [
+        action_for(_factors(f), rules) if risky else ""
+        for f, risky in zip(frame["risk_factors"], at_risk, strict=True)
+    ]
     return pd.Series(actions, index=frame.index, name="recommended_action", dtype="str")
 
 
@@ -90,13 +102,18 @@ def revenue_protected(frame: pd.DataFrame, actions: pd.Series) -> pd.Series:
     """Expected monthly revenue each action protects: probability x monthly charges (0 without an action)."""
     if "monthly_charges" not in frame.columns:
         return pd.Series(0.0, index=frame.index)
-    revenue = frame["churn_probability"].astype(float) * pd.to_numeric(frame["monthly_charges"], errors="coerce")
+    revenue = frame["churn_probability"].astype(float) * pd.to_numeric(
+        frame["monthly_charges"], errors="coerce"
+    )
     return revenue.where(actions.ne(""), 0.0).fillna(0.0)
 
 
 def summarise(frame: pd.DataFrame, actions: pd.Series) -> pd.DataFrame:
     """Actions ranked by the revenue at risk they address: ``action, customers, revenue``."""
     revenue = revenue_protected(frame, actions)
-    table = (pd.DataFrame({"action": actions, "revenue": revenue})[actions.ne("")]
-             .groupby("action").agg(customers=("revenue", "size"), revenue=("revenue", "sum")))
+    table = (
+        pd.DataFrame({"action": actions, "revenue": revenue})[actions.ne("")]
+        .groupby("action")
+        .agg(customers=("revenue", "size"), revenue=("revenue", "sum"))
+    )
     return table.sort_values(["revenue", "customers"], ascending=False).reset_index()

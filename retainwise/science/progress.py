@@ -20,9 +20,12 @@ def write_progress(output_dir: str | Path, stage: str, rows_done: int, rows_tota
     """Record that ``stage`` has done ``rows_done`` of ``rows_total`` rows. Raises OSError if it cannot."""
     from retainwise.science.outputs import write_summary
 
-    record = {"stage": stage, "rows_done": int(rows_done),
-              "rows_total": None if rows_total is None else int(rows_total),
-              "updated_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    record = {
+        "stage": stage,
+        "rows_done": int(rows_done),
+        "rows_total": None if rows_total is None else int(rows_total),
+        "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
     return write_summary(record, Path(output_dir) / FILE)
 
 

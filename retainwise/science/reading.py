@@ -103,9 +103,18 @@ class UploadStream:
     ``rows_read`` and ``blank_rows`` grow as :meth:`chunks` is consumed.
     """
 
-    def __init__(self, name: str, fmt: str, encoding: str, delimiter: str | None, header: list[str],
-                 raw: Iterator[tuple[pd.DataFrame, int]], limits: Limits, skipped: int = 0,
-                 sheet: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        fmt: str,
+        encoding: str,
+        delimiter: str | None,
+        header: list[str],
+        raw: Iterator[tuple[pd.DataFrame, int]],
+        limits: Limits,
+        skipped: int = 0,
+        sheet: str | None = None,
+    ) -> None:
         self.source_name, self.format, self.encoding, self.delimiter = name, fmt, encoding, delimiter
         self.skipped_lines, self.sheet, self.limits = skipped, sheet, limits
         self.rows_read = self.blank_rows = 0
@@ -120,13 +129,18 @@ class UploadStream:
             if seen >= SAMPLE_ROWS:
                 break
         body = pd.concat(self._buffer) if self._buffer else pd.DataFrame(columns=self._names, dtype="str")
-        unnamed = [n for n, raw_name in zip(self._names, header, strict=True)
-                   if not str(raw_name).strip() and not body[n].str.strip().ne("").any()]
+        unnamed = [
+            n
+            for n, raw_name in zip(self._names, header, strict=True)
+            if not str(raw_name).strip() and not body[n].str.strip().ne("").any()
+        ]
         self._keep = [n for n in self._names if n not in unnamed]
         self.frame = body[self._keep].head(SAMPLE_ROWS)
         if self.frame.empty or not self._keep:
-            raise _fail(f"{name} has a header but no customer rows: add one row per customer below the header.",
-                        "no_rows")
+            raise _fail(
+                f"{name} has a header but no customer rows: add one row per customer below the header.",
+                "no_rows",
+            )
 
     @property
     def columns(self) -> list[str]:
@@ -144,12 +158,18 @@ class UploadStream:
             frame = frame.loc[keep]
         self.rows_read += len(frame)
         if self.rows_read > self.limits.rows:
-            raise _fail(f"{self.source_name} has more than {self.limits.rows:,} rows, over the limit: split the "
-                        "file.", "too_many_rows")
+            raise _fail(
+                f"{self.source_name} has more than {self.limits.rows:,} rows, over the limit: split the "
+                "file.",
+                "too_many_rows",
+            )
         if self.rows_read * len(self._names) > self.limits.cells:
-            raise _fail(f"{self.source_name} has more than {self.limits.cells:,} cells ({self.rows_read:,} rows x "
-                        f"{len(self._names)} columns), over the limit: remove columns you do not need or split "
-                        "the file.", "too_many_cells")
+            raise _fail(
+                f"{self.source_name} has more than {self.limits.cells:,} cells ({self.rows_read:,} rows x "
+                f"{len(self._names)} columns), over the limit: remove columns you do not need or split "
+                "the file.",
+                "too_many_cells",
+            )
         return frame
 
     def chunks(self) -> Iterator[pd.DataFrame]:
@@ -174,9 +194,11 @@ def _check_cells(frame: pd.DataFrame, name: str, header_row: bool = False) -> No
         if longest is not None and longest > MAX_CELL_CHARS:
             at = pc.index(lengths, longest).as_py()  # the first longest cell, as idxmax
             where = "the header" if header_row else f"row {int(frame.index[at]) + 2}"
-            raise _fail(f"{name}: {where} has a cell of {int(longest):,} characters, over the limit of "
-                        f"{MAX_CELL_CHARS:,} (a spreadsheet cell's maximum): check the file is a customer list.",
-                        "cell_too_long")
+            raise _fail(
+                f"{name}: {where} has a cell of {int(longest):,} characters, over the limit of "
+                f"{MAX_CELL_CHARS:,} (a spreadsheet cell's maximum): check the file is a customer list.",
+                "cell_too_long",
+            )
 
 
 def _arrow(values: pd.Series) -> pa.ChunkedArray:
@@ -220,8 +242,15 @@ def _names(header: list[str]) -> list[str]:
     return names
 
 
-def open_upload(path, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS, max_columns: int = MAX_COLUMNS,
-                max_cells: int = MAX_CELLS, chunk_rows: int = CHUNK_ROWS) -> UploadStream:
+def open_upload(
+    path,
+    *,
+    max_bytes: int = MAX_BYTES,
+    max_rows: int = MAX_ROWS,
+    max_columns: int = MAX_COLUMNS,
+    max_cells: int = MAX_CELLS,
+    chunk_rows: int = CHUNK_ROWS,
+) -> UploadStream:
     """Open ``path`` (CSV in any common dialect, or .xlsx): header and sample read, rows to come in chunks.
 
     Raises InputError for a missing, empty, oversized, compressed, binary or
@@ -235,10 +264,15 @@ def open_upload(path, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS, m
     except FileNotFoundError:
         raise _fail(f"{path}: no such file. Check the path and try again.", "no_file") from None
     if size == 0:
-        raise _fail(f"{name} is empty: upload a CSV with a header row and one row per customer.", "empty_file")
+        raise _fail(
+            f"{name} is empty: upload a CSV with a header row and one row per customer.", "empty_file"
+        )
     if size > max_bytes:
-        raise _fail(f"{name} is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit: split it into "
-                    "smaller files.", "too_large")
+        raise _fail(
+            f"{name} is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit: split it into "
+            "smaller files.",
+            "too_large",
+        )
     limits = Limits(max_rows, max_columns, max_cells)
     with open(path, "rb") as fh:
         head = fh.read(8)
@@ -249,7 +283,9 @@ def open_upload(path, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS, m
     with open(path, encoding=encoding, newline="") as fh:
         start = fh.read(csv_format.SNIFF_CHARS + 1).lstrip("\ufeff")
     if not start.strip():
-        raise _fail(f"{name} has no text: upload a CSV with a header row and one row per customer.", "empty_file")
+        raise _fail(
+            f"{name} has no text: upload a CSV with a header row and one row per customer.", "empty_file"
+        )
     delimiter, skipped, width = csv_format.sniff(start)
     # the header's own width sizes the chunks (the body's modal width may be 1 under a 500-column header)
     width = max(width, csv_format.header_width(start, delimiter, skipped))
@@ -270,26 +306,41 @@ def open_upload(path, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS, m
 
 def _check_width(width: int, name: str, max_columns: int) -> None:
     if width > max_columns:
-        raise _fail(f"{name} has {width} columns, over the limit of {max_columns}: remove columns you do not need.",
-                    "too_wide")
+        raise _fail(
+            f"{name} has {width} columns, over the limit of {max_columns}: remove columns you do not need.",
+            "too_wide",
+        )
 
 
 def read_upload(path, **limits) -> Upload:
     """Read ``path`` whole (see :func:`open_upload` for the keyword limits and what it raises)."""
     stream = open_upload(path, **limits)
     frame = pd.concat(list(stream.chunks()))
-    return Upload(frame, stream.encoding, stream.delimiter, stream.format, stream.source_name,
-                  blank_rows=stream.blank_rows, skipped_lines=stream.skipped_lines, sheet=stream.sheet)
+    return Upload(
+        frame,
+        stream.encoding,
+        stream.delimiter,
+        stream.format,
+        stream.source_name,
+        blank_rows=stream.blank_rows,
+        skipped_lines=stream.skipped_lines,
+        sheet=stream.sheet,
+    )
 
 
 def _refuse_binary_formats(head: bytes, name: str) -> None:
     for magic, kind in _ARCHIVES:
         if head.startswith(magic):
-            raise _fail(f"{name} is a {kind}-compressed file; uploads are never decompressed: extract it and "
-                        "upload the CSV or .xlsx inside.", "compressed")
+            raise _fail(
+                f"{name} is a {kind}-compressed file; uploads are never decompressed: extract it and "
+                "upload the CSV or .xlsx inside.",
+                "compressed",
+            )
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise _fail(f"{name} is an old Excel 97-2003 (.xls) workbook: save it as .xlsx or CSV and upload that.",
-                    "xls_unsupported")
+        raise _fail(
+            f"{name} is an old Excel 97-2003 (.xls) workbook: save it as .xlsx or CSV and upload that.",
+            "xls_unsupported",
+        )
     if head.startswith(b"%PDF"):
         raise _fail(f"{name} is a PDF, not a table: export the customer list as CSV or .xlsx.", "not_text")
 
@@ -301,8 +352,11 @@ def _open_xlsx(path: Path, name: str, limits: Limits, chunk_rows: int) -> Upload
     except zipfile.BadZipFile:
         raise _fail(f"{name} is a damaged ZIP or .xlsx file: export it again.", "unparseable") from None
     if "xl/workbook.xml" not in members:
-        raise _fail(f"{name} is a ZIP archive; uploads are never decompressed: extract it and upload the CSV or "
-                    ".xlsx inside.", "compressed")
+        raise _fail(
+            f"{name} is a ZIP archive; uploads are never decompressed: extract it and upload the CSV or "
+            ".xlsx inside.",
+            "compressed",
+        )
     for title, sheet in xlsx.open_sheets(archive, name, limits.cells):
         rows = sheet.rows()
         head = []  # the first rows: the header is the first filled at least half as wide as the widest
@@ -318,10 +372,12 @@ def _open_xlsx(path: Path, name: str, limits: Limits, chunk_rows: int) -> Upload
         width = max(len(c) for _, c in head[at:])
         _check_width(width, name, limits.columns)
         step = max(1, min(chunk_rows, CHUNK_CELLS // width))
-        raw = _sheet_frames(archive, itertools.chain(head[at + 1:], rows), header_row, width, step, name,
-                            limits.columns)
-        return UploadStream(name, "xlsx", "xlsx", None, header + [""] * (width - len(header)), raw, limits,
-                            sheet=title)
+        raw = _sheet_frames(
+            archive, itertools.chain(head[at + 1 :], rows), header_row, width, step, name, limits.columns
+        )
+        return UploadStream(
+            name, "xlsx", "xlsx", None, header + [""] * (width - len(header)), raw, limits, sheet=title
+        )
     raise _fail(f"{name} has no data in any sheet: put the customers on the first sheet.", "empty_file")
 
 
@@ -336,8 +392,11 @@ def _sheet_frames(archive, rows, header_row: int, width: int, step: int, name: s
         for number, cells in rows:
             if len(cells) > width:
                 _check_width(len(cells), name, max_columns)
-                raise _fail(f"{name}: row {number} has values beyond the header's {width} columns; put every "
-                            "value under a header and export again.", "ragged")
+                raise _fail(
+                    f"{name}: row {number} has values beyond the header's {width} columns; put every "
+                    "value under a header and export again.",
+                    "ragged",
+                )
             gaps += number - last - 1
             last = number
             batch.append(cells + [""] * (width - len(cells)))

@@ -68,10 +68,15 @@ class ScaleFinder:
         if usage.notna().any():
             self.usage_max = max(self.usage_max, float(usage.max()))
         if nps.notna().any():
-            self.nps_min, self.nps_max = min(self.nps_min, float(nps.min())), max(self.nps_max, float(nps.max()))
+            self.nps_min, self.nps_max = (
+                min(self.nps_min, float(nps.min())),
+                max(self.nps_max, float(nps.max())),
+            )
 
     def scales(self) -> Scales:
-        return Scales(usage=usage_scale(self.usage_max), nps=100.0 if self.nps_min < 0 or self.nps_max > 10 else 10.0)
+        return Scales(
+            usage=usage_scale(self.usage_max), nps=100.0 if self.nps_min < 0 or self.nps_max > 10 else 10.0
+        )
 
 
 def _number(rows: pd.DataFrame, name: str) -> pd.Series:
@@ -109,20 +114,25 @@ def column_risks(rows: pd.DataFrame, scale: Scales | float | None = None) -> pd.
     per_seat = logins / used.where(used > 0)
     nps = _number(rows, "nps")
     satisfaction = nps / 10 if scales.nps == 10 else (nps + 100) / 200
-    return pd.DataFrame({
-        "contract": pd.to_numeric(pd.Series(contract, index=rows.index), errors="coerce"),
-        "feature_usage_score": (1 - _number(rows, "feature_usage_score") / scales.usage).clip(0, 1),
-        "seats_used": (1 - utilisation).fillna(size_risk.where(used.notna())),
-        "seats_purchased": size_risk.where(used.isna() & bought.notna()),
-        "logins_30d": (1 / (1 + per_seat / 4)).mask(used == 0, 1.0)
-                      .fillna(1 / (1 + logins.where(used.isna()) / 20)).where(logins.notna()),
-        "integrations": 1 / (1 + _number(rows, "integrations").clip(lower=0) / 2),
-        "last_activity_days_ago": (_number(rows, "last_activity_days_ago") / 30).clip(0, 1),
-        "support_tickets": (_number(rows, "support_tickets") / 10).clip(0, 1),
-        "nps": (1 - satisfaction).clip(0, 1),
-        "failed_payments": (_number(rows, "failed_payments") / 2).clip(0, 1),
-        "tenure_months": (1 - _number(rows, "tenure_months") / 24).clip(0, 1),
-    }, index=rows.index)[list(COLUMNS)]
+    return pd.DataFrame(
+        {
+            "contract": pd.to_numeric(pd.Series(contract, index=rows.index), errors="coerce"),
+            "feature_usage_score": (1 - _number(rows, "feature_usage_score") / scales.usage).clip(0, 1),
+            "seats_used": (1 - utilisation).fillna(size_risk.where(used.notna())),
+            "seats_purchased": size_risk.where(used.isna() & bought.notna()),
+            "logins_30d": (1 / (1 + per_seat / 4))
+            .mask(used == 0, 1.0)
+            .fillna(1 / (1 + logins.where(used.isna()) / 20))
+            .where(logins.notna()),
+            "integrations": 1 / (1 + _number(rows, "integrations").clip(lower=0) / 2),
+            "last_activity_days_ago": (_number(rows, "last_activity_days_ago") / 30).clip(0, 1),
+            "support_tickets": (_number(rows, "support_tickets") / 10).clip(0, 1),
+            "nps": (1 - satisfaction).clip(0, 1),
+            "failed_payments": (_number(rows, "failed_payments") / 2).clip(0, 1),
+            "tenure_months": (1 - _number(rows, "tenure_months") / 24).clip(0, 1),
+        },
+        index=rows.index,
+    )[list(COLUMNS)]
 
 
 def contributions(rows: pd.DataFrame, scale: Scales | float | None = None) -> pd.DataFrame:

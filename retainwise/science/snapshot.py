@@ -87,7 +87,9 @@ class SnapshotWriter:
         at = kept_positions(canonical, rows)
         columns = {name: self._canonical(name, rows[name]) for name in rows.columns}
         for source in self.own:
-            cells = raw[source] if isinstance(raw[source].dtype, pd.StringDtype) else raw[source].astype("str")
+            cells = (
+                raw[source] if isinstance(raw[source].dtype, pd.StringDtype) else raw[source].astype("str")
+            )
             text = pa.array(cells.array).take(pa.array(at))
             if isinstance(text, pa.ChunkedArray):
                 text = text.combine_chunks()
@@ -115,8 +117,13 @@ class SnapshotWriter:
 
     def summary(self) -> dict:
         """summary.json's ``snapshot``: rows, own columns kept and dropped, the cell limit."""
-        return {"file": FILE, "rows": self.rows, "own_columns": list(self.own),
-                "own_columns_dropped": list(self.dropped), "cell_chars": MAX_CELL_CHARS}
+        return {
+            "file": FILE,
+            "rows": self.rows,
+            "own_columns": list(self.own),
+            "own_columns_dropped": list(self.dropped),
+            "cell_chars": MAX_CELL_CHARS,
+        }
 
     def _finish(self, wait: bool) -> None:
         """Every chunk written (``wait``: a failed write raises) and the file closed."""

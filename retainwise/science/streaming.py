@@ -40,7 +40,9 @@ class Spill:
         import pyarrow.feather as feather
 
         path = Path(self._dir.name) / f"chunk-{len(self.paths):05d}.arrow"
-        feather.write_feather(pa.Table.from_pandas(frame, preserve_index=True), path, compression="uncompressed")
+        feather.write_feather(
+            pa.Table.from_pandas(frame, preserve_index=True), path, compression="uncompressed"
+        )
         self.paths.append(path)
         self.rows += len(frame)
 
@@ -108,9 +110,15 @@ class Top:
             self._rows += int(keep.sum())
         if self._rows >= 2 * self.n:  # prune: memory stays within about twice the top
             values = np.concatenate([part[self.by].to_numpy(dtype="float64") for part, _ in self._parts])
-            self._floor = max(self._floor, float(np.partition(values, len(values) - self.n)[len(values) - self.n]))
-            self._parts = [(part.loc[m], None if comp is None else comp.loc[m]) for part, comp in self._parts
-                           for m in [(part[self.by] >= self._floor).to_numpy()] if m.any()]
+            self._floor = max(
+                self._floor, float(np.partition(values, len(values) - self.n)[len(values) - self.n])
+            )
+            self._parts = [
+                (part.loc[m], None if comp is None else comp.loc[m])
+                for part, comp in self._parts
+                for m in [(part[self.by] >= self._floor).to_numpy()]
+                if m.any()
+            ]
             self._rows = sum(len(part) for part, _ in self._parts)
 
     def frame(self) -> pd.DataFrame | None:
@@ -124,4 +132,3 @@ class Top:
         """The companion rows of ``top`` (from :meth:`frame`), in its order."""
         parts = [comp for _, comp in self._parts if comp is not None]
         return pd.concat(parts).loc[top.index] if parts else None
-

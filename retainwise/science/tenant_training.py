@@ -36,24 +36,32 @@ from retainwise.science.tenant.today import what_it_gets_today
 HISTORY_LABELLED, HISTORY_REPORT = "history_labelled.parquet", "history_labelled.json"
 
 
-def labelled_from_history(path: str | Path, *, tenant: str, run_id: str | None = None) -> tuple[pd.DataFrame, dict]:
+def labelled_from_history(
+    path: str | Path, *, tenant: str, run_id: str | None = None
+) -> tuple[pd.DataFrame, dict]:
     """``(labelled rows, report)`` of the history file ``path``: its customers as a run sees them, with a known
     ``churned``. Raises InputError for a missing file, or one that does not say who left."""
     from retainwise.science.pipeline import Pipeline
 
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: no such history file. Pass a customer file that has a churned column.",
-                         code="no_file")
+        raise InputError(
+            f"{path}: no such history file. Pass a customer file that has a churned column.", code="no_file"
+        )
     run_id = run_id or "train-" + uuid.uuid4().hex[:12]
     with tempfile.TemporaryDirectory(prefix="retainwise-tenant-history-") as tmp:
         Pipeline(path, tmp, tenant=tenant, run_id=run_id, explain_ahead=False).run_all()
         snapshot = pd.read_parquet(Path(tmp) / SNAPSHOT)
-    made = labelled_from_snapshot(snapshot, run_id=run_id, scored_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    made = labelled_from_snapshot(
+        snapshot, run_id=run_id, scored_at=datetime.now(UTC).isoformat(timespec="seconds")
+    )
     if made is None or not len(made[0]):
         why = "has no churned column" if made is None else "has no customer whose churned value is known"
-        raise InputError(f"{path.name} {why}: a history file says who left (a churned column: 1/0, yes/no, "
-                         "true/false, churned/stayed).", code="no_churned")
+        raise InputError(
+            f"{path.name} {why}: a history file says who left (a churned column: 1/0, yes/no, "
+            "true/false, churned/stayed).",
+            code="no_churned",
+        )
     return made
 
 
@@ -65,29 +73,40 @@ def read_labelled_dir(folder: str | Path | None) -> tuple[pd.DataFrame, list[str
 
 def header(column: str) -> str:
     """A feature's name as the tenant wrote it (``own:Region Code`` -> ``Region Code``)."""
-    return column[len(OWN_PREFIX):] if column.startswith(OWN_PREFIX) else column
+    return column[len(OWN_PREFIX) :] if column.startswith(OWN_PREFIX) else column
 
 
 class TenantTraining:
     """One training of ``tenant``'s model from ``history_path`` and the labelled files in ``labelled_dir``."""
 
-    def __init__(self, tenant_name: str, *, history_path: str | Path | None = None,
-                 labelled_dir: str | Path | None = None, current_model_dir: str | Path | None = None,
-                 seed: int = 42, run_id: str | None = None) -> None:
+    def __init__(
+        self,
+        tenant_name: str,
+        *,
+        history_path: str | Path | None = None,
+        labelled_dir: str | Path | None = None,
+        current_model_dir: str | Path | None = None,
+        seed: int = 42,
+        run_id: str | None = None,
+    ) -> None:
         self.tenant, self.seed = tenant_name, int(seed)
         self.current_model_dir = Path(current_model_dir) if current_model_dir else None
         kept, self.kept_sources = read_labelled_dir(labelled_dir)
         self.history = self.history_report = None
         frames, self.sources = [kept], list(self.kept_sources)
         if history_path:
-            self.history, self.history_report = labelled_from_history(history_path, tenant=tenant_name,
-                                                                      run_id=run_id)
+            self.history, self.history_report = labelled_from_history(
+                history_path, tenant=tenant_name, run_id=run_id
+            )
             frames.append(self.history)  # stamped now: it wins over a kept row of the same customer
             self.sources.append(Path(history_path).name)
         self.labelled = latest_labelled(frames)
         if not len(self.labelled):
-            raise InputError(f"Tenant {tenant_name!r} has no labelled customers: upload a history file (a customer "
-                             "file with a churned column).", code="no_labelled")
+            raise InputError(
+                f"Tenant {tenant_name!r} has no labelled customers: upload a history file (a customer "
+                "file with a churned column).",
+                code="no_labelled",
+            )
         self.candidate = self.verdict = self.card = None
 
     # -- sections ------------------------------------------------------------------------------
@@ -118,9 +137,14 @@ class TenantTraining:
 
     def features_table(self) -> pd.DataFrame:
         """Every column considered: kept (and how it is used) or left out, with the reason."""
-        kept = [{"column": header(f["name"]), "kept": "yes", "how / why not": f.get("kind", "")}
-                for f in self.candidate.spec]
-        out = [{"column": header(c), "kept": "no", "how / why not": why} for c, why in self.candidate.excluded.items()]
+        kept = [
+            {"column": header(f["name"]), "kept": "yes", "how / why not": f.get("kind", "")}
+            for f in self.candidate.spec
+        ]
+        out = [
+            {"column": header(c), "kept": "no", "how / why not": why}
+            for c, why in self.candidate.excluded.items()
+        ]
         return pd.DataFrame(kept + out, columns=["column", "kept", "how / why not"])
 
     def folds_table(self) -> pd.DataFrame:
@@ -128,25 +152,38 @@ class TenantTraining:
         folds = pd.DataFrame(self.verdict.get("folds") or [])
         if folds.empty:
             cv = self.candidate.cv
-            return pd.DataFrame({"fold": range(1, len(cv["roc_auc_folds"]) + 1), "candidate_roc_auc": cv["roc_auc_folds"]})
+            return pd.DataFrame(
+                {"fold": range(1, len(cv["roc_auc_folds"]) + 1), "candidate_roc_auc": cv["roc_auc_folds"]}
+            )
         return folds[["fold", "customers", "candidate_roc_auc", "incumbent_roc_auc", "roc_auc_diff"]]
 
     def verdict_markdown(self) -> str:
         """The gate's verdict in words (its text names only our models and figures; escaped all the same)."""
         cv = self.candidate.cv
-        return (f"{escape_markdown(self.verdict['verdict'])}\n\nHeld-out ROC AUC {cv['roc_auc']:.3f} "
-                f"(± {cv.get('roc_auc_std', 0):.3f} per fold), Brier {cv['brier']:.4f} against "
-                f"{cv['base_rate_brier']:.4f} for the base rate.")
+        return (
+            f"{escape_markdown(self.verdict['verdict'])}\n\nHeld-out ROC AUC {cv['roc_auc']:.3f} "
+            f"(± {cv.get('roc_auc_std', 0):.3f} per fold), Brier {cv['brier']:.4f} against "
+            f"{cv['base_rate_brier']:.4f} for the base rate."
+        )
 
     def card_table(self) -> pd.DataFrame:
         """The card's headline figures, one row each (the full card is card.json)."""
         card, on = self.card, self.card["trained_on"]
-        rows = {"tenant": card["tenant"], "version": card.get("version", "(given when saved)"),
-                "trained at": card["trained_at"], "customers": on["rows"], "who left": on["leavers"],
-                "churn rate": on["churn_rate"], "sources": ", ".join(on["sources"]),
-                "features": len(card["features"]), "left out": len(card["excluded"]),
-                "held-out ROC AUC": card["cv"]["roc_auc"], "Brier": card["cv"]["brier"],
-                "promoted": card["gate"]["promoted"], "compared with": card["gate"].get("incumbent_name")}
+        rows = {
+            "tenant": card["tenant"],
+            "version": card.get("version", "(given when saved)"),
+            "trained at": card["trained_at"],
+            "customers": on["rows"],
+            "who left": on["leavers"],
+            "churn rate": on["churn_rate"],
+            "sources": ", ".join(on["sources"]),
+            "features": len(card["features"]),
+            "left out": len(card["excluded"]),
+            "held-out ROC AUC": card["cv"]["roc_auc"],
+            "Brier": card["cv"]["brier"],
+            "promoted": card["gate"]["promoted"],
+            "compared with": card["gate"].get("incumbent_name"),
+        }
         return pd.DataFrame({"value": [str(v) for v in rows.values()]}, index=list(rows))
 
     # -- artefacts -----------------------------------------------------------------------------

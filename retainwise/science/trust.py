@@ -22,12 +22,16 @@ def realised(scores: pd.DataFrame, groups: dict, churned: pd.Series | None, thre
     p, arm = scores["churn_probability"], scores["experiment_group"]
     out = drift.realised(churned, p, threshold)
     if out and groups["rules"]:  # the A/B read-out: each arm alone
-        out["by_group"] = {g: drift.realised(churned[arm == g], p[arm == g], threshold if g == "ml" else 0.5)
-                           for g in experiment.GROUPS}
+        out["by_group"] = {
+            g: drift.realised(churned[arm == g], p[arm == g], threshold if g == "ml" else 0.5)
+            for g in experiment.GROUPS
+        }
     if out:  # both scores on everyone they score: which ranked this file's leavers better
         ruled = scores["rules_probability"].notna()
-        compared = domain.compare(drift.realised(churned, scores["ml_probability"], threshold),
-                                  drift.realised(churned[ruled], scores.loc[ruled, "rules_probability"], 0.5))
+        compared = domain.compare(
+            drift.realised(churned, scores["ml_probability"], threshold),
+            drift.realised(churned[ruled], scores.loc[ruled, "rules_probability"], 0.5),
+        )
         if compared:
             out["compared"] = compared
     return out
@@ -39,11 +43,17 @@ def confidence(verdict: domain.Domain, experiment_: dict, realised_: dict | None
     served_by_rules = groups["rules"] > 0 and groups["rules"] >= groups["ml"]
     measured = (realised_ or {}).get("roc_auc")
     if not verdict.in_domain:
-        return {"confidence": "low", "reason": domain.out_of_domain_reason(verdict, served_by_rules, measured)}
+        return {
+            "confidence": "low",
+            "reason": domain.out_of_domain_reason(verdict, served_by_rules, measured),
+        }
     if served_by_rules and experiment_["fallback_to_rules"]:
         return {"confidence": "low", "reason": domain.too_little_reason(choice.expected_roc_auc, measured)}
-    return {"confidence": choice.confidence, "expected_roc_auc": round(choice.expected_roc_auc, 4),
-            "reason": domain.in_domain_reason(choice.expected_roc_auc, choice.confidence, choice.missing)}
+    return {
+        "confidence": choice.confidence,
+        "expected_roc_auc": round(choice.expected_roc_auc, 4),
+        "reason": domain.in_domain_reason(choice.expected_roc_auc, choice.confidence, choice.missing),
+    }
 
 
 def tenant_confidence(model) -> dict:
@@ -51,10 +61,15 @@ def tenant_confidence(model) -> dict:
     card = model.card
     auc, trained = float(card["cv"]["roc_auc"]), card.get("trained_on", {})
     level = "high" if auc >= 0.8 else "medium" if auc >= 0.7 else "low"
-    return {"confidence": level, "expected_roc_auc": round(auc, 4),
-            "reason": (f"Your own model ({model.version}), trained on {trained.get('rows', 0):,} of your customers "
-                       f"({trained.get('leavers', 0):,} who left): on customers it had not seen it ranked a leaver "
-                       f"above a stayer {auc:.0%} of the time.")}
+    return {
+        "confidence": level,
+        "expected_roc_auc": round(auc, 4),
+        "reason": (
+            f"Your own model ({model.version}), trained on {trained.get('rows', 0):,} of your customers "
+            f"({trained.get('leavers', 0):,} who left): on customers it had not seen it ranked a leaver "
+            f"above a stayer {auc:.0%} of the time."
+        ),
+    }
 
 
 def model_summary(model, choice, experiment_: dict, confidence_: dict, verdict: domain.Domain) -> dict:
@@ -64,8 +79,12 @@ def model_summary(model, choice, experiment_: dict, confidence_: dict, verdict: 
     kind = "rules" if groups["rules"] > groups["ml"] else model.kind
     if choice is None:  # a tenant model
         trained = model.card.get("trained_on", {})
-        details = {"feature_set": "tenant", "trained_on_rows": trained.get("rows"),
-                   "held_out_roc_auc": model.card["cv"]["roc_auc"], "missing_features": []}
+        details = {
+            "feature_set": "tenant",
+            "trained_on_rows": trained.get("rows"),
+            "held_out_roc_auc": model.card["cv"]["roc_auc"],
+            "missing_features": [],
+        }
     else:
         details = choice.to_dict()
         details.pop("expected_roc_auc")

@@ -27,6 +27,7 @@ and the ids already seen (as 64-bit hashes, not rows) are accumulated, so the
 report equals the one for the whole file at once, duplicates across chunks
 included. Scoring: quality.py.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -114,7 +115,9 @@ class Validator:
 
     def __init__(self, *, level: str = "standard", mapping=None) -> None:
         if level not in LEVELS:
-            raise InputError(f"Unknown validation level {level!r}: use one of {', '.join(LEVELS)}.", code="bad_level")
+            raise InputError(
+                f"Unknown validation level {level!r}: use one of {', '.join(LEVELS)}.", code="bad_level"
+            )
         self.level, self.mapping = level, mapping
         self.source = {t: s for s, t in (mapping.mapping.items() if mapping is not None else [])}
         self.rows_in = self.scored = self.scorable = self.conflicting = 0
@@ -129,8 +132,11 @@ class Validator:
     def add(self, canonical: pd.DataFrame) -> pd.DataFrame:
         """Check one chunk of canonical rows (index: row positions); returns its rows to score."""
         if "customer_id" not in canonical.columns:
-            raise InputError("No customer id column was mapped: rename the id column to customer_id or pass a "
-                             "mapping override.", code="no_customer_id")
+            raise InputError(
+                "No customer id column was mapped: rename the id column to customer_id or pass a "
+                "mapping override.",
+                code="no_customer_id",
+            )
         self.columns = list(canonical.columns)
         data = canonical.copy()
         data.attrs = {}
@@ -191,8 +197,9 @@ class Validator:
             expected = data["tenure_months"] * data["monthly_charges"]
             # generous: prices change, discounts and setup fees happen; only gross disagreement is flagged
             off = ((data["total_charges"] - expected).abs() > 0.5 * expected + 50).fillna(False).astype(bool)
-            self._tally("charges_inconsistent", "total_charges").add(off.sum(),
-                                                                    data.loc[off, "customer_id"].head(5).tolist())
+            self._tally("charges_inconsistent", "total_charges").add(
+                off.sum(), data.loc[off, "customer_id"].head(5).tolist()
+            )
 
     def _missing(self, scorable: pd.DataFrame) -> None:
         features = [c for c in scorable.columns if c in schema.FEATURES]
@@ -201,7 +208,9 @@ class Validator:
         missing = scorable[features].isna()
         self.missing_cells += int(missing.to_numpy().sum())
         for name in features:
-            self._tally("missing_values", name).add(missing[name].sum(), _rows(scorable.index[missing[name].to_numpy()]))
+            self._tally("missing_values", name).add(
+                missing[name].sum(), _rows(scorable.index[missing[name].to_numpy()])
+            )
 
     def finish(self) -> Validation:
         """The quality report over every chunk added. Raises InputError when no row can be scored."""
@@ -222,59 +231,124 @@ class Validator:
     def _report_rows(self, report: Report) -> None:
         t = self.tallies
         if (m := t.get(("missing_id", "customer_id"))) and m.count:
-            report.add("missing_id", "customer_id", "Rows without a customer id cannot be scored; fill in the id.",
-                       m.count, m.examples)
+            report.add(
+                "missing_id",
+                "customer_id",
+                "Rows without a customer id cannot be scored; fill in the id.",
+                m.count,
+                m.examples,
+            )
         if (d := t.get(("duplicate_id", "customer_id"))) and d.count:
             extra = f" ({self.conflicting} of them with different values)" if self.conflicting else ""
-            report.add("duplicate_id", "customer_id", f"Customer ids appear more than once{extra}; the first row of "
-                       "each was scored, the repeats were not.", d.count, d.examples)
+            report.add(
+                "duplicate_id",
+                "customer_id",
+                f"Customer ids appear more than once{extra}; the first row of "
+                "each was scored, the repeats were not.",
+                d.count,
+                d.examples,
+            )
         for name, src in self.source.items():
             confidence = self.mapping.confidence.get(src, 1.0)
             if confidence < CONFIRM_BELOW:
-                report.add("uncertain_mapping", name, f"{src!r} was taken for {schema.column(name).label} from "
-                           f"{self.mapping.method.get(src, 'weak')} evidence (confidence {confidence:.2f}); pass a "
-                           "mapping override if that is wrong.", self.rows_in, [src])
+                report.add(
+                    "uncertain_mapping",
+                    name,
+                    f"{src!r} was taken for {schema.column(name).label} from "
+                    f"{self.mapping.method.get(src, 'weak')} evidence (confidence {confidence:.2f}); pass a "
+                    "mapping override if that is wrong.",
+                    self.rows_in,
+                    [src],
+                )
         for name in schema.NAMES:
             if (u := t.get(("not_understood", name))) and u.count:
                 where = f" ({self.source[name]})" if name in self.source else ""
-                report.add("not_understood", name, f"{_sentence(name)}{where} has values "
-                           "that were not understood; they were treated as missing.", u.count, u.examples)
+                report.add(
+                    "not_understood",
+                    name,
+                    f"{_sentence(name)}{where} has values "
+                    "that were not understood; they were treated as missing.",
+                    u.count,
+                    u.examples,
+                )
         for name in schema.NAMES:
             if (r := t.get(("out_of_range", name))) and r.count:
                 col = schema.column(name)
-                bounds = f"at least {col.minimum:g}" + (f" and at most {col.maximum:g}" if col.maximum is not None
-                                                        else "")
-                report.add("out_of_range", name, f"{_sentence(name)} must be {bounds}; impossible values "
-                           "were treated as missing.", r.count, r.examples)
+                bounds = f"at least {col.minimum:g}" + (
+                    f" and at most {col.maximum:g}" if col.maximum is not None else ""
+                )
+                report.add(
+                    "out_of_range",
+                    name,
+                    f"{_sentence(name)} must be {bounds}; impossible values were treated as missing.",
+                    r.count,
+                    r.examples,
+                )
 
     def _report_readiness(self, report: Report) -> None:
         if (c := self.tallies.get(("charges_inconsistent", "total_charges"))) and c.count:
-            report.add("charges_inconsistent", "total_charges", "Total charges disagree with tenure x monthly "
-                       "charges; check that the columns are mapped right and in the same currency.", c.count,
-                       c.examples)
+            report.add(
+                "charges_inconsistent",
+                "total_charges",
+                "Total charges disagree with tenure x monthly "
+                "charges; check that the columns are mapped right and in the same currency.",
+                c.count,
+                c.examples,
+            )
         n_rows = self.scorable
         if 0 < n_rows < MIN_ROWS:
-            report.add("few_rows", None, f"Only {n_rows} customers can be scored; check the file is complete.",
-                       n_rows, [], share=1.0)
+            report.add(
+                "few_rows",
+                None,
+                f"Only {n_rows} customers can be scored; check the file is complete.",
+                n_rows,
+                [],
+                share=1.0,
+            )
         features = [c for c in self.columns if c in schema.FEATURES]
         if len(features) < MIN_FEATURES:
-            report.add("few_features", None, f"Only {len(features)} model features were mapped "
-                       f"({', '.join(features) or 'none'}); predictions are close to the base rate. Add columns "
-                       "such as tenure, contract and monthly charges.", len(features), features, share=1.0)
+            report.add(
+                "few_features",
+                None,
+                f"Only {len(features)} model features were mapped "
+                f"({', '.join(features) or 'none'}); predictions are close to the base rate. Add columns "
+                "such as tenure, contract and monthly charges.",
+                len(features),
+                features,
+                share=1.0,
+            )
         for name in CORE_FEATURES:
             if name not in self.columns:
-                report.add("core_feature_missing", name, f"No column gives {schema.column(name).label}; "
-                           "predictions are less confident without it.", 0, [], share=1.0)
+                report.add(
+                    "core_feature_missing",
+                    name,
+                    f"No column gives {schema.column(name).label}; "
+                    "predictions are less confident without it.",
+                    0,
+                    [],
+                    share=1.0,
+                )
         if not features or not n_rows:
             return
         for name in features:
             if (m := self.tallies.get(("missing_values", name))) and m.count:
-                report.add("missing_values", name, f"{_sentence(name)} is missing for "
-                           f"{m.count / n_rows:.0%} of rows.", m.count, m.examples)
+                report.add(
+                    "missing_values",
+                    name,
+                    f"{_sentence(name)} is missing for {m.count / n_rows:.0%} of rows.",
+                    m.count,
+                    m.examples,
+                )
         share = self.missing_cells / (n_rows * len(features))
         if share > 0.5:
-            report.add("sparse_data", None, f"{share:.0%} of the mapped values are missing; predictions rest on "
-                       "little data.", self.missing_cells, [], share=1.0)
+            report.add(
+                "sparse_data",
+                None,
+                f"{share:.0%} of the mapped values are missing; predictions rest on little data.",
+                self.missing_cells,
+                [],
+                share=1.0,
+            )
 
 
 def validate(canonical: pd.DataFrame, *, level: str = "standard", mapping=None) -> Validation:

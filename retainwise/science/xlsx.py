@@ -61,8 +61,11 @@ def check_archive(archive: zipfile.ZipFile, name: str) -> None:
     biggest = max(sizes, key=lambda s: s[1], default=("", 0))
     total = sum(s for _, s in sizes)
     if biggest[1] > MAX_MEMBER_BYTES or total > MAX_UNPACKED_BYTES:
-        raise _fail(f"{name} unpacks to {total / 1e6:.0f} MB ({biggest[0]}: {biggest[1] / 1e6:.0f} MB), over the "
-                    f"limit of {MAX_UNPACKED_BYTES / 1e6:.0f} MB: split the workbook or export CSV.", "too_large")
+        raise _fail(
+            f"{name} unpacks to {total / 1e6:.0f} MB ({biggest[0]}: {biggest[1] / 1e6:.0f} MB), over the "
+            f"limit of {MAX_UNPACKED_BYTES / 1e6:.0f} MB: split the workbook or export CSV.",
+            "too_large",
+        )
 
 
 def _first_visible_sheets(archive: zipfile.ZipFile, name: str) -> list[tuple[str, str]]:
@@ -281,14 +284,20 @@ class _RowParser:
         try:
             self.parser.Parse(block, final)
         except _Refused_dimension as exc:
-            raise _fail(f"{name} declares a used range of {exc.ref} ({exc.cells:,} cells), over the limit: delete "
-                        "the empty rows and columns around the data, or export CSV.", "too_large") from None
+            raise _fail(
+                f"{name} declares a used range of {exc.ref} ({exc.cells:,} cells), over the limit: delete "
+                "the empty rows and columns around the data, or export CSV.",
+                "too_large",
+            ) from None
         except _Refused as exc:
-            raise _fail(f"{name} contains {exc}, which Excel never writes: save it again from Excel or export "
-                        "CSV.") from None
+            raise _fail(
+                f"{name} contains {exc}, which Excel never writes: save it again from Excel or export CSV."
+            ) from None
         except expat.ExpatError as exc:
-            raise _fail(f"{name} is not a readable .xlsx workbook (damaged XML: {exc}): save it again from Excel "
-                        "or export CSV.") from None
+            raise _fail(
+                f"{name} is not a readable .xlsx workbook (damaged XML: {exc}): save it again from Excel "
+                "or export CSV."
+            ) from None
 
 
 def open_sheets(archive: zipfile.ZipFile, name: str, max_cells: int) -> Iterator[tuple[str, SheetReader]]:

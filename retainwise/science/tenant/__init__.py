@@ -37,5 +37,17 @@ from retainwise.science.tenant.features import feature_frame, select_features, w
 from retainwise.science.tenant.gate import gate
 from retainwise.science.tenant.train import MIN_LEAVERS, MIN_ROWS, Candidate, train
 
-__all__ = ["MIN_LEAVERS", "MIN_ROWS", "Candidate", "TenantModel", "build_card", "feature_frame", "gate", "load",
-           "save", "select_features", "train", "with_own_columns"]
+__all__ = [
+    "MIN_LEAVERS",
+    "MIN_ROWS",
+    "Candidate",
+    "TenantModel",
+    "build_card",
+    "feature_frame",
+    "gate",
+    "load",
+    "save",
+    "select_features",
+    "train",
+    "with_own_columns",
+]

@@ -42,8 +42,12 @@ def build_card(candidate, gate: dict | None) -> dict:
         "tenant": candidate.tenant,
         "trained_at": candidate.trained_at,
         "seed": candidate.seed,
-        "trained_on": {"rows": int(len(y)), "leavers": int(y.sum()), "churn_rate": round(float(y.mean()), 4),
-                       "sources": list(candidate.sources)},
+        "trained_on": {
+            "rows": int(len(y)),
+            "leavers": int(y.sum()),
+            "churn_rate": round(float(y.mean()), 4),
+            "sources": list(candidate.sources),
+        },
         "features": candidate.spec,
         "excluded": dict(candidate.excluded),
         "cv": candidate.cv,
@@ -83,19 +87,26 @@ def load(directory: str | os.PathLike) -> TenantModel:
     except FileNotFoundError as exc:
         raise ModelError(f"No tenant model in {path}: {CARD} is missing.", code="model_missing") from exc
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ModelError(f"The tenant model card in {path} is unreadable ({exc}).", code="model_missing") from exc
+        raise ModelError(
+            f"The tenant model card in {path} is unreadable ({exc}).", code="model_missing"
+        ) from exc
     if not (path / MODEL).is_file() or not isinstance(spec, list):
         raise ModelError(f"No tenant model in {path}: {MODEL} is missing.", code="model_missing")
     actual = sha256_file(path / MODEL)
     if actual != expected:
-        raise ModelError(f"The tenant model {MODEL} in {path} does not match its card (SHA-256 {actual[:12]}… "
-                         f"instead of {str(expected)[:12]}…); refusing to score with it.", code="model_tampered")
+        raise ModelError(
+            f"The tenant model {MODEL} in {path} does not match its card (SHA-256 {actual[:12]}… "
+            f"instead of {str(expected)[:12]}…); refusing to score with it.",
+            code="model_tampered",
+        )
     xgb = import_xgboost()
     booster = xgb.Booster()
     try:
         booster.load_model(str(path / MODEL))
     except xgb.core.XGBoostError as exc:
-        raise ModelError(f"The tenant model {MODEL} in {path} cannot be read: {exc}", code="model_unreadable") from exc
+        raise ModelError(
+            f"The tenant model {MODEL} in {path} cannot be read: {exc}", code="model_unreadable"
+        ) from exc
     booster.set_param({"nthread": NTHREAD})
     return TenantModel(booster=booster, card=card)
 
@@ -155,6 +166,7 @@ class TenantModel:
         from retainwise.science.model import import_xgboost
 
         xgb = import_xgboost()
-        out = self.booster.predict(xgb.DMatrix(self.frame(rows), enable_categorical=True, nthread=self.nthread),
-                                   pred_contribs=True)
+        out = self.booster.predict(
+            xgb.DMatrix(self.frame(rows), enable_categorical=True, nthread=self.nthread), pred_contribs=True
+        )
         return out[:, :-1], out[:, -1]

@@ -34,14 +34,18 @@ DATE_SHARE = 0.5
 MIN_FILLED = 0.01
 FREE_TEXT_CHARS = 30
 FREE_TEXT_WORDS = 4
-_ID_WORDS = re.compile(r"(^|[^a-z])(id|ids|uuid|guid|key|ref|reference|number|no|nr|num|code|email|e-mail|"
-                       r"phone|name|url|token|hash)([^a-z]|$)", re.IGNORECASE)
+_ID_WORDS = re.compile(
+    r"(^|[^a-z])(id|ids|uuid|guid|key|ref|reference|number|no|nr|num|code|email|e-mail|"
+    r"phone|name|url|token|hash)([^a-z]|$)",
+    re.IGNORECASE,
+)
 _DATE = re.compile(
     r"^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}([ t]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?z?"
     r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}( \d{1,2}:\d{2}(:\d{2})?)?"
     r"|\d{1,2}[ -](jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?[ -,]*\d{2,4}"
     r"|(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.? \d{1,2},? \d{4})\s*$",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 def cells(values: pd.Series) -> pd.Series:
@@ -88,7 +92,9 @@ def describe(name: str, values: pd.Series, rows: int) -> dict | str:
     parsed, comma = numbers(text)
     if parsed.notna().mean() >= NUMERIC_SHARE:
         if distinct >= NEAR_UNIQUE * len(text) and _ID_WORDS.search(_label(name)) and (parsed % 1 == 0).all():
-            return f"an identifier: {distinct / len(text):.0%} of its values are distinct and its name says id"
+            return (
+                f"an identifier: {distinct / len(text):.0%} of its values are distinct and its name says id"
+            )
         return {"name": name, "kind": "number", "decimal_comma": comma}
     if _date_share(text) >= DATE_SHARE:
         return "a date: most cells read as dates (a date as such means nothing to the model)"

@@ -60,8 +60,11 @@ def select_features(rows: pd.DataFrame, y: np.ndarray) -> tuple[list[dict], dict
         text = columns.cells(values) if name in own else values
         reason = leakage.by_name(name, text) if name in own else None
         reason = reason or leakage.by_filling(text.notna().to_numpy(), y)
-        entry = reason or (columns.describe(name, values, len(rows)) if name in own
-                           else _schema_entry(name, values, len(rows)))
+        entry = reason or (
+            columns.describe(name, values, len(rows))
+            if name in own
+            else _schema_entry(name, values, len(rows))
+        )
         if isinstance(entry, dict):
             entry = leakage.by_separation(_column(entry, rows), y) or entry
         if isinstance(entry, dict):
@@ -82,7 +85,9 @@ def _column(entry: dict, rows: pd.DataFrame) -> pd.Series | pd.Categorical:
         if values is None:
             return pd.Categorical.from_codes(np.full(n, -1, dtype=np.int16), categories=levels)
         text = values.astype("str").to_numpy()
-        return pd.Categorical.from_codes(pd.Index(levels).get_indexer(text).astype(np.int16), categories=levels)
+        return pd.Categorical.from_codes(
+            pd.Index(levels).get_indexer(text).astype(np.int16), categories=levels
+        )
     if values is None:
         return pd.Series(np.full(n, np.nan))
     return pd.to_numeric(values, errors="coerce").astype("float64")
@@ -105,7 +110,9 @@ def names(spec: list[dict]) -> list[str]:
     return [entry["name"] for entry in spec]
 
 
-def with_own_columns(rows: pd.DataFrame, raw: pd.DataFrame, canonical: pd.DataFrame, spec: list[dict]) -> pd.DataFrame:
+def with_own_columns(
+    rows: pd.DataFrame, raw: pd.DataFrame, canonical: pd.DataFrame, spec: list[dict]
+) -> pd.DataFrame:
     """``rows`` (validated canonical rows of one chunk) with the own columns ``spec`` uses, as text from ``raw``
     (the chunk as uploaded), lined up by snapshot.kept_positions: what a tenant model scores."""
     from retainwise.science.snapshot import OWN_PREFIX, kept_positions
@@ -115,7 +122,7 @@ def with_own_columns(rows: pd.DataFrame, raw: pd.DataFrame, canonical: pd.DataFr
         return rows
     at, out = kept_positions(canonical, rows), rows.copy()
     for name in wanted:
-        source = name[len(OWN_PREFIX):]
+        source = name[len(OWN_PREFIX) :]
         if source in raw.columns:
             out[name] = pd.Series(raw[source].astype("str").to_numpy()[at], index=rows.index, dtype="str")
     return out

@@ -26,10 +26,12 @@ import pandas as pd
 
 BRIER_NOISE = 0.0005
 MIN_AUC = 0.6
-RULE = ("promote only if the candidate ranks better beyond noise (mean - std of the paired per-fold ROC AUC "
-        f"differences > 0), is not worse calibrated (Brier at most {BRIER_NOISE} worse than the incumbent's "
-        "probabilities, or better than the base rate against a score) and reaches a ROC AUC of at least "
-        f"{MIN_AUC}")
+RULE = (
+    "promote only if the candidate ranks better beyond noise (mean - std of the paired per-fold ROC AUC "
+    f"differences > 0), is not worse calibrated (Brier at most {BRIER_NOISE} worse than the incumbent's "
+    "probabilities, or better than the base rate against a score) and reaches a ROC AUC of at least "
+    f"{MIN_AUC}"
+)
 
 
 def _scores(incumbent: Callable[[pd.DataFrame], np.ndarray], rows: pd.DataFrame) -> tuple[np.ndarray, int]:
@@ -42,8 +44,9 @@ def _scores(incumbent: Callable[[pd.DataFrame], np.ndarray], rows: pd.DataFrame)
     return np.where(missing, np.nanmean(scores), scores), int(missing.sum())
 
 
-def fold_table(y: np.ndarray, folds: list, candidate: np.ndarray, incumbent: np.ndarray,
-               probabilities: bool) -> pd.DataFrame:
+def fold_table(
+    y: np.ndarray, folds: list, candidate: np.ndarray, incumbent: np.ndarray, probabilities: bool
+) -> pd.DataFrame:
     """Per held-out fold: ROC AUC and Brier of both (the incumbent's Brier: its probabilities, or the
     base rate of the fold's training part when it gives a score), and the differences."""
     from sklearn.metrics import brier_score_loss, roc_auc_score
@@ -53,9 +56,18 @@ def fold_table(y: np.ndarray, folds: list, candidate: np.ndarray, incumbent: np.
         theirs = incumbent[te] if probabilities else np.full(len(te), y[tr].mean())
         auc = (float(roc_auc_score(y[te], candidate[te])), float(roc_auc_score(y[te], incumbent[te])))
         brier = (float(brier_score_loss(y[te], candidate[te])), float(brier_score_loss(y[te], theirs)))
-        out.append({"fold": k, "customers": len(te), "candidate_roc_auc": auc[0], "incumbent_roc_auc": auc[1],
-                    "roc_auc_diff": auc[0] - auc[1], "candidate_brier": brier[0], "incumbent_brier": brier[1],
-                    "brier_diff": brier[0] - brier[1]})
+        out.append(
+            {
+                "fold": k,
+                "customers": len(te),
+                "candidate_roc_auc": auc[0],
+                "incumbent_roc_auc": auc[1],
+                "roc_auc_diff": auc[0] - auc[1],
+                "candidate_brier": brier[0],
+                "incumbent_brier": brier[1],
+                "brier_diff": brier[0] - brier[1],
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -69,8 +81,10 @@ def decide(table: pd.DataFrame, name: str, probabilities: bool, unscored: int = 
     ranks_better = mean - std > 0
     calibrated = d_brier <= BRIER_NOISE if probabilities else d_brier < 0
     reference = f"{name}'s probabilities" if probabilities else "the base rate"
-    figures = (f"ranks leavers above stayers {ours:.0%} of the time against {theirs:.0%} for {name} on the "
-               "same held-out customers")
+    figures = (
+        f"ranks leavers above stayers {ours:.0%} of the time against {theirs:.0%} for {name} on the "
+        "same held-out customers"
+    )
     if ours < MIN_AUC:
         why = f"no better than chance: it needs at least {MIN_AUC:.0%}"
     elif not ranks_better:
@@ -84,18 +98,32 @@ def decide(table: pd.DataFrame, name: str, probabilities: bool, unscored: int = 
     if unscored:
         verdict += f" ({unscored:,} customers {name} could not score were given its average score)"
     return {
-        "promoted": promoted, "verdict": verdict + ".", "rule": RULE, "incumbent_name": name,
+        "promoted": promoted,
+        "verdict": verdict + ".",
+        "rule": RULE,
+        "incumbent_name": name,
         "incumbent_probabilities": probabilities,
         "candidate": {"roc_auc": round(ours, 4), "brier": round(brier_ours, 4)},
-        "incumbent": {"roc_auc": round(theirs, 4), "brier": round(brier_theirs, 4) if probabilities else None},
+        "incumbent": {
+            "roc_auc": round(theirs, 4),
+            "brier": round(brier_theirs, 4) if probabilities else None,
+        },
         "base_rate_brier": None if probabilities else round(brier_theirs, 4),
-        "roc_auc_diff_mean": round(mean, 4), "roc_auc_diff_std": round(std, 4), "brier_diff_mean": round(d_brier, 4),
-        "unscored": unscored, "folds": table.round(4).to_dict(orient="records"),
+        "roc_auc_diff_mean": round(mean, 4),
+        "roc_auc_diff_std": round(std, 4),
+        "brier_diff_mean": round(d_brier, 4),
+        "unscored": unscored,
+        "folds": table.round(4).to_dict(orient="records"),
     }
 
 
-def gate(candidate, incumbent: Callable[[pd.DataFrame], np.ndarray], *, probabilities: bool,
-         name: str = "what you use today") -> dict:
+def gate(
+    candidate,
+    incumbent: Callable[[pd.DataFrame], np.ndarray],
+    *,
+    probabilities: bool,
+    name: str = "what you use today",
+) -> dict:
     """Compare a :class:`~retainwise.science.tenant.train.Candidate` with ``incumbent`` on its CV folds.
 
     ``incumbent(rows)`` scores the candidate's labelled rows (canonical columns, ``own:`` text); higher
@@ -112,8 +140,18 @@ def no_incumbent(candidate) -> dict:
     reaches :data:`MIN_AUC` (not expected in use: the committed model and the rules always score)."""
     auc = float(candidate.cv["roc_auc"])
     promoted = auc >= MIN_AUC
-    verdict = (f"{'Promoted' if promoted else 'Not promoted'}: ranks leavers above stayers {auc:.0%} of the time "
-               f"on held-out customers, with nothing to compare with"
-               + ("" if promoted else f"; no better than chance: it needs at least {MIN_AUC:.0%}") + ".")
-    return {"promoted": promoted, "verdict": verdict, "rule": RULE, "incumbent_name": None,
-            "candidate": {"roc_auc": round(auc, 4), "brier": candidate.cv["brier"]}, "incumbent": None, "folds": []}
+    verdict = (
+        f"{'Promoted' if promoted else 'Not promoted'}: ranks leavers above stayers {auc:.0%} of the time "
+        f"on held-out customers, with nothing to compare with"
+        + ("" if promoted else f"; no better than chance: it needs at least {MIN_AUC:.0%}")
+        + "."
+    )
+    return {
+        "promoted": promoted,
+        "verdict": verdict,
+        "rule": RULE,
+        "incumbent_name": None,
+        "candidate": {"roc_auc": round(auc, 4), "brier": candidate.cv["brier"]},
+        "incumbent": None,
+        "folds": [],
+    }

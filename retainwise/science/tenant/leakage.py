@@ -27,11 +27,32 @@ OUTCOME_NAME = re.compile(
     r"\bend(ed)?[\s_-]*(date|at|on|reason)|\bclos(e|ed|ure)[\s_-]*(date|at|on|reason)|\bexit|"
     r"reason[\s_-]*(for[\s_-]*)?leaving|\bleft[\s_-]*(on|at|date)|\bdate[\s_-]*left|"
     r"lost[\s_-]*(date|reason)|loss[\s_-]*reason",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _STATUS_NAME = re.compile(r"status|state|stage|lifecycle|subscription", re.IGNORECASE)
-_OUTCOME_VALUES = frozenset({"cancelled", "canceled", "churned", "closed", "terminated", "lost", "ended", "inactive",
-                             "deactivated", "former", "lapsed", "left", "expired", "cancelled account",
-                             "closed lost", "closed-lost", "cancellation", "cancelling", "canceling"})
+_OUTCOME_VALUES = frozenset(
+    {
+        "cancelled",
+        "canceled",
+        "churned",
+        "closed",
+        "terminated",
+        "lost",
+        "ended",
+        "inactive",
+        "deactivated",
+        "former",
+        "lapsed",
+        "left",
+        "expired",
+        "cancelled account",
+        "closed lost",
+        "closed-lost",
+        "cancellation",
+        "cancelling",
+        "canceling",
+    }
+)
 _STRONG_VALUES = re.compile(r"^(cancell?ed|churned|terminated)$", re.IGNORECASE)
 FILLED_SHARE = 0.95
 MIN_FILLED_ROWS = 10
@@ -61,8 +82,10 @@ def by_filling(filled: np.ndarray, y: np.ndarray) -> str | None:
         return None
     for rows, how in ((filled, "filled"), (~filled, "empty")):
         if rows.sum() >= MIN_FILLED_ROWS and y[rows].mean() >= FILLED_SHARE:
-            return (f"leakage: {how} almost only for customers who left ({y[rows].mean():.0%} of its "
-                    f"{int(rows.sum())} {how} rows)")
+            return (
+                f"leakage: {how} almost only for customers who left ({y[rows].mean():.0%} of its "
+                f"{int(rows.sum())} {how} rows)"
+            )
     return None
 
 
@@ -88,6 +111,8 @@ def by_separation(values: pd.Series | pd.Categorical, y: np.ndarray) -> str | No
     """Why a model input alone separates leavers almost perfectly, or ``None``."""
     auc = single_auc(values, y)
     if auc is not None and auc >= MAX_AUC:
-        return (f"leakage: on its own it separates leavers from stayers almost perfectly (ROC AUC {auc:.3f}); "
-                "it was most likely recorded after the outcome")
+        return (
+            f"leakage: on its own it separates leavers from stayers almost perfectly (ROC AUC {auc:.3f}); "
+            "it was most likely recorded after the outcome"
+        )
     return None

@@ -18,8 +18,9 @@ from retainwise.science.features import present_features
 from retainwise.science.model import load_model
 
 
-def what_it_gets_today(rows: pd.DataFrame, current=None, model_dir=None
-                       ) -> tuple[str, Callable[[pd.DataFrame], np.ndarray], bool]:
+def what_it_gets_today(
+    rows: pd.DataFrame, current=None, model_dir=None
+) -> tuple[str, Callable[[pd.DataFrame], np.ndarray], bool]:
     """``(name, score(rows), are_probabilities)`` of what serves ``rows`` today.
 
     ``current``: the tenant's active :class:`~retainwise.science.tenant.TenantModel`, if any;
@@ -32,8 +33,9 @@ def what_it_gets_today(rows: pd.DataFrame, current=None, model_dir=None
     choice = models.choose_for(present)
     reference = models.card.get("drift_reference", {})
     report = drift.psi_report(rows, reference)
-    verdict = domain.assess(present, report, reference, domain.importance(models.card, choice.model.features),
-                            len(rows))
+    verdict = domain.assess(
+        present, report, reference, domain.importance(models.card, choice.model.features), len(rows)
+    )
     if choice.expected_roc_auc < experiment.ML_FLOOR or domain.router_prefers_rules(verdict, present):
         finder = rules.ScaleFinder()
         finder.add(rows)

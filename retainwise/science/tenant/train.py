@@ -24,9 +24,18 @@ from retainwise.science.tenant.features import LABEL, feature_frame, select_feat
 
 MIN_ROWS, MIN_LEAVERS = 500, 50
 FOLDS = 5
-PARAMS = {"objective": "binary:logistic", "eval_metric": "logloss", "tree_method": "hist", "max_depth": 4,
-          "eta": 0.05, "min_child_weight": 2, "subsample": 0.8, "colsample_bytree": 0.8, "reg_lambda": 1.0,
-          "max_cat_to_onehot": 4}
+PARAMS = {
+    "objective": "binary:logistic",
+    "eval_metric": "logloss",
+    "tree_method": "hist",
+    "max_depth": 4,
+    "eta": 0.05,
+    "min_child_weight": 2,
+    "subsample": 0.8,
+    "colsample_bytree": 0.8,
+    "reg_lambda": 1.0,
+    "max_cat_to_onehot": 4,
+}
 MAX_ROUNDS, EARLY_STOP, INNER_SHARE = 600, 40, 0.15
 
 
@@ -76,12 +85,17 @@ def check_enough(y: np.ndarray) -> None:
     if 0 < stayed < MIN_LEAVERS:
         need = max(need, math.ceil(MIN_LEAVERS * n / stayed))
     more = max(need - n, 1) if left and stayed else None
-    send = (f"send about {_round_up(more)} more" if more
-            else "send outcomes that include customers who " + ("left" if not left else "stayed"))
+    send = (
+        f"send about {_round_up(more)} more"
+        if more
+        else "send outcomes that include customers who " + ("left" if not left else "stayed")
+    )
     raise InputError(
         f"Only {n:,} labelled customers ({left:,} who left): a model of your own needs at least {MIN_ROWS} "
         f"customers and {MIN_LEAVERS} who left (and {MIN_LEAVERS} who stayed); {send}.",
-        code="too_little_data", count=n)
+        code="too_little_data",
+        count=n,
+    )
 
 
 def _round_up(k: int) -> int:
@@ -98,8 +112,14 @@ def _train(x: pd.DataFrame, y: np.ndarray, rounds: int, seed: int, evals=None):
         return xgb.train(params, dtrain, num_boost_round=rounds)
     xv, yv = evals
     dval = xgb.DMatrix(xv, label=yv, enable_categorical=True, nthread=NTHREAD)
-    return xgb.train(params, dtrain, num_boost_round=rounds, evals=[(dval, "inner")],
-                     early_stopping_rounds=EARLY_STOP, verbose_eval=False)
+    return xgb.train(
+        params,
+        dtrain,
+        num_boost_round=rounds,
+        evals=[(dval, "inner")],
+        early_stopping_rounds=EARLY_STOP,
+        verbose_eval=False,
+    )
 
 
 def folds_for(y: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -119,8 +139,9 @@ def cross_validate(x: pd.DataFrame, y: np.ndarray, folds: list, seed: int) -> tu
         fit, inner = train_test_split(tr, test_size=INNER_SHARE, stratify=y[tr], random_state=seed + k)
         booster = _train(x.iloc[fit], y[fit], MAX_ROUNDS, seed + k, evals=(x.iloc[inner], y[inner]))
         rounds = booster.best_iteration + 1
-        oof[te] = booster.predict(xgb.DMatrix(x.iloc[te], enable_categorical=True, nthread=NTHREAD),
-                                  iteration_range=(0, rounds))
+        oof[te] = booster.predict(
+            xgb.DMatrix(x.iloc[te], enable_categorical=True, nthread=NTHREAD), iteration_range=(0, rounds)
+        )
         best.append(rounds)
     return oof, best
 
@@ -130,10 +151,14 @@ def cv_figures(y: np.ndarray, prob: np.ndarray, folds: list) -> dict:
     from sklearn.metrics import brier_score_loss, roc_auc_score
 
     per_fold = [float(roc_auc_score(y[te], prob[te])) for _, te in folds]
-    return {"method": f"stratified {FOLDS}-fold cross-validation, out-of-fold",
-            "roc_auc": round(float(np.mean(per_fold)), 4), "roc_auc_folds": [round(a, 4) for a in per_fold],
-            "roc_auc_std": round(float(np.std(per_fold)), 4), "brier": round(float(brier_score_loss(y, prob)), 4),
-            "base_rate_brier": round(float(brier_score_loss(y, np.full(len(y), y.mean()))), 4)}
+    return {
+        "method": f"stratified {FOLDS}-fold cross-validation, out-of-fold",
+        "roc_auc": round(float(np.mean(per_fold)), 4),
+        "roc_auc_folds": [round(a, 4) for a in per_fold],
+        "roc_auc_std": round(float(np.std(per_fold)), 4),
+        "brier": round(float(brier_score_loss(y, prob)), 4),
+        "base_rate_brier": round(float(brier_score_loss(y, np.full(len(y), y.mean()))), 4),
+    }
 
 
 def train(labelled: pd.DataFrame, *, tenant: str, seed: int = 42, sources: list | None = None) -> Candidate:
@@ -148,16 +173,30 @@ def train(labelled: pd.DataFrame, *, tenant: str, seed: int = 42, sources: list 
     check_enough(y)
     spec, excluded = select_features(rows, y)
     if not spec:
-        raise InputError("None of the labelled data's columns can be learned from (see the reasons: "
-                         + "; ".join(f"{k}: {v}" for k, v in list(excluded.items())[:5]) + ").",
-                         code="no_features")
+        raise InputError(
+            "None of the labelled data's columns can be learned from (see the reasons: "
+            + "; ".join(f"{k}: {v}" for k, v in list(excluded.items())[:5])
+            + ").",
+            code="no_features",
+        )
     x = feature_frame(rows, spec)
     folds = folds_for(y, seed)
     oof, best = cross_validate(x, y, folds, seed)
     rounds = int(np.median(best))
     booster = _train(x, y, rounds, seed)
-    return Candidate(booster=booster, spec=spec, excluded=excluded, rows=rows, y=y, folds=folds, oof=oof,
-                     cv=dict(cv_figures(y, oof, folds), fold_rounds=best), rounds=rounds, tenant=tenant,
-                     seed=seed, sources=list(sources or []),
-                     trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                     seconds=round(time.perf_counter() - start, 3))
+    return Candidate(
+        booster=booster,
+        spec=spec,
+        excluded=excluded,
+        rows=rows,
+        y=y,
+        folds=folds,
+        oof=oof,
+        cv=dict(cv_figures(y, oof, folds), fold_rounds=best),
+        rounds=rounds,
+        tenant=tenant,
+        seed=seed,
+        sources=list(sources or []),
+        trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        seconds=round(time.perf_counter() - start, 3),
+    )

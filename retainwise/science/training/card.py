@@ -29,8 +29,14 @@ def importance(shap: np.ndarray, x: pd.DataFrame) -> list[dict]:
     """Mean |SHAP| (log-odds) per feature, strongest first, with its share."""
     mean_abs = np.abs(shap).mean(axis=0)
     total = float(mean_abs.sum()) or 1.0
-    return [{"feature": x.columns[i], "mean_abs_shap": round(float(mean_abs[i]), 4),
-             "share": round(float(mean_abs[i]) / total, 4)} for i in np.argsort(-mean_abs)]
+    return [
+        {
+            "feature": x.columns[i],
+            "mean_abs_shap": round(float(mean_abs[i]), 4),
+            "share": round(float(mean_abs[i]) / total, 4),
+        }
+        for i in np.argsort(-mean_abs)
+    ]
 
 
 def promoted(card: dict, champion: dict | None, when: str) -> dict:
@@ -55,8 +61,9 @@ def write(card: dict, directory: str | Path) -> None:
 
 def markdown(card: dict) -> str:
     """The model card as Markdown."""
-    return "\n".join([*_head(card), *_sets(card), *_gate(card), *_importance(card), *_choices(card),
-                      *_history(card), ""])
+    return "\n".join(
+        [*_head(card), *_sets(card), *_gate(card), *_importance(card), *_choices(card), *_history(card), ""]
+    )
 
 
 def _head(card: dict) -> list[str]:
@@ -91,13 +98,17 @@ def _code(text: str) -> str:
 
 def _sets(card: dict) -> list[str]:
     mc = card["missing_columns"]
-    lines = ["## Feature sets and missing columns",
-             "| set | features | CV ROC AUC | Brier | ECE | rounds | calibration | artefact SHA-256 |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
+    lines = [
+        "## Feature sets and missing columns",
+        "| set | features | CV ROC AUC | Brier | ECE | rounds | calibration | artefact SHA-256 |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+    ]
     for name, s in card["feature_sets"].items():
         cal = "Platt" if s["calibration"] else "none needed"
-        lines.append(f"| {name} | {len(s['features'])} | {s['cv']['roc_auc']} | {s['cv']['brier']} | "
-                     f"{s['cv']['ece']} | {s['rounds']} | {cal} | `{s['sha256']}` |")
+        lines.append(
+            f"| {name} | {len(s['features'])} | {s['cv']['roc_auc']} | {s['cv']['brier']} | "
+            f"{s['cv']['ece']} | {s['rounds']} | {cal} | `{s['sha256']}` |"
+        )
     drops = mc["drop_one_roc_auc"]
     worst = min(drops, key=drops.get)
     return lines + [
@@ -117,41 +128,63 @@ def _gate(card: dict) -> list[str]:
     gate = card.get("gate")
     if not gate:
         return []
-    lines = ["## Promotion gate", f"- Verdict: **{gate['decision']}**: {gate['reason']}.", f"- Rule: {gate['rule']}."]
+    lines = [
+        "## Promotion gate",
+        f"- Verdict: **{gate['decision']}**: {gate['reason']}.",
+        f"- Rule: {gate['rule']}.",
+    ]
     if gate.get("folds"):
-        lines += ["", "| fold | champion ROC AUC | candidate ROC AUC | Δ | champion Brier | candidate Brier | Δ |",
-                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-        lines += [f"| {f['fold']} | {f['champion ROC AUC']} | {f['candidate ROC AUC']} | {f['Δ ROC AUC']:+.4f} | "
-                  f"{f['champion Brier']} | {f['candidate Brier']} | {f['Δ Brier']:+.4f} |" for f in gate["folds"]]
+        lines += [
+            "",
+            "| fold | champion ROC AUC | candidate ROC AUC | Δ | champion Brier | candidate Brier | Δ |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        lines += [
+            f"| {f['fold']} | {f['champion ROC AUC']} | {f['candidate ROC AUC']} | {f['Δ ROC AUC']:+.4f} | "
+            f"{f['champion Brier']} | {f['candidate Brier']} | {f['Δ Brier']:+.4f} |"
+            for f in gate["folds"]
+        ]
     return [*lines, ""]
 
 
 def _importance(card: dict) -> list[str]:
-    return ["## Feature importance (mean |SHAP|, log-odds, full model)",
-            "| feature | mean abs SHAP | share |",
-            "| --- | ---: | ---: |",
-            *[f"| {f['feature']} | {f['mean_abs_shap']} | {f['share']:.1%} |" for f in card["feature_importance"]],
-            ""]
+    return [
+        "## Feature importance (mean |SHAP|, log-odds, full model)",
+        "| feature | mean abs SHAP | share |",
+        "| --- | ---: | ---: |",
+        *[
+            f"| {f['feature']} | {f['mean_abs_shap']} | {f['share']:.1%} |"
+            for f in card["feature_importance"]
+        ],
+        "",
+    ]
 
 
 def _choices(card: dict) -> list[str]:
-    return ["## Choices",
-            f"- Class balance: {card['class_balance']['rule']}; chosen: "
-            f"{card['class_balance']['chosen_scale_pos_weight']}.",
-            "- Calibration: Platt scaling on log-odds is applied only when it lowers cross-validated Brier "
-            "(it keeps SHAP values exact); isotonic is measured for comparison.",
-            *[f"- `{k}` not used: {v}." for k, v in card["excluded_features"].items()],
-            ""]
+    return [
+        "## Choices",
+        f"- Class balance: {card['class_balance']['rule']}; chosen: "
+        f"{card['class_balance']['chosen_scale_pos_weight']}.",
+        "- Calibration: Platt scaling on log-odds is applied only when it lowers cross-validated Brier "
+        "(it keeps SHAP values exact); isotonic is measured for comparison.",
+        *[f"- `{k}` not used: {v}." for k, v in card["excluded_features"].items()],
+        "",
+    ]
 
 
 def _history(card: dict) -> list[str]:
     history = card.get("history") or []
     if not history:
         return []
-    lines = ["## Champion history", "| version | trained | replaced | CV ROC AUC | Brier | ECE | accuracy |",
-             "| --- | --- | --- | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "## Champion history",
+        "| version | trained | replaced | CV ROC AUC | Brier | ECE | accuracy |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: |",
+    ]
     for h in history:
         cv = h.get("cv") or {}
-        lines.append(f"| {h.get('version')} | {h.get('trained_at')} | {h.get('replaced_at')} | {cv.get('roc_auc')} "
-                     f"| {cv.get('brier')} | {cv.get('ece')} | {cv.get('accuracy')} |")
+        lines.append(
+            f"| {h.get('version')} | {h.get('trained_at')} | {h.get('replaced_at')} | {cv.get('roc_auc')} "
+            f"| {cv.get('brier')} | {cv.get('ece')} | {cv.get('accuracy')} |"
+        )
     return [*lines, ""]

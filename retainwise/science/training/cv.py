@@ -16,10 +16,22 @@ NTHREAD = 1  # small data: one thread beats two (no per-round sync), and the mac
 MASK_COPIES, MASK_RATE = 2, 0.3
 
 #: First trial of every search: a well-regularised additive model (stumps), strong on this data.
-DEFAULT_PARAMS = {"max_depth": 1, "eta": 0.05, "min_child_weight": 5, "subsample": 0.8,
-                  "colsample_bytree": 0.5, "reg_lambda": 1.0, "scale_pos_weight": 1.0}
-FIXED = {"objective": "binary:logistic", "eval_metric": "logloss", "tree_method": "hist", "max_cat_to_onehot": 4,
-         "nthread": NTHREAD}
+DEFAULT_PARAMS = {
+    "max_depth": 1,
+    "eta": 0.05,
+    "min_child_weight": 5,
+    "subsample": 0.8,
+    "colsample_bytree": 0.5,
+    "reg_lambda": 1.0,
+    "scale_pos_weight": 1.0,
+}
+FIXED = {
+    "objective": "binary:logistic",
+    "eval_metric": "logloss",
+    "tree_method": "hist",
+    "max_cat_to_onehot": 4,
+    "nthread": NTHREAD,
+}
 
 
 def dmatrix(x: pd.DataFrame, y=None):
@@ -29,8 +41,13 @@ def dmatrix(x: pd.DataFrame, y=None):
     return xgb.DMatrix(x, label=y, enable_categorical=True, nthread=NTHREAD)
 
 
-def augment(x: pd.DataFrame, y: np.ndarray, rng: np.random.Generator, copies: int | None = None,
-            rate: float | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+def augment(
+    x: pd.DataFrame,
+    y: np.ndarray,
+    rng: np.random.Generator,
+    copies: int | None = None,
+    rate: float | None = None,
+) -> tuple[pd.DataFrame, np.ndarray]:
     """``x`` plus ``copies`` copies in which each value is blanked with probability ``rate``."""
     copies = MASK_COPIES if copies is None else copies
     rate = MASK_RATE if rate is None else rate
@@ -82,9 +99,16 @@ def _checkpoints(rounds: int) -> list[int]:
     return sorted({max(1, int(rounds * f)) for f in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)})
 
 
-def cross_validate(x: pd.DataFrame, y: np.ndarray, params: dict, seed: int, rounds: int | None = None,
-                   keep_models: bool = False, folds: list | None = None, fit_labels: np.ndarray | None = None
-                   ) -> dict:
+def cross_validate(
+    x: pd.DataFrame,
+    y: np.ndarray,
+    params: dict,
+    seed: int,
+    rounds: int | None = None,
+    keep_models: bool = False,
+    folds: list | None = None,
+    fit_labels: np.ndarray | None = None,
+) -> dict:
     """Stratified 5-fold CV of ``params``: out-of-fold margins at several round counts.
 
     With ``rounds`` given only that count is used. ``folds`` fixes the split
@@ -115,5 +139,12 @@ def cross_validate(x: pd.DataFrame, y: np.ndarray, params: dict, seed: int, roun
     fold_auc = {r: [float(roc_auc_score(y[te], m[te])) for _, te in folds] for r, m in margins.items()}
     scored = {r: (np.mean(fold_auc[r]), brier_score_loss(y, sigmoid(m))) for r, m in margins.items()}
     best = max(scored, key=lambda r: (round(scored[r][0], 4), -scored[r][1]))
-    return {"rounds": best, "roc_auc": float(scored[best][0]), "roc_auc_folds": fold_auc[best],
-            "brier": float(scored[best][1]), "margin": margins[best], "folds": folds, "models": models}
+    return {
+        "rounds": best,
+        "roc_auc": float(scored[best][0]),
+        "roc_auc_folds": fold_auc[best],
+        "brier": float(scored[best][1]),
+        "margin": margins[best],
+        "folds": folds,
+        "models": models,
+    }

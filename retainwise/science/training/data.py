@@ -29,8 +29,11 @@ def load_training_rows(path: str | Path = TRAINING_DATA):
     upload = read_upload(path)
     canonical = to_canonical(upload.frame, map_columns(upload.frame))
     if "churned" not in canonical.columns:
-        raise InputError(f"{path.name} has no churn label column (e.g. 'Churn'): it cannot be trained on.",
-                         code="no_label", column="churned")
+        raise InputError(
+            f"{path.name} has no churn label column (e.g. 'Churn'): it cannot be trained on.",
+            code="no_label",
+            column="churned",
+        )
     canonical = canonical[canonical["churned"].notna()].reset_index(drop=True)
     return canonical, canonical["churned"].to_numpy(dtype="int64")
 
@@ -54,16 +57,25 @@ def profile(rows: pd.DataFrame, y: np.ndarray):
             summary = f"yes {values.mean():.0%}"
         else:
             summary = f"median {values.median():.4g}, range {values.min():.4g}-{values.max():.4g}"
-        records.append({"column": name, "kind": kind, "missing": int(missing.sum()),
-                        "missing share": round(float(missing.mean()), 4), "distinct": int(values.nunique()),
-                        "summary": summary,
-                        "churn rate where missing": round(float(y[missing].mean()), 3) if missing.any() else None})
+        records.append(
+            {
+                "column": name,
+                "kind": kind,
+                "missing": int(missing.sum()),
+                "missing share": round(float(missing.mean()), 4),
+                "distinct": int(values.nunique()),
+                "summary": summary,
+                "churn rate where missing": round(float(y[missing].mean()), 3) if missing.any() else None,
+            }
+        )
     caption = f"{len(y):,} customers, {y.mean():.1%} churned."
     if "total_charges" in rows.columns and "tenure_months" in rows.columns:
         blank = rows["total_charges"].isna()
         if blank.any():
             new = int((blank & (rows["tenure_months"].fillna(-1) == 0)).sum())
-            caption += (f" total_charges is blank for {int(blank.sum())} customers, {new} of them in their "
-                        "first month (tenure 0, not billed yet): kept as missing, which the model learns.")
+            caption += (
+                f" total_charges is blank for {int(blank.sum())} customers, {new} of them in their "
+                "first month (tenure 0, not billed yet): kept as missing, which the model learns."
+            )
     frame = pd.DataFrame(records).set_index("column")
     return frame.style.set_caption(html.escape(caption)).format(precision=4, na_rep="", escape="html")

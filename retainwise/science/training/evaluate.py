@@ -41,8 +41,10 @@ def evaluate(x: pd.DataFrame, y: np.ndarray, found: dict, seed: int, repeats: in
     from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
     seeds = [seed + 1 + r for r in range(max(1, repeats))]
-    runs = [cross_validate(x, y, found["params"], s, rounds=found["rounds"], keep_models=(i == 0))
-            for i, s in enumerate(seeds)]
+    runs = [
+        cross_validate(x, y, found["params"], s, rounds=found["rounds"], keep_models=(i == 0))
+        for i, s in enumerate(seeds)
+    ]
     checks = [calibration.check(cv["margin"], y, seed=s) for cv, s in zip(runs, seeds, strict=True)]
     gain = np.mean([c["brier_raw"] - c["brier_platt"] for c in checks])
     platt = None
@@ -51,8 +53,10 @@ def evaluate(x: pd.DataFrame, y: np.ndarray, found: dict, seed: int, repeats: in
         platt = {"a": round(a, 6), "b": round(b, 6)}
     raw = [calibration.sigmoid(cv["margin"]) for cv in runs]
     # Probabilities as served: raw, or Platt fitted on the other folds' margins (cross-fitted, not flattered).
-    probs = [calibration.cross_fitted_platt(cv["margin"], y, s) if platt else r
-             for cv, s, r in zip(runs, seeds, raw, strict=True)]
+    probs = [
+        calibration.cross_fitted_platt(cv["margin"], y, s) if platt else r
+        for cv, s, r in zip(runs, seeds, raw, strict=True)
+    ]
     threshold, _ = choose_threshold(np.tile(y, len(runs)), np.concatenate(probs))
 
     def mean(metric) -> float:
@@ -62,8 +66,8 @@ def evaluate(x: pd.DataFrame, y: np.ndarray, found: dict, seed: int, repeats: in
     fold_auc = [cv["roc_auc_folds"] for cv in runs]
     cv = {
         "method": f"stratified {FOLDS}-fold CV repeated {len(runs)}x (seeds {seeds[0]}-{seeds[-1]}; the search "
-                  f"used seed {seed}); ROC AUC is the mean over held-out folds, the other figures are computed "
-                  "on the out-of-fold probabilities and averaged over repeats",
+        f"used seed {seed}); ROC AUC is the mean over held-out folds, the other figures are computed "
+        "on the out-of-fold probabilities and averaged over repeats",
         "roc_auc": round(float(np.mean(fold_auc)), 4),
         "roc_auc_repeats": [round(float(np.mean(f)), 4) for f in fold_auc],
         "roc_auc_folds": [round(a, 4) for a in fold_auc[0]],
@@ -97,10 +101,18 @@ def folds_table(y: np.ndarray, evaluations: dict[str, Evaluation]) -> pd.DataFra
         for r, (cv, p) in enumerate(zip(ev.runs, ev.probs, strict=True), 1):
             for k, (_, te) in enumerate(cv["folds"], 1):
                 yt, pt = y[te], p[te]
-                rows.append({"feature set": name, "repeat": r, "fold": k, "customers": len(te),
-                             "churn rate": round(float(yt.mean()), 3),
-                             "ROC AUC": round(float(roc_auc_score(yt, pt)), 4),
-                             "PR AUC": round(float(average_precision_score(yt, pt)), 4),
-                             "Brier": round(float(brier_score_loss(yt, pt)), 4), "threshold": threshold,
-                             "accuracy": round(float(np.mean((pt >= threshold) == yt)), 4)})
+                rows.append(
+                    {
+                        "feature set": name,
+                        "repeat": r,
+                        "fold": k,
+                        "customers": len(te),
+                        "churn rate": round(float(yt.mean()), 3),
+                        "ROC AUC": round(float(roc_auc_score(yt, pt)), 4),
+                        "PR AUC": round(float(average_precision_score(yt, pt)), 4),
+                        "Brier": round(float(brier_score_loss(yt, pt)), 4),
+                        "threshold": threshold,
+                        "accuracy": round(float(np.mean((pt >= threshold) == yt)), 4),
+                    }
+                )
     return pd.DataFrame(rows)

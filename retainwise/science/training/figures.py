@@ -51,8 +51,9 @@ def calibration_with_and_without_platt(y: np.ndarray, raw: np.ndarray, platt: np
 
     curves = {}
     for name, p in (("raw", raw), ("Platt (cross-fitted)", platt)):
-        curves[f"{name}: Brier {brier_score_loss(y, p):.4f}, ECE {calibration.ece(y, p):.4f}"] = \
+        curves[f"{name}: Brier {brier_score_loss(y, p):.4f}, ECE {calibration.ece(y, p):.4f}"] = (
             calibration.reliability(y, p)
+        )
     title = f"Calibration, full model: Platt {'kept' if kept else 'not needed'}"
     return calibration.figure(curves, title=title)
 
@@ -87,8 +88,17 @@ def shap_summary(shap: np.ndarray, x: pd.DataFrame, top: int = 12, seed: int = 0
         jitter = rng.normal(0, 0.09, len(rows))
         known = ~np.isnan(colours)
         ax.scatter(values[~known], pos + jitter[~known], s=5, color=GREY, alpha=0.5, lw=0)
-        points = ax.scatter(values[known], pos + jitter[known], s=5, c=colours[known], cmap="coolwarm",
-                            vmin=0, vmax=1, alpha=0.7, lw=0)
+        points = ax.scatter(
+            values[known],
+            pos + jitter[known],
+            s=5,
+            c=colours[known],
+            cmap="coolwarm",
+            vmin=0,
+            vmax=1,
+            alpha=0.7,
+            lw=0,
+        )
     ax.set_yticks(range(len(order)), [_label(x.columns[j]) for j in order[::-1]])
     ax.axvline(0, color=GREY, lw=0.8)
     ax.set_xlabel("SHAP value (impact on churn log-odds)")

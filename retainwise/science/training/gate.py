@@ -31,9 +31,11 @@ from retainwise.science.training.cv import cross_validate, searched
 AUC_NOISE = 0.002
 BRIER_NOISE = 0.0005
 MIN_AUC = 0.6  # below this scoring falls back to the rules baseline anyway
-RULE = (f"promote only if ROC AUC is not worse beyond noise (mean - std of the paired per-fold differences "
-        f">= -{AUC_NOISE}), Brier is not worse (mean paired difference <= {BRIER_NOISE}) and the candidate's "
-        f"mean fold ROC AUC is at least {MIN_AUC}")
+RULE = (
+    f"promote only if ROC AUC is not worse beyond noise (mean - std of the paired per-fold differences "
+    f">= -{AUC_NOISE}), Brier is not worse (mean paired difference <= {BRIER_NOISE}) and the candidate's "
+    f"mean fold ROC AUC is at least {MIN_AUC}"
+)
 
 
 def read_champion(directory: str | Path | None) -> dict | None:
@@ -49,18 +51,28 @@ def read_champion(directory: str | Path | None) -> dict | None:
     return card
 
 
-def recipe_oof(rows: pd.DataFrame, y: np.ndarray, spec: dict, folds: list, seed: int,
-               fit_labels: np.ndarray | None = None) -> dict:
+def recipe_oof(
+    rows: pd.DataFrame,
+    y: np.ndarray,
+    spec: dict,
+    folds: list,
+    seed: int,
+    fit_labels: np.ndarray | None = None,
+) -> dict:
     """Out-of-fold margins and served probabilities of a feature-set ``spec`` retrained on ``folds``.
 
     ``fit_labels`` are the labels the fold models learn from (default ``y``).
     Raises nothing.
     """
     x = feature_frame(rows, spec["features"])
-    cv = cross_validate(x, y, searched(spec["params"]), seed, rounds=spec["rounds"], folds=folds,
-                        fit_labels=fit_labels)
-    prob = (calibration.cross_fitted_platt(cv["margin"], y, seed) if spec.get("calibration")
-            else calibration.sigmoid(cv["margin"]))
+    cv = cross_validate(
+        x, y, searched(spec["params"]), seed, rounds=spec["rounds"], folds=folds, fit_labels=fit_labels
+    )
+    prob = (
+        calibration.cross_fitted_platt(cv["margin"], y, seed)
+        if spec.get("calibration")
+        else calibration.sigmoid(cv["margin"])
+    )
     return {"margin": cv["margin"], "prob": prob}
 
 
@@ -72,9 +84,18 @@ def compare(y: np.ndarray, folds: list, champion: dict, candidate: dict) -> pd.D
     for k, (_, te) in enumerate(folds, 1):
         auc = [float(roc_auc_score(y[te], m["margin"][te])) for m in (champion, candidate)]
         brier = [float(brier_score_loss(y[te], m["prob"][te])) for m in (champion, candidate)]
-        rows.append({"fold": k, "customers": len(te), "champion ROC AUC": auc[0], "candidate ROC AUC": auc[1],
-                     "Δ ROC AUC": auc[1] - auc[0], "champion Brier": brier[0], "candidate Brier": brier[1],
-                     "Δ Brier": brier[1] - brier[0]})
+        rows.append(
+            {
+                "fold": k,
+                "customers": len(te),
+                "champion ROC AUC": auc[0],
+                "candidate ROC AUC": auc[1],
+                "Δ ROC AUC": auc[1] - auc[0],
+                "champion Brier": brier[0],
+                "candidate Brier": brier[1],
+                "Δ Brier": brier[1] - brier[0],
+            }
+        )
     return pd.DataFrame(rows).round(4)
 
 
@@ -86,8 +107,9 @@ def verdict(table: pd.DataFrame, champion_version: str) -> dict:
     candidate_auc = float(table["candidate ROC AUC"].mean())
     auc_ok = auc_mean - auc_std >= -AUC_NOISE
     brier_ok = brier_mean <= BRIER_NOISE
-    figures = (f"ROC AUC {auc_mean:+.4f} ± {auc_std:.4f}, Brier {brier_mean:+.4f} per fold vs "
-               f"{champion_version}")
+    figures = (
+        f"ROC AUC {auc_mean:+.4f} ± {auc_std:.4f}, Brier {brier_mean:+.4f} per fold vs {champion_version}"
+    )
     if candidate_auc < MIN_AUC:
         reason = f"no better than chance: mean fold ROC AUC {candidate_auc:.4f} < {MIN_AUC} ({figures})"
     elif auc_ok and brier_ok:
@@ -110,5 +132,10 @@ def verdict(table: pd.DataFrame, champion_version: str) -> dict:
 
 def no_champion() -> dict:
     """The verdict when there is nothing to compare with: promote."""
-    return {"decision": "promote", "reason": "no champion model to compare with", "rule": RULE,
-            "champion": None, "folds": []}
+    return {
+        "decision": "promote",
+        "reason": "no champion model to compare with",
+        "rule": RULE,
+        "champion": None,
+        "folds": [],
+    }

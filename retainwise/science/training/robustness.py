@@ -18,8 +18,17 @@ RANDOM_SUBSETS = 40
 GROUPS = {
     "account": ("paperless_billing", "payment_method"),
     "people": ("senior_citizen", "partner", "dependents"),
-    "services": ("phone_service", "multiple_lines", "internet_service", "online_security", "online_backup",
-                 "device_protection", "tech_support", "streaming_tv", "streaming_movies"),
+    "services": (
+        "phone_service",
+        "multiple_lines",
+        "internet_service",
+        "online_security",
+        "online_backup",
+        "device_protection",
+        "tech_support",
+        "streaming_tv",
+        "streaming_movies",
+    ),
 }
 
 
@@ -40,9 +49,11 @@ def column_sets(features: tuple[str, ...], rng: np.random.Generator) -> list[fro
         extra = [c for j, cols in enumerate(GROUPS.values()) if m >> j & 1 for c in cols]
         out.append(frozenset(CORE_FEATURES) | (frozenset(extra) & every))
     out += [every - {f} for f in feats]
-    out += [every - {f, g} for i, f in enumerate(feats) for g in feats[i + 1:]]
+    out += [every - {f, g} for i, f in enumerate(feats) for g in feats[i + 1 :]]
     for _ in range(RANDOM_SUBSETS):
-        out.append(frozenset(rng.choice(feats, size=int(rng.integers(0, len(feats) + 1)), replace=False).tolist()))
+        out.append(
+            frozenset(rng.choice(feats, size=int(rng.integers(0, len(feats) + 1)), replace=False).tolist())
+        )
     return list(dict.fromkeys(out))
 
 
@@ -101,7 +112,7 @@ def robustness(x: pd.DataFrame, y: np.ndarray, cvs: dict[str, dict], seed: int) 
         measured = list(zip(sets, masked_oof_aucs(x[list(feats)], y, cv, sets), strict=True))
         estimates[name] = {
             "method": "ROC AUC (mean over held-out folds) with only some columns present; expected = best "
-                      "measured set the file's columns cover",
+            "measured set the file's columns cover",
             "measured": [{"absent": sorted(set(feats) - s), "roc_auc": round(auc, 4)} for s, auc in measured],
         }
 
@@ -116,7 +127,7 @@ def robustness(x: pd.DataFrame, y: np.ndarray, cvs: dict[str, dict], seed: int) 
     core_model, core_auc = served(frozenset(CORE_FEATURES))
     report = {
         "method": "ROC AUC (mean over the held-out folds of the first CV repeat) of the model scoring chooses, "
-                  "with the other columns removed from the held-out folds",
+        "with the other columns removed from the held-out folds",
         "full_roc_auc": round(served(full)[1], 4),
         "core_only_roc_auc": round(core_auc, 4),
         "core_only_model": core_model,

@@ -34,8 +34,9 @@ SPACE = {
 OnTrial = Callable[[str, int, int, float], None]
 
 
-def search(x: pd.DataFrame, y: np.ndarray, budget: int, seed: int, label: str = "",
-           on_trial: OnTrial | None = None) -> dict:
+def search(
+    x: pd.DataFrame, y: np.ndarray, budget: int, seed: int, label: str = "", on_trial: OnTrial | None = None
+) -> dict:
     """Seeded random search (``budget`` trials, the first always DEFAULT_PARAMS).
 
     Returns ``params`` and ``rounds`` of the winner and every trial (params,
@@ -48,9 +49,16 @@ def search(x: pd.DataFrame, y: np.ndarray, budget: int, seed: int, label: str = 
         params = dict(DEFAULT_PARAMS) if i == 0 else {k: v[rng.integers(len(v))] for k, v in SPACE.items()}
         start = time.perf_counter()
         cv = cross_validate(x, y, params, seed)
-        trials.append({"params": params, "rounds": cv["rounds"], "roc_auc": round(cv["roc_auc"], 5),
-                       "roc_auc_std": round(float(np.std(cv["roc_auc_folds"])), 5),
-                       "brier": round(cv["brier"], 5), "seconds": round(time.perf_counter() - start, 2)})
+        trials.append(
+            {
+                "params": params,
+                "rounds": cv["rounds"],
+                "roc_auc": round(cv["roc_auc"], 5),
+                "roc_auc_std": round(float(np.std(cv["roc_auc_folds"])), 5),
+                "brier": round(cv["brier"], 5),
+                "seconds": round(time.perf_counter() - start, 2),
+            }
+        )
         if on_trial is not None:
             on_trial(label, i + 1, total, max(t["roc_auc"] for t in trials))
     best_brier = min(t["brier"] for t in trials)
@@ -65,9 +73,19 @@ def trials_table(found: dict[str, dict]) -> pd.DataFrame:
     for name, result in found.items():
         for i, t in enumerate(result["trials"], 1):
             chosen = t["params"] == result["params"] and t["rounds"] == result["rounds"]
-            rows.append({"feature set": name, "trial": i, **t["params"], "rounds": t["rounds"],
-                         "CV ROC AUC": t["roc_auc"], "± std": t["roc_auc_std"], "Brier": t["brier"],
-                         "seconds": t["seconds"], "chosen": "✔" if chosen else ""})
+            rows.append(
+                {
+                    "feature set": name,
+                    "trial": i,
+                    **t["params"],
+                    "rounds": t["rounds"],
+                    "CV ROC AUC": t["roc_auc"],
+                    "± std": t["roc_auc_std"],
+                    "Brier": t["brier"],
+                    "seconds": t["seconds"],
+                    "chosen": "✔" if chosen else "",
+                }
+            )
     table = pd.DataFrame(rows)
     return table.sort_values(["feature set", "CV ROC AUC"], ascending=[False, False]).reset_index(drop=True)
 

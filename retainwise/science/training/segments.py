@@ -40,10 +40,17 @@ def segments_table(rows: pd.DataFrame, y: np.ndarray, p: np.ndarray) -> pd.DataF
             sel = (values == value).to_numpy()
             both = len(np.unique(y[sel])) == 2
             auc = float(roc_auc_score(y[sel], p[sel])) if both else None
-            records.append({"segment": segment, "value": str(value), "customers": int(sel.sum()),
-                            "churn rate": round(float(y[sel].mean()), 3),
-                            "mean probability": round(float(p[sel].mean()), 3),
-                            "ROC AUC": None if auc is None else round(auc, 4),
-                            "vs all": None if auc is None else round(auc - overall, 4)})
-    return pd.DataFrame(records).sort_values(["segment", "customers"], ascending=[True, False],
-                                             ignore_index=True)
+            records.append(
+                {
+                    "segment": segment,
+                    "value": str(value),
+                    "customers": int(sel.sum()),
+                    "churn rate": round(float(y[sel].mean()), 3),
+                    "mean probability": round(float(p[sel].mean()), 3),
+                    "ROC AUC": None if auc is None else round(auc, 4),
+                    "vs all": None if auc is None else round(auc - overall, 4),
+                }
+            )
+    return pd.DataFrame(records).sort_values(
+        ["segment", "customers"], ascending=[True, False], ignore_index=True
+    )

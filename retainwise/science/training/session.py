@@ -38,8 +38,15 @@ class Training:
     Raises :class:`InputError` (on creation) when the training file is unusable.
     """
 
-    def __init__(self, data: str | Path | None = None, *, seed: int = 42, budget: int = DEFAULT_BUDGET,
-                 repeats: int = REPEATS, progress_path: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        data: str | Path | None = None,
+        *,
+        seed: int = 42,
+        budget: int = DEFAULT_BUDGET,
+        repeats: int = REPEATS,
+        progress_path: str | Path | None = None,
+    ) -> None:
         self.started = time.perf_counter()
         self.data = Path(data or TRAINING_DATA)
         self.seed, self.budget, self.repeats = int(seed), int(budget), int(repeats)
@@ -61,8 +68,9 @@ class Training:
     def search(self) -> pd.DataFrame:
         """The seeded random search per feature set (progress shown while it runs); the trials table."""
         for name, feats in FEATURE_SETS.items():
-            self.found[name] = search(self.x[list(feats)], self.y, self.budget, self.seed, label=name,
-                                      on_trial=self.progress)
+            self.found[name] = search(
+                self.x[list(feats)], self.y, self.budget, self.seed, label=name, on_trial=self.progress
+            )
         return trials_table(self.found)
 
     def cross_validation(self) -> pd.DataFrame:
@@ -70,37 +78,57 @@ class Training:
         for name, feats in FEATURE_SETS.items():
             ev = evaluate(self.x[list(feats)], self.y, self.found[name], self.seed, repeats=self.repeats)
             self.evaluations[name] = ev
-            self.specs[name] = {"artefact": ARTEFACTS[name], "features": list(feats), **ev.spec,
-                                "search": {"budget": self.budget, "trials": self.found[name]["trials"]}}
+            self.specs[name] = {
+                "artefact": ARTEFACTS[name],
+                "features": list(feats),
+                **ev.spec,
+                "search": {"budget": self.budget, "trials": self.found[name]["trials"]},
+            }
         return folds_table(self.y, self.evaluations)
 
     def curves(self):
         """ROC and precision-recall curves of each feature set's out-of-fold probabilities (first repeat)."""
-        return figures.roc_pr(self.y, {f"{n} ({len(FEATURE_SETS[n])} columns)": ev.probs[0]
-                                       for n, ev in self.evaluations.items()})
+        return figures.roc_pr(
+            self.y,
+            {f"{n} ({len(FEATURE_SETS[n])} columns)": ev.probs[0] for n, ev in self.evaluations.items()},
+        )
 
     def calibration(self):
         """Reliability of the full model's out-of-fold probabilities with and without Platt scaling."""
         ev = self.evaluations["full"]
-        platt = [calibration.cross_fitted_platt(cv["margin"], self.y, s) for cv, s in zip(ev.runs, ev.seeds,
-                                                                                             strict=True)]
+        platt = [
+            calibration.cross_fitted_platt(cv["margin"], self.y, s)
+            for cv, s in zip(ev.runs, ev.seeds, strict=True)
+        ]
         y = np.tile(self.y, len(ev.runs))
-        return figures.calibration_with_and_without_platt(y, np.concatenate(ev.raw), np.concatenate(platt),
-                                                          kept=ev.spec["calibration"] is not None)
+        return figures.calibration_with_and_without_platt(
+            y, np.concatenate(ev.raw), np.concatenate(platt), kept=ev.spec["calibration"] is not None
+        )
 
     def refit(self, out: str | Path) -> pd.DataFrame:
         """Each feature set refitted on all rows and saved as UBJSON in ``out``; a table of the artefacts."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         for name, spec in self.specs.items():
-            booster = fit(self.x[spec["features"]], self.y, searched(spec["params"]), spec["rounds"], self.seed)
+            booster = fit(
+                self.x[spec["features"]], self.y, searched(spec["params"]), spec["rounds"], self.seed
+            )
             booster.save_model(str(out / spec["artefact"]))
             spec["sha256"] = sha256_file(out / spec["artefact"])
             self.boosters[name] = booster
         self.shap = figures.contributions(self.boosters["full"], self.x, self.specs["full"]["calibration"])
-        return pd.DataFrame([{"feature set": n, "artefact": s["artefact"], "rounds": s["rounds"],
-                              "calibration": "Platt" if s["calibration"] else "none", "SHA-256": s["sha256"]}
-                             for n, s in self.specs.items()])
+        return pd.DataFrame(
+            [
+                {
+                    "feature set": n,
+                    "artefact": s["artefact"],
+                    "rounds": s["rounds"],
+                    "calibration": "Platt" if s["calibration"] else "none",
+                    "SHA-256": s["sha256"],
+                }
+                for n, s in self.specs.items()
+            ]
+        )
 
     def shap_summary(self):
         """Global SHAP summary of the refitted full model on the training rows."""
@@ -128,7 +156,9 @@ class Training:
         champion = gate.read_champion(champion_dir)
         if champion is None:
             self.verdict = gate.no_champion()
-            return pd.DataFrame().style.set_caption(html.escape(f"Verdict: promote ({self.verdict['reason']})"))
+            return pd.DataFrame().style.set_caption(
+                html.escape(f"Verdict: promote ({self.verdict['reason']})")
+            )
         ev = self.evaluations["full"]
         run = ev.runs[0]
         # The first evaluation repeat is the candidate on these folds: the champion is retrained on the same
@@ -144,31 +174,50 @@ class Training:
         """Write the model card (JSON and Markdown) and the calibration plot to ``out``; return the card."""
         out = Path(out)
         card = self._card()
-        calibration.plot({f"{n} ({len(FEATURE_SETS[n])} features)":
-                          calibration.reliability(np.tile(self.y, len(ev.probs)), np.concatenate(ev.probs))
-                          for n, ev in self.evaluations.items()}, out / PLOT)
+        calibration.plot(
+            {
+                f"{n} ({len(FEATURE_SETS[n])} features)": calibration.reliability(
+                    np.tile(self.y, len(ev.probs)), np.concatenate(ev.probs)
+                )
+                for n, ev in self.evaluations.items()
+            },
+            out / PLOT,
+        )
         cards.write(card, out)
         return card
 
     def _card(self) -> dict:
         full, y = self.specs["full"], self.y
         return {
-            "version": cards.version_of(self.specs), "kind": "xgboost",
-            "artefact": full["artefact"], "sha256": full["sha256"],
+            "version": cards.version_of(self.specs),
+            "kind": "xgboost",
+            "artefact": full["artefact"],
+            "sha256": full["sha256"],
             "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "data": {"file": self.data.name, "rows": int(len(y)), "positive_rate": round(float(y.mean()), 4),
-                     "sha256": sha256_file(self.data)},
-            "cv": full["cv"], "threshold": full["threshold"], "features": full["features"],
+            "data": {
+                "file": self.data.name,
+                "rows": int(len(y)),
+                "positive_rate": round(float(y.mean()), 4),
+                "sha256": sha256_file(self.data),
+            },
+            "cv": full["cv"],
+            "threshold": full["threshold"],
+            "features": full["features"],
             "excluded_features": dict(EXCLUDED),
             "class_balance": {
                 "positive_rate": round(float(y.mean()), 4),
                 "balanced_weight": round(float((y == 0).sum() / (y == 1).sum()), 3),
-                "chosen_scale_pos_weight": {n: s["params"]["scale_pos_weight"] for n, s in self.specs.items()},
+                "chosen_scale_pos_weight": {
+                    n: s["params"]["scale_pos_weight"] for n, s in self.specs.items()
+                },
                 "rule": f"scale_pos_weight is searched; a trial wins on AUC only within {BRIER_SLACK} Brier of "
-                        "the best",
+                "the best",
             },
-            "missing_columns": {"training": f"data plus {MASK_COPIES} copies with each value blanked with "
-                                            f"probability {MASK_RATE}", **self.robustness_report},
+            "missing_columns": {
+                "training": f"data plus {MASK_COPIES} copies with each value blanked with "
+                f"probability {MASK_RATE}",
+                **self.robustness_report,
+            },
             "feature_importance": cards.importance(self.shap, self.x),
             "feature_sets": self.specs,
             "gate": self.verdict or gate.no_champion(),
@@ -179,8 +228,15 @@ class Training:
         }
 
 
-def train(data: str | Path | None = None, *, out: str | Path, seed: int = 42, budget: int = DEFAULT_BUDGET,
-          repeats: int = REPEATS, champion_dir: str | Path | None = None) -> dict:
+def train(
+    data: str | Path | None = None,
+    *,
+    out: str | Path,
+    seed: int = 42,
+    budget: int = DEFAULT_BUDGET,
+    repeats: int = REPEATS,
+    champion_dir: str | Path | None = None,
+) -> dict:
     """Every step of :class:`Training` without a notebook; artefacts and card go to ``out``. Returns the card.
 
     Raises :class:`InputError` when the training file is unusable.
