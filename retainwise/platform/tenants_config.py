@@ -30,6 +30,11 @@ class TenantSettingsRow(Base):
     email: Mapped[str | None] = mapped_column(sa.String(320))
     alert_points: Mapped[float | None] = mapped_column(sa.Float)
     updated_at: Mapped[object] = mapped_column(sa.DateTime)
+    # Access and limits (migration 0004): see the migration's docstring.
+    links_valid_after: Mapped[object | None] = mapped_column(sa.DateTime, nullable=True)
+    disabled: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    webhook_secret: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
+    limits: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
 
 
 @dataclass(frozen=True)
