@@ -33,7 +33,8 @@ from retainwise.execution.execute import run_pipeline  # noqa: E402
 from retainwise.platform.embedded import MotoServer, free_port, provision  # noqa: E402
 from retainwise.platform.links import report_url  # noqa: E402
 from retainwise.platform.runs import RunStore  # noqa: E402
-from retainwise.platform.storage import Storage, results_prefix  # noqa: E402
+from retainwise.platform.storage import Storage  # noqa: E402
+from retainwise.platform.tenants import results_prefix  # noqa: E402
 from retainwise.reports.server import environment  # noqa: E402
 from retainwise.settings import Settings  # noqa: E402
 

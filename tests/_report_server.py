@@ -15,7 +15,8 @@ import pytest
 
 from retainwise.execution.execute import run_pipeline
 from retainwise.platform.runs import RunStore
-from retainwise.platform.storage import Storage, results_prefix
+from retainwise.platform.storage import Storage
+from retainwise.platform.tenants import results_prefix
 
 from ._stack import Stack
 from .conftest import ROOT, SAMPLE, TRAINING

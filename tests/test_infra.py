@@ -753,10 +753,8 @@ def test_reports_container_exposes_the_report_port_on_all_interfaces():
     image = _dockerfile("reports")
     assert image["EXPOSE"] == [str(entrypoints.REPORTS_PORT)]
     # the report server binds loopback by default; behind the load balancer it must not
-    assert image["ENV"]["RETAINWISE_REPORTS_IP"] == "0.0.0.0"
-    assert "RETAINWISE_REPORTS_IP" in (ROOT / "retainwise" / "reports" / "server.py").read_text(
-        encoding="utf-8"
-    )
+    assert image["ENV"]["RETAINWISE_REPORT_IP"] == "0.0.0.0"
+    assert Settings.model_fields["report_ip"].validation_alias == "RETAINWISE_REPORT_IP"
     assert f":{entrypoints.REPORTS_PORT}/" in _run_healthcheck_source_constant("REPORTS_URL")
 
 

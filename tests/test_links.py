@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from retainwise.errors import ConfigError, InputError
-from retainwise.platform.links import LinkError, from_query_string, parse_duration, report_url, sign, verify
+from retainwise.errors import ConfigError, InputError, LinkError
+from retainwise.platform.links import from_query_string, parse_duration, report_url, sign, verify
 from retainwise.settings import Settings
 
 

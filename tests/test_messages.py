@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from retainwise.platform.messages import MessageError, parse
+from retainwise.errors import MessageError
+from retainwise.platform.messages import parse
 
 
 def job(**overrides) -> str:

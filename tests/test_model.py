@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from retainwise.errors import ModelError
+from retainwise.resources import MODEL_DIR
 from retainwise.science.features import CORE_FEATURES, FULL_FEATURES
-from retainwise.science.model import CARD, MODEL_DIR, ChurnModel, expected_auc, load_model, sha256_file
+from retainwise.science.model import CARD, ChurnModel, expected_auc, load_model, sha256_file
 from retainwise.science.training import load_training_rows
 
 

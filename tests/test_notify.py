@@ -13,7 +13,7 @@ import pytest
 from retainwise.errors import InputError
 from retainwise.platform import notify, tenants_config
 from retainwise.platform.runs import RunStore
-from retainwise.platform.storage import results_prefix
+from retainwise.platform.tenants import results_prefix
 
 
 class Receiver:

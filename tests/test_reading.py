@@ -15,6 +15,7 @@ import pytest
 
 from retainwise.errors import InputError
 from retainwise.science import csv_format
+from retainwise.science.encoding import detect_encoding
 from retainwise.science.reading import MAX_CELL_CHARS, _blank_rows, _check_cells, read_upload
 
 TEXT = 'customer_id,name,monthly_charges\nA1,José Müller,"1,234.50"\nA2,Zoë Ångström,29.85\n'
@@ -337,7 +338,7 @@ def _assert_same(arrow, pandas):
 def test_arrow_frames_equal_pandas_frames(tmp_path, monkeypatch, case, chunk_rows):
     data, delimiter, hands_over = TRICKY[case]
     path = write(tmp_path, data)
-    encoding = csv_format.detect_encoding(path, path.name)
+    encoding = detect_encoding(path, path.name)
     arrow, pandas, handovers = _read_both_ways(path, encoding, delimiter, chunk_rows, monkeypatch)
     _assert_same(arrow, pandas)
     assert bool(handovers) == hands_over
@@ -355,7 +356,7 @@ def _fixtures():
 @pytest.mark.parametrize("chunk_rows", [7, 50_000])
 @pytest.mark.parametrize("path", _fixtures(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_arrow_frames_equal_pandas_frames_for_the_fixtures(monkeypatch, path, chunk_rows):
-    encoding = csv_format.detect_encoding(path, path.name)
+    encoding = detect_encoding(path, path.name)
     with open(path, encoding=encoding, newline="") as fh:
         delimiter, skipped, _ = csv_format.sniff(fh.read(csv_format.SNIFF_CHARS + 1).lstrip("\ufeff"))
     arrow, pandas, handovers = _read_both_ways(path, encoding, delimiter, chunk_rows, monkeypatch, skipped)

@@ -15,7 +15,7 @@ import pytest
 from retainwise.platform.jobs import submit
 from retainwise.platform.messages import parse
 from retainwise.platform.runs import COMPLETED, FAILED, PROCESSING
-from retainwise.platform.storage import results_prefix
+from retainwise.platform.tenants import results_prefix
 from runner.process import MARKER
 
 from ._stack import Stack

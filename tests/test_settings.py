@@ -79,3 +79,14 @@ def test_to_env_round_trips():
     )
     again = Settings.from_env(s.to_env())
     assert again == s and again.pool_size == 0
+
+
+def test_report_server_listens_where_the_settings_say(monkeypatch):
+    # It once read RETAINWISE_REPORTS_PORT while Settings, the README and the images said _REPORT_PORT.
+    from retainwise.reports import server
+
+    monkeypatch.setenv("RETAINWISE_REPORT_PORT", "9123")
+    monkeypatch.setenv("RETAINWISE_REPORT_IP", "0.0.0.0")
+    args = server.build_parser(Settings.from_env()).parse_args([])
+    assert (args.port, args.ip) == (9123, "0.0.0.0")
+    assert server.build_parser(Settings.from_env()).parse_args(["--port", "9000"]).port == 9000

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 from retainwise.errors import InputError
+from retainwise.resources import MODEL_DIR
 from retainwise.science import training
 from retainwise.science.features import CORE_FEATURES, FEATURE_SETS, FULL_FEATURES, feature_frame
-from retainwise.science.model import CARD, MODEL_DIR, load_model, sha256_file
+from retainwise.science.model import CARD, load_model, sha256_file
 
 from .conftest import TRAINING
 

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from retainwise.errors import ModelError
-from retainwise.science.model import CARD, MODEL_DIR, load_model
+from retainwise.resources import MODEL_DIR
+from retainwise.science.model import CARD, load_model
 from retainwise.science.training import Training, folds_for, gate, load_training_rows
 from retainwise.science.training import card as cards
 

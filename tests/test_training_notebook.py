@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from retainwise.science.model import CARD, MODEL_DIR
+from retainwise.resources import MODEL_DIR
+from retainwise.science.model import CARD
 
 
 def _retainwise(*args, timeout=120):

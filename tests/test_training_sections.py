@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from retainwise.science.model import CARD, MODEL_DIR
+from retainwise.resources import MODEL_DIR
+from retainwise.science.model import CARD
 from retainwise.science.training import card as cards
 from retainwise.science.training import load_training_rows, profile
 from retainwise.science.training.robustness import auc_rows

@@ -11,8 +11,9 @@ import pytest
 from retainwise.errors import InputError
 from retainwise.science.mapping import map_columns
 from retainwise.science.normalise import to_canonical
+from retainwise.science.quality import LEVELS
 from retainwise.science.reading import read_upload
-from retainwise.science.validation import LEVELS, validate
+from retainwise.science.validation import validate
 
 DATA = Path(__file__).resolve().parent / "data"
 EXPECTED = json.loads((DATA / "expected_mappings.json").read_text(encoding="utf-8"))

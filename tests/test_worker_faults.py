@@ -16,7 +16,7 @@ import pytest
 
 from retainwise.platform.jobs import submit
 from retainwise.platform.runs import ABANDONED, COMPLETED, FAILED, PROCESSING
-from retainwise.platform.storage import results_prefix
+from retainwise.platform.tenants import results_prefix
 
 from ._stack import Outage
 from .test_runner import big_upload, output_versions

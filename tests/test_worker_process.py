@@ -20,7 +20,7 @@ from retainwise.errors import ExecutionError, StorageError
 from retainwise.platform.jobs import submit
 from retainwise.platform.queue import redrive
 from retainwise.platform.runs import ABANDONED, COMPLETED, FAILED, GAVE_UP, PROCESSING, RunStore
-from retainwise.platform.storage import results_prefix
+from retainwise.platform.tenants import results_prefix
 from runner.context import Context, kernel_environment
 from runner.log import EventLog
 from runner.loop import settle

@@ -37,7 +37,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     HOME=/home/retainwise \
     MPLCONFIGDIR=/tmp/matplotlib \
     RETAINWISE_HOME=/home/retainwise/state \
-    RETAINWISE_REPORTS_IP=0.0.0.0
+    RETAINWISE_REPORT_IP=0.0.0.0
 USER 10001:10001
 WORKDIR /home/retainwise
 # The report server binds 127.0.0.1 unless told otherwise; in the container it must accept the

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
-from retainwise.errors import InputError
+from retainwise.errors import InputError, RetainwiseError
+from retainwise.platform import limits, quotas
 from retainwise.platform.messages import JobMessage
 from retainwise.platform.runs import RunStore
-from retainwise.platform.storage import Storage, check_tenant, upload_key
+from retainwise.platform.storage import Storage
+from retainwise.platform.tenants import check_tenant, upload_key
 from retainwise.settings import Settings
 
 
@@ -23,20 +26,56 @@ def submit(
     The upload's S3 event reaches the queue too; the runner recognises it as the
     same upload (tenant, key, ETag) and runs it once.
     """
-    from retainwise.platform.queue import Queue
-
     path = Path(path)
     check_tenant(tenant)
     if not path.is_file():
         raise InputError(f"{path} does not exist or is not a file.", code="missing_file")
     store = store or RunStore.from_settings(settings)
     storage = Storage(settings)
-    key = upload_key(tenant, path.name, train=train)
+    # the tenant's bytes per day (checked here, before the upload; the portal checks at its endpoint)
+    quotas.check_upload_bytes(storage, limits.for_tenant(store, settings, tenant), path.stat().st_size)
+    return enqueue(
+        settings, store, storage, tenant, path.name, lambda key: storage.put_file(path, key), train=train
+    )
+
+
+def enqueue(
+    settings: Settings,
+    store: RunStore,
+    storage: Storage,
+    tenant: str,
+    name: str,
+    place: Callable[[str], str],
+    *,
+    train: bool = False,
+) -> str:
+    """Record a QUEUED run for a file called ``name``, have ``place(key)`` put it at its upload key (it
+    returns the object's ETag), then send the run's job message. Returns the run id.
+
+    The one way a run is queued, by ``submit`` (which uploads a local file) and by the portal (which
+    copies a staged upload). The run is recorded before the object exists: the object's S3 event may
+    reach a runner before our job message, and it must find this run, not make another. When placing
+    fails there is no object and no event, so nothing would ever pick the run up: it is marked FAILED
+    (``not_queued``) instead of staying QUEUED, and the error is raised.
+    """
+    from retainwise.platform.queue import Queue
+
+    # the tenant's runs in flight, for the CLI and the portal alike: LimitError (nothing recorded) at the limit
+    quotas.check_queued_runs(store, limits.for_tenant(store, settings, tenant))
+    key = upload_key(tenant, name, train=train)
     run_id = uuid.uuid4().hex[:12]
     upload_id = key.rsplit("/", 1)[-1][:12]  # the key's uuid part
-    # Record first: a worker that sees the S3 event before our job message must find this run, not make another.
     store.create(tenant=tenant, upload_key=key, run_id=run_id, upload_id=upload_id)
-    etag = storage.put_file(path, key)
+    try:
+        etag = place(key)
+    except RetainwiseError:
+        doing = "training" if train else "scoring"
+        store.fail(
+            run_id,
+            error=f"The file could not be queued for {doing}; please upload it again.",
+            code="not_queued",
+        )
+        raise
     store.set_etag(run_id, etag)
     job = JobMessage.for_upload(
         run_id=run_id, upload_id=upload_id, tenant=tenant, bucket=storage.bucket, key=key

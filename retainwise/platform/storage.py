@@ -13,10 +13,7 @@ from pathlib import Path
 from retainwise.errors import StorageError, StorageRefusedError
 from retainwise.platform.aws import client, translate
 
-# The tenant and key rules live in tenants.py; re-exported for callers that import them from here.
-from retainwise.platform.tenants import TENANT_RE, check_tenant, results_prefix, safe_name, upload_key
-
-__all__ = ["Storage", "TENANT_RE", "check_tenant", "results_prefix", "safe_name", "upload_key"]
+__all__ = ["Storage"]
 
 _CONTENT_TYPES = {
     ".csv": "text/csv",
@@ -139,3 +136,66 @@ class Storage:
             for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
                 keys += [o["Key"] for o in page.get("Contents", [])]
         return keys
+
+    # -- what the pages need: copies, removals, short-lived links, ranges, multipart writes --------------
+    def copy(self, source_key: str, key: str) -> str:
+        """Copy ``source_key`` to ``key`` (metadata kept); returns the new object's ETag."""
+        with translate(f"copying {source_key}"):
+            copied = self.s3.copy_object(
+                Bucket=self.bucket,
+                Key=key,
+                MetadataDirective="COPY",
+                CopySource={"Bucket": self.bucket, "Key": source_key},
+            )
+        return copied["CopyObjectResult"]["ETag"]
+
+    def delete(self, key: str) -> None:
+        """Remove ``key`` (no error when it is already gone). StorageError when storage fails."""
+        with translate(f"removing {key}"):
+            self.s3.delete_object(Bucket=self.bucket, Key=key)
+
+    def presign(self, key: str, expires_s: int, *, filename: str | None = None) -> str:
+        """A GET URL for ``key`` valid ``expires_s`` seconds; ``filename``: download it under that name.
+
+        Presigning signs locally (no request): the URL is only as safe as its lifetime, so callers pass
+        the smallest lifetime that serves the page.
+        """
+        params = {"Bucket": self.bucket, "Key": key}
+        if filename is not None:
+            params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
+        return self.s3.generate_presigned_url("get_object", ExpiresIn=int(expires_s), Params=params)
+
+    def get_head_bytes(self, key: str, size: int) -> bytes:
+        """The first ``size`` bytes of ``key`` (fewer when it is shorter)."""
+        with translate(f"reading {key}"):
+            return self.s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{size - 1}")["Body"].read()
+
+    def put_bytes(self, key: str, body: bytes, *, metadata: dict[str, str] | None = None) -> str:
+        """Write ``body`` to ``key`` with user ``metadata``; returns the ETag."""
+        with translate(f"storing {key}"):
+            return self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, Metadata=metadata or {})["ETag"]
+
+    def start_multipart(self, key: str, *, metadata: dict[str, str] | None = None) -> str:
+        """Begin a multipart write of ``key``; returns its upload id."""
+        with translate(f"storing {key}"):
+            return self.s3.create_multipart_upload(Bucket=self.bucket, Key=key, Metadata=metadata or {})[
+                "UploadId"
+            ]
+
+    def put_part(self, key: str, upload_id: str, number: int, body: bytes) -> dict:
+        """Write part ``number`` of a multipart write; returns the part's entry for :meth:`finish_multipart`."""
+        with translate(f"storing {key}"):
+            resp = self.s3.upload_part(
+                Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body
+            )
+        return {"PartNumber": number, "ETag": resp["ETag"]}
+
+    def finish_multipart(self, key: str, upload_id: str, parts: list[dict]) -> None:
+        with translate(f"storing {key}"):
+            self.s3.complete_multipart_upload(
+                Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            )
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        with translate(f"storing {key}"):
+            self.s3.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)

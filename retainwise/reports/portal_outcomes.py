@@ -255,6 +255,6 @@ class Outcomes:
 
     def _discard(self, key: str) -> None:
         try:
-            self.storage.s3.delete_object(Bucket=self.storage.bucket, Key=key)
+            self.storage.delete(key)
         except Exception:  # noqa: BLE001 - a leftover staged file is removed by the bucket's lifecycle
             pass

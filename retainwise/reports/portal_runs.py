@@ -16,21 +16,16 @@ from __future__ import annotations
 import html
 import threading
 import time
-import uuid
 from urllib.parse import unquote
 
 from retainwise.errors import RetainwiseError
+from retainwise.platform.links import remaining_s
 from retainwise.platform.runs import COMPLETED, FAILED, PROCESSING, QUEUED
 from retainwise.platform.tenants import is_training_key, results_prefix
 
 POLL_S = 1.5
 IDLE_POLL_S = 10.0
 LINK_REFRESH_S = 1800  # presigned downloads live an hour at most: mint fresh ones well before
-
-
-def remaining_s(grant, now: float | None = None) -> int:
-    """Seconds the portal token has left: nothing minted from the page may outlive it."""
-    return max(1, int(grant.expires - (now if now is not None else time.time())))
 
 
 def original_name(storage, key: str) -> str:
@@ -56,39 +51,20 @@ def queue_staged(
     Returns the run id. StorageError when storage, the run store or the queue fails (nothing is queued
     then, or the runner finds the run through the upload's S3 event).
     """
-    from retainwise.platform.aws import translate
-    from retainwise.platform.messages import JobMessage
-    from retainwise.platform.queue import Queue
-    from retainwise.platform.storage import upload_key
+    from retainwise.platform.jobs import enqueue
+    from retainwise.platform.quotas import copy_unstaged
 
-    key = upload_key(tenant, name, train=train)
-    run_id = uuid.uuid4().hex[:12]
-    # Recorded before the copy exists, as `submit` does: the copy's S3 event must find this run.
-    store.create(tenant=tenant, upload_key=key, run_id=run_id, upload_id=key.rsplit("/", 1)[-1][:12])
-    try:
-        with translate(f"queueing {staged_key}"):
-            copied = storage.s3.copy_object(
-                Bucket=storage.bucket,
-                Key=key,
-                MetadataDirective="COPY",
-                CopySource={"Bucket": storage.bucket, "Key": staged_key},
-            )
-    except RetainwiseError:
-        # No copy, no S3 event: nothing would ever pick this run up, so it must not stay QUEUED.
-        store.fail(
-            run_id,
-            error=f"The file could not be queued for {'training' if train else 'scoring'}; "
-            "please upload it again.",
-            code="not_queued",
-        )
-        raise
-    store.set_etag(run_id, copied["CopyObjectResult"]["ETag"])
-    job = JobMessage.for_upload(
-        run_id=run_id, upload_id=key.rsplit("/", 1)[-1][:12], tenant=tenant, bucket=storage.bucket, key=key
+    # without the staged tag: the queued copy must outlive the staged file's one day
+    run_id = enqueue(
+        settings,
+        store,
+        storage,
+        tenant,
+        name,
+        lambda key: copy_unstaged(storage, staged_key, key),
+        train=train,
     )
-    Queue(settings).send(job.body())
-    with translate(f"removing {staged_key}"):
-        storage.s3.delete_object(Bucket=storage.bucket, Key=staged_key)
+    storage.delete(staged_key)
     return run_id
 
 
@@ -150,14 +126,8 @@ class RunsTable:
             lifetime = remaining_s(self.grant)
             cells["high"] = f"{high:.1%}"
             cells["report"] = report_url(self.settings, self.grant.tenant, run.id, lifetime)
-            cells["download"] = self.storage.s3.generate_presigned_url(
-                "get_object",
-                ExpiresIn=min(3600, lifetime),
-                Params={
-                    "Bucket": self.storage.bucket,
-                    "Key": run.output_keys["results.csv"],
-                    "ResponseContentDisposition": 'attachment; filename="results.csv"',
-                },
+            cells["download"] = self.storage.presign(
+                run.output_keys["results.csv"], min(3600, lifetime), filename="results.csv"
             )
         self._done[run.id] = (time.time(), cells)
         return cells

@@ -156,15 +156,11 @@ def open_report(results_dir: str = "", *, environ: dict | None = None) -> Page:
     return Page(load_demo(), static=False)
 
 
-#: The name the notebook used before it had sections.
-open_page = open_report
-
-
 def _granted_page(env) -> Page:
     import logging
 
     from retainwise.errors import RetainwiseError
-    from retainwise.platform.links import verify
+    from retainwise.platform.links import keys, verify
     from retainwise.reports.gate import query_params, refusal_reason
     from retainwise.reports.granted import load_granted
     from retainwise.settings import Settings
@@ -172,7 +168,7 @@ def _granted_page(env) -> Page:
     params = query_params(env.get("QUERY_STRING", ""))
     try:
         settings = Settings.from_env()
-        grant = verify(settings.secret, params.get("token"), params.get("run"))  # before any data is touched
+        grant = verify(keys(settings), params.get("token"), params.get("run"))  # before any data is touched
         return Page(load_granted(settings, grant, grant.run_id))
     except RetainwiseError as exc:
         logging.getLogger("retainwise.reports").warning("report refused: %s", getattr(exc, "code", "error"))

@@ -1,6 +1,6 @@
 """A CSV upload's encoding and dialect, and its records streamed in frames.
 
-- Encoding: :mod:`retainwise.science.encoding` (``detect_encoding`` is re-exported here).
+- Encoding: :mod:`retainwise.science.encoding`.
 - Delimiter: ``,`` ``;`` tab or ``|``, whichever splits the sample into the
   most consistent field counts (quoted fields with delimiters and newlines are
   parsed as CSV, not as lines). Title lines above the header ("Customer
@@ -45,7 +45,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from retainwise.errors import InputError
-from retainwise.science.encoding import _BLOCK, _BOMS, CONTROL_SHARE, SNIFF_CHARS, detect_encoding  # noqa: F401 - re-exported
+from retainwise.science.encoding import BOMS, READ_BLOCK, SNIFF_CHARS
 
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_ROWS = 200
@@ -145,8 +145,8 @@ def _arrow_can_read(path: Path, delimiter: str) -> bool:
     # pandas' reading rather than read differently depending on where a fallback happened.
     shifted = (b"\r\r" + delimiter.encode(), b"\n\r" + delimiter.encode())
     with open(path, "rb") as fh:
-        block = fh.read(_BLOCK)
-        bom = _BOMS[0][0]
+        block = fh.read(READ_BLOCK)
+        bom = BOMS[0][0]
         if block.startswith(bom * 2):
             return False  # pandas strips a second byte-order mark, Arrow keeps it in the first header cell
         tail = b"\n"  # the start of the file is the start of a line
@@ -157,7 +157,7 @@ def _arrow_can_read(path: Path, delimiter: str) -> bool:
                 if shifted[0] in window or shifted[1] in window:
                     return False
             tail = block[-2:]
-            block = fh.read(_BLOCK)
+            block = fh.read(READ_BLOCK)
     return True
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from retainwise.errors import InputError
 
 SNIFF_CHARS = 256 * 1024
-_BLOCK = 1 << 20
-_BOMS = (
+READ_BLOCK = 1 << 20
+BOMS = (
     (b"\xef\xbb\xbf", "utf-8-sig"),
     (b"\xff\xfe\x00\x00", "utf-32"),
     (b"\x00\x00\xfe\xff", "utf-32"),
@@ -60,7 +60,7 @@ def _decodes(path: Path, encoding: str, name: str) -> bool:
     decoder = codecs.getincrementaldecoder(encoding)()
     with open(path, "rb") as fh:
         try:
-            while block := fh.read(_BLOCK):
+            while block := fh.read(READ_BLOCK):
                 if "\x00" in decoder.decode(block):
                     raise _binary(name)
             decoder.decode(b"", final=True)
@@ -73,7 +73,7 @@ def detect_encoding(path: Path, name: str) -> str:
     """The encoding to read ``path`` with. Raises InputError for binary data or a broken byte-order-marked file."""
     with open(path, "rb") as fh:
         sample = fh.read(SNIFF_CHARS)
-    encoding = next((enc for bom, enc in _BOMS if sample.startswith(bom)), None)
+    encoding = next((enc for bom, enc in BOMS if sample.startswith(bom)), None)
     window = sample[:65536]
     if encoding is None and b"\x00" in window:
         half = max(len(window) // 2, 1)

@@ -37,14 +37,12 @@ import pandas as pd
 
 from retainwise.errors import InputError
 from retainwise.science import schema
-from retainwise.science.quality import (  # noqa: F401 - re-exported: the names validation has always had
+from retainwise.science.quality import (
     CONFIRM_BELOW,
     CORE_FEATURES,
     LEVELS,
     MIN_FEATURES,
     MIN_ROWS,
-    WEIGHTS,
-    QualityIssue,
     QualityReport,
     Report,
 )
