@@ -19,6 +19,8 @@ import time
 import traceback
 
 from retainwise.errors import RetainwiseError
+from retainwise.execution.confinement import forbid_inspection
+from retainwise.platform import notify
 from retainwise.platform.embedded import MAX_RECEIVE_COUNT
 from retainwise.platform.queue import Received
 from retainwise.platform.runs import ABANDONED
@@ -53,6 +55,8 @@ def run_worker(
         "retry_backoff_s": retry_backoff_s,
     }
     settings = settings.replace(**{k: v for k, v in changes.items() if v is not None})
+    # Before any kernel starts: kernels (same user) must not read this process's environment or memory
+    forbid_inspection()
     ctx = Context.create(settings, log or EventLog(component="runner"))
     if stop_event is not None:
         ctx.stopping = stop_event
@@ -77,9 +81,11 @@ def run_worker(
     ]
     for t in threads:
         t.start()
+    notify.start(settings)  # also delivers what runners stopped before sending left in the outbox
     try:
         _supervise(ctx, threads)
     finally:
+        notify.stop(settings.webhook_timeout_s)  # attempts in flight finish; the rest wait in the outbox
         if ctx.pool is not None:
             ctx.pool.close()
         shutil.rmtree(ctx.work_root, ignore_errors=True)

@@ -2,58 +2,97 @@
 
 Per tenant and optional (``retainwise tenant set``, :mod:`retainwise.platform.tenants_config`):
 
-- **webhook**: a POST of JSON (``event``, run id, status, counts, share at HIGH
-  risk, report link or failure reason). The body is signed with HMAC-SHA256
-  under a per-tenant key derived from ``RETAINWISE_SECRET`` (printed by
-  ``retainwise tenant set``): ``X-RetainWise-Signature: sha256=HEX`` over
-  ``"<timestamp>." + body``, the timestamp in ``X-RetainWise-Timestamp``, so a
-  receiver can check both origin and freshness (:func:`verify_signature`).
-  Network errors, 429 and 5xx are retried with exponential backoff
-  (:data:`BACKOFF_S`); other answers are final.
+- **webhook**: a POST of JSON (``id``, ``event``, run id, status, counts, share at HIGH risk,
+  report link or failure reason) under the rules of :mod:`retainwise.platform.webhooks` (https to
+  a public address, pinned, no redirects, one deadline: ``RETAINWISE_WEBHOOK_TIMEOUT``).
 - **e-mail** through SES (moto's SES on one machine).
-- **alert**: when a run COMPLETED with a share of customers at HIGH risk more
-  than ``alert_points`` percentage points above the tenant's previous
-  COMPLETED run, one more event (``alert.high_share``) goes out the same ways.
+- **alert**: when a run COMPLETED with a share of customers at HIGH risk more than
+  ``alert_points`` percentage points above the tenant's previous COMPLETED run, one more event
+  (``alert.high_share``) goes out the same ways.
 
-Nothing here may slow a runner down or fail a run: :func:`run_finished`
-hands the work to one background thread per process and returns at once;
-every error is logged, never raised.
+How a receiver checks a webhook: the body is signed with HMAC-SHA256 under the tenant's own
+webhook key (random, made when the webhook is first set, kept in the run store, independent of
+``RETAINWISE_SECRET`` so rotating the link secret never breaks receivers; ``retainwise tenant
+show T`` reveals it to the operator). ``X-RetainWise-Signature: sha256=HEX`` is the HMAC, keyed
+with the key's text as UTF-8, of ``"<X-RetainWise-Timestamp>." + body``; a receiver recomputes it
+over the raw body, compares in constant time, refuses timestamps older than a few minutes
+(:func:`verify_signature`), and de-duplicates on ``X-RetainWise-Event-Id`` (the body's ``id``):
+delivery is at least once.
+
+Durable and never in the way: :func:`run_finished` writes the events to the outbox in the run
+store (:mod:`retainwise.platform.outbox`) and returns; the process's sender
+(:mod:`retainwise.platform.outbox_sender`) delivers them, retrying network errors, 429 and 5xx
+with backoff; other answers are final. A runner killed before sending leaves them in the outbox
+for the next runner's sender. Every error is logged, never raised to the caller.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import json
 import logging
-import queue
+import secrets
 import threading
 import time
-import urllib.error
-import urllib.request
 
-from retainwise.errors import RetainwiseError
+import sqlalchemy as sa
+
+from retainwise.errors import ConfigError, RetainwiseError, StorageError, TransientError
+from retainwise.platform import outbox, webhooks
+from retainwise.platform.outbox import EMAIL, WEBHOOK, Item
+from retainwise.platform.outbox_sender import Sender, settle
+from retainwise.platform.runs import RunStore
+from retainwise.platform.webhooks import DELIVERED, REFUSED, RETRY, Attempt
 
 log = logging.getLogger("retainwise.notify")
 
 SIGNATURE_HEADER = "X-RetainWise-Signature"
 TIMESTAMP_HEADER = "X-RetainWise-Timestamp"
 EVENT_HEADER = "X-RetainWise-Event"
-#: Seconds to wait before each retry of a webhook (after the first attempt): about a minute in all.
-BACKOFF_S = (1, 2, 4, 8, 16, 32)
-TIMEOUT_S = 10
+EVENT_ID_HEADER = "X-RetainWise-Event-Id"
 SENDER = "notifications@retainwise.example"
+#: Lease on an e-mail row: SES calls are bounded by botocore's own timeouts, not by the webhook deadline.
+EMAIL_LEASE_S = 120
 
 
 # -- signing ------------------------------------------------------------------------
-def webhook_key(secret: str | None, tenant: str) -> str:
-    """The key ``tenant``'s webhook bodies are signed with (derived, so one leaked key exposes one tenant)."""
-    from retainwise.errors import ConfigError
+def webhook_key(store: RunStore, tenant: str) -> str:
+    """``tenant``'s webhook signing key: made (256 random bits) the first time it is asked for, then kept.
 
-    if not secret:
-        raise ConfigError("RETAINWISE_SECRET is not set: webhooks cannot be signed.")
-    return hmac.new(secret.encode(), f"webhook:{tenant}".encode(), hashlib.sha256).hexdigest()
+    ConfigError when the tenant has no settings row (no webhook was ever set).
+    """
+    from retainwise.platform.tenants_config import TenantSettingsRow
+
+    with store._session("reading a webhook key") as s:
+        row = s.get(TenantSettingsRow, tenant)
+        if row is None:
+            raise ConfigError(f"Tenant {tenant!r} has no webhook: set one with `retainwise tenant set`.")
+        if row.webhook_secret:
+            return row.webhook_secret
+        # Only where none is set yet: two processes racing here agree on the one that landed first.
+        s.execute(
+            sa.update(TenantSettingsRow)
+            .where(TenantSettingsRow.tenant == tenant, TenantSettingsRow.webhook_secret.is_(None))
+            .values(webhook_secret=secrets.token_hex(32))
+        )
+    with store._session("reading a webhook key") as s:
+        return s.get(TenantSettingsRow, tenant).webhook_secret
+
+
+def new_webhook_key(store: RunStore, tenant: str) -> str:
+    """Replace ``tenant``'s webhook key (the old one stops verifying at once). ConfigError without a row."""
+    from retainwise.platform.tenants_config import TenantSettingsRow
+
+    with store._session("replacing a webhook key") as s:
+        done = s.execute(
+            sa.update(TenantSettingsRow)
+            .where(TenantSettingsRow.tenant == tenant)
+            .values(webhook_secret=secrets.token_hex(32))
+        )
+        if done.rowcount != 1:
+            raise ConfigError(f"Tenant {tenant!r} has no webhook: set one with `retainwise tenant set`.")
+    return webhook_key(store, tenant)
 
 
 def signature(key: str, timestamp: str, body: bytes) -> str:
@@ -70,11 +109,12 @@ def verify_signature(
     now: float | None = None,
 ) -> bool:
     """True when ``header`` signs ``body`` under ``key`` and ``timestamp`` is within ``tolerance_s``."""
-    if not timestamp or not header or not timestamp.isdigit():
+    if not timestamp or not header or not (timestamp.isascii() and timestamp.isdigit()):  # "²" is a digit
         return False
     if abs((now if now is not None else time.time()) - int(timestamp)) > tolerance_s:
         return False
-    return hmac.compare_digest(signature(key, timestamp, body), header)
+    # as bytes: compare_digest raises TypeError for a str with non-ASCII characters; that is a mismatch
+    return hmac.compare_digest(signature(key, timestamp, body).encode(), header.encode("utf-8", "replace"))
 
 
 # -- what to say ----------------------------------------------------------------------
@@ -108,6 +148,7 @@ def events_for(settings, store, storage, run, summary: dict | None = None) -> li
     from retainwise.platform.runs import COMPLETED
 
     event = {
+        "id": outbox.new_event_id(),  # the receiver's de-duplication key: delivery is at least once
         "event": f"run.{run.status.lower()}",
         "run_id": run.id,
         "tenant": run.tenant,
@@ -134,6 +175,7 @@ def events_for(settings, store, storage, run, summary: dict | None = None) -> li
         events.append(
             {
                 **event,
+                "id": outbox.new_event_id(),
                 "event": "alert.high_share",
                 "previous_run_id": previous.id,
                 "previous_high_share": before,
@@ -166,40 +208,27 @@ def email_text(event: dict) -> tuple[str, str]:
     return subject, body
 
 
-# -- sending -------------------------------------------------------------------------
-def post_webhook(url: str, key: str, event: dict, backoff=BACKOFF_S, sleep=time.sleep) -> bool:
-    """POST ``event`` signed with ``key``, retrying transient failures with ``backoff``. True when accepted."""
+# -- sending one item -------------------------------------------------------------------
+def post_webhook(settings, url: str, key: str, event: dict, context=None) -> Attempt:
+    """One signed POST of ``event`` to ``url`` (no retry here: the outbox schedules those)."""
     body = json.dumps(event, separators=(",", ":"), default=str).encode()
-    for attempt, pause in enumerate((0, *backoff)):
-        sleep(pause)
-        stamp = str(int(time.time()))
-        request = urllib.request.Request(
-            url,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "User-Agent": "RetainWise-Webhook/1",
-                EVENT_HEADER: event["event"],
-                TIMESTAMP_HEADER: stamp,
-                SIGNATURE_HEADER: signature(key, stamp, body),
-            },
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as resp:  # noqa: S310 - http(s) checked on save
-                log.info("webhook delivered: %s %s %s", event["event"], event["run_id"], resp.status)
-                return True
-        except urllib.error.HTTPError as exc:
-            if exc.code != 429 and exc.code < 500:
-                log.warning(
-                    "webhook refused (%s): %s %s, not retried", exc.code, event["event"], event["run_id"]
-                )
-                return False
-            log.warning("webhook attempt %d failed (%s)", attempt + 1, exc.code)
-        except (OSError, urllib.error.URLError) as exc:
-            log.warning("webhook attempt %d failed (%s)", attempt + 1, type(exc).__name__)
-    log.error("webhook gave up after %d attempts: %s %s", len(backoff) + 1, event["event"], event["run_id"])
-    return False
+    stamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "RetainWise-Webhook/1",
+        EVENT_HEADER: event["event"],
+        EVENT_ID_HEADER: event["id"],
+        TIMESTAMP_HEADER: stamp,
+        SIGNATURE_HEADER: signature(key, stamp, body),
+    }
+    return webhooks.post(
+        url,
+        body,
+        headers,
+        allow_http=webhooks.allowed_hosts(settings.webhook_allow_http_hosts),
+        deadline_s=settings.webhook_timeout_s,
+        context=context,
+    )
 
 
 def send_email(settings, address: str, event: dict) -> None:
@@ -223,75 +252,120 @@ def send_email(settings, address: str, event: dict) -> None:
         )
 
 
-@functools.cache
-def _store(url: str):
-    from retainwise.platform.runs import RunStore
-
-    return RunStore.open(url, migrate=False)  # one engine (and connection pool) per process, not per run
-
-
-def deliver(settings, run_id: str, summary: dict | None = None) -> list[dict]:
-    """Work out and send every notification of a finished run (blocking). Returns the events sent."""
+def send_item(settings, store: RunStore, item: Item) -> Attempt:
+    """One attempt at one outbox row, to where the tenant's settings point *now* (a cleared one: refused)."""
     from retainwise.platform import tenants_config
+
+    config = tenants_config.get(store, item.tenant)
+    if item.channel == WEBHOOK:
+        if not config.webhook_url:
+            return Attempt(REFUSED, "the tenant's webhook was removed")
+        return post_webhook(settings, config.webhook_url, webhook_key(store, item.tenant), item.event)
+    if not config.email:
+        return Attempt(REFUSED, "the tenant's e-mail address was removed")
+    try:
+        send_email(settings, config.email, item.event)
+    except TransientError as exc:
+        return Attempt(RETRY, exc.message)
+    except RetainwiseError as exc:
+        return Attempt(REFUSED, exc.message)
+    return Attempt(DELIVERED, "sent through SES")
+
+
+# -- recording and the sender ---------------------------------------------------------------
+def _store(settings) -> RunStore:
+    from retainwise.platform.runs import shared_store
+
+    return shared_store(settings.effective_database_url)  # one engine per database and process, not per run
+
+
+def record(settings, run_id: str, summary: dict | None = None) -> list[dict]:
+    """Write the notifications of a finished run to the outbox (none without a webhook or e-mail). Raises."""
+    from retainwise.platform import tenants_config
+    from retainwise.platform.runs import COMPLETED
     from retainwise.platform.storage import Storage
 
-    store = _store(settings.effective_database_url)
+    store = _store(settings)
     run = store.get(run_id)
     config = tenants_config.get(store, run.tenant) if run else None
-    if config is None or not (config.webhook_url or config.email):
+    channels = [
+        c for c, on in ((WEBHOOK, config and config.webhook_url), (EMAIL, config and config.email)) if on
+    ]
+    if not channels:
         return []
-    events = events_for(settings, store, Storage(settings), run, summary)
-    for event in events:
-        if config.webhook_url:
-            post_webhook(config.webhook_url, webhook_key(settings.secret, run.tenant), event)
-        if config.email:
-            try:
-                send_email(settings, config.email, event)
-            except RetainwiseError as exc:
-                log.warning("e-mail not sent: %s", exc.message)
+    storage = Storage(settings) if run.status == COMPLETED else None  # a failed run reads nothing from S3
+    events = events_for(settings, store, storage, run, summary)
+    outbox.add(store, run.tenant, events, channels)
     return events
 
 
-class _Sender:
-    """One daemon thread per process delivering notifications in order, so no caller ever waits."""
+def deliver(settings, run_id: str, summary: dict | None = None) -> list[dict]:
+    """Record a finished run's notifications and make the first attempt at each now (blocking).
 
-    def __init__(self) -> None:
-        self.jobs: queue.Queue = queue.Queue()
-        self.thread = threading.Thread(target=self._work, name="retainwise-notify", daemon=True)
-        self.thread.start()
-
-    def _work(self) -> None:
-        while True:
-            settings, run_id, summary = self.jobs.get()
-            try:
-                deliver(settings, run_id, summary)
-            except Exception as exc:  # a notification must never take anything down
-                log.error("notification for run %s failed: %s: %s", run_id, type(exc).__name__, exc)
-            finally:
-                self.jobs.task_done()
+    Returns the events. What fails transiently stays in the outbox for the sender's retries.
+    """
+    store = _store(settings)
+    events = record(settings, run_id, summary)
+    ids = {e["id"] for e in events}
+    for item in outbox.listing(store, events[0]["tenant"], outbox.PENDING) if events else []:
+        if item.event_id in ids and outbox.claim(store, item.seq, _lease_s(settings, item.channel)):
+            settle(store, item, send_item(settings, store, item))
+    return events
 
 
-_sender: _Sender | None = None
-_lock = threading.Lock()
+def _lease_s(settings, channel: str) -> float:
+    # Longer than any one attempt can last (the deadline, twice, plus the store's writes), so a live
+    # sender never loses its row to another; short enough that a dead sender's row goes out soon after.
+    return EMAIL_LEASE_S if channel == EMAIL else 2 * settings.webhook_timeout_s + 5
+
+
+_senders: dict[str, Sender] = {}
+_lock = threading.RLock()
+
+
+def start(settings) -> Sender:
+    """This process's sender for ``settings``' run store, started once. StorageError when the store fails."""
+    store = _store(settings)
+    with _lock:
+        url = settings.effective_database_url
+        if url not in _senders or _senders[url].stopping.is_set():
+            _senders[url] = Sender(
+                store, lambda item: send_item(settings, store, item), lease_s=lambda c: _lease_s(settings, c)
+            ).start()
+        return _senders[url]
 
 
 def run_finished(settings, run_id: str, summary: dict | None = None) -> None:
-    """Queue the notifications of a COMPLETED or FAILED run and return at once. Never raises."""
-    global _sender
+    """Record a COMPLETED or FAILED run's notifications in the outbox and wake the sender. Never raises.
+
+    Recording is the one part done before returning (a few rows in the run store, and the previous
+    run's summary when an alert threshold is set): what is recorded is never lost to a stopping runner.
+    """
     try:
-        with _lock:
-            if _sender is None:
-                _sender = _Sender()
-        _sender.jobs.put((settings, run_id, summary))
-    except Exception as exc:  # noqa: BLE001 - see above
-        log.error("notification for run %s not queued: %s", run_id, exc)
+        if record(settings, run_id, summary):
+            start(settings).wake.set()
+    except Exception as exc:  # noqa: BLE001 - a notification must never fail or slow a run
+        level = logging.WARNING if isinstance(exc, StorageError) else logging.ERROR
+        log.log(level, "notifications of run %s not recorded: %s: %s", run_id, type(exc).__name__, exc)
 
 
 def flush(timeout: float = 60) -> bool:
-    """Wait up to ``timeout`` seconds for queued notifications (a stopping runner). True when all went out."""
-    if _sender is None:
-        return True
+    """Wait up to ``timeout`` seconds until every sender here is idle (nothing due, nothing in flight)."""
     deadline = time.monotonic() + timeout
-    while _sender.jobs.unfinished_tasks and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        if all(s.idle() for s in list(_senders.values())):
+            return True
         time.sleep(0.05)
-    return not _sender.jobs.unfinished_tasks
+    return False
+
+
+def stop(timeout: float = 10) -> bool:
+    """Stop this process's senders, waiting up to ``timeout`` s for attempts in flight (a stopping runner).
+
+    What is not finished stays in the outbox for another runner. True when nothing was cut short.
+    """
+    with _lock:
+        senders = list(_senders.values())
+        _senders.clear()
+    deadline = time.monotonic() + timeout
+    return all([s.stop(max(0.0, deadline - time.monotonic())) for s in senders])
