@@ -107,7 +107,8 @@ resource "aws_iam_role_policy" "runner_task" {
 }
 
 # --- reports (Voila): read results/*; the tenant portal writes uploads/* and queues them ---
-# No s3:ListBucket: the report finds a run's output keys in the run store
+# s3:ListBucket under uploads/ only, to count a tenant's upload bytes of the last 24 hours (its quota,
+# retainwise.platform.quotas); the report finds a run's output keys in the run store
 # (retainwise.reports.data), reads them with GetObject, and hands out presigned GETs for them.
 # The portal streams a tenant's file to uploads/<tenant>/portal/ (the tenant prefix comes from
 # the signed portal token, checked by the server before the body is read), copies it to
@@ -126,11 +127,23 @@ data "aws_iam_policy_document" "reports_task" {
     resources = ["${aws_s3_bucket.data.arn}/${local.uploads_prefix}*"]
   }
 
-  # Only the portal's staging folder is ever deleted from or has multipart uploads aborted.
+  # Only the portal's staging folder is ever deleted from, has multipart uploads aborted, or is tagged
+  # (the tag that makes the lifecycle rule expire a staged file after a day).
   statement {
     sid       = "PortalStaging"
-    actions   = ["s3:DeleteObject", "s3:AbortMultipartUpload"]
+    actions   = ["s3:DeleteObject", "s3:AbortMultipartUpload", "s3:PutObjectTagging"]
     resources = ["${aws_s3_bucket.data.arn}/${local.uploads_prefix}*/portal/*"]
+  }
+
+  statement {
+    sid       = "CountUploads"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.data.arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.uploads_prefix}*"]
+    }
   }
 
   statement {

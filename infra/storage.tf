@@ -68,6 +68,24 @@ resource "aws_s3_bucket_lifecycle_configuration" "data" {
     }
   }
 
+  # Staged portal uploads (uploads/<tenant>/portal/, waiting for the tenant to confirm the columns) are
+  # tagged by the portal and kept a day. A tag, not a prefix: the tenant comes before portal/ in the key.
+  rule {
+    id     = "expire-staged-uploads"
+    status = "Enabled"
+    filter {
+      and {
+        prefix = local.uploads_prefix
+        tags = {
+          "retainwise-stage" = "staged"
+        }
+      }
+    }
+    expiration {
+      days = 1
+    }
+  }
+
   rule {
     id     = "expire-results"
     status = "Enabled"

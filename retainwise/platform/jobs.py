@@ -25,6 +25,10 @@ def submit(
 
     The upload's S3 event reaches the queue too; the runner recognises it as the
     same upload (tenant, key, ETag) and runs it once.
+
+    Raises LimitError (an InputError: the CLI exits 2 with its line) when the file would take the tenant
+    over its upload bytes per day, or the tenant already has its limit of runs in flight
+    (:mod:`retainwise.platform.limits`); nothing is uploaded or recorded then.
     """
     path = Path(path)
     check_tenant(tenant)
