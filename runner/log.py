@@ -13,6 +13,8 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 
+from .metrics import metric_fields
+
 
 class EventLog:
     """Writes ``{"ts", "level", "event", ...}`` lines to ``stream`` and counts events."""
@@ -33,6 +35,7 @@ class EventLog:
             **self.context,
             **fields,
         }
+        record.update(metric_fields(event, fields))  # a run's events are its metrics too (runner/metrics.py)
         line = json.dumps(record, default=str, ensure_ascii=False)
         with self._lock:
             self.counts[event] += 1

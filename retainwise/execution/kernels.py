@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from retainwise.errors import ExecutionError
+from retainwise.execution.confinement import confined_argv
 
 log = logging.getLogger("retainwise.execution.kernels")
 
@@ -60,6 +61,8 @@ def start_kernel(cwd: Path | None = None, env: dict | None = None):
     from jupyter_client.manager import KernelManager  # ~0.1 s: processes that start no kernel never load it
 
     km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=ipc_socket_prefix())
+    # Started confined: no capabilities, so it cannot read its non-dumpable starter (confinement.py says why)
+    km.kernel_spec.argv = confined_argv(km.kernel_spec.argv)
     # xgboost without scikit-learn in run kernels (science.model.import_xgboost says why); the name is
     # spelled here, not imported: importing science.model would load pandas into every CLI process
     env = {**(os.environ if env is None else env), "RETAINWISE_LEAN_XGBOOST": "1"}

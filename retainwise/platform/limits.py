@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 from retainwise.errors import InputError
 from retainwise.platform.events import security_event
-from retainwise.platform.runs import RunStore, now
+from retainwise.platform.runs import RunStore, now, shared_store
 from retainwise.platform.tenants import check_tenant
 
 log = logging.getLogger("retainwise.platform.limits")
@@ -197,17 +197,7 @@ def current(settings, tenant: str, store: RunStore | None = None) -> TenantLimit
         hit = _cache.get(key)
     if hit is not None and time.monotonic() - hit[0] < CACHE_S:
         return hit[1]
-    limits = for_tenant(store or _store(settings.effective_database_url), settings, tenant)
+    limits = for_tenant(store or shared_store(settings.effective_database_url), settings, tenant)
     with _cache_lock:
         _cache[key] = (time.monotonic(), limits)
     return limits
-
-
-_stores: dict[str, RunStore] = {}
-
-
-def _store(url: str) -> RunStore:
-    with _cache_lock:  # one engine per database per process, however many requests arrive at once
-        if url not in _stores:
-            _stores[url] = RunStore.open(url, migrate=False)
-        return _stores[url]

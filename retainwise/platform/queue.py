@@ -27,6 +27,8 @@ class Received:
     receipt: str
     body: str
     receive_count: int
+    #: When the message was sent (epoch seconds, SQS SentTimestamp): the start of its queue wait.
+    sent_at: float | None = None
 
 
 class Queue:
@@ -49,7 +51,7 @@ class Queue:
                 QueueUrl=self.url,
                 MaxNumberOfMessages=max_messages,
                 WaitTimeSeconds=wait_s,
-                MessageSystemAttributeNames=["ApproximateReceiveCount"],
+                MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
             )
         return [
             Received(
@@ -57,6 +59,7 @@ class Queue:
                 m["ReceiptHandle"],
                 m["Body"],
                 int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1")),
+                _seconds(m.get("Attributes", {}).get("SentTimestamp")),
             )
             for m in resp.get("Messages", [])
         ]
@@ -138,3 +141,11 @@ def redrive(queue: Queue, *, limit: int | None = None) -> int:
                 queue.sqs.delete_message(QueueUrl=dlq, ReceiptHandle=m["ReceiptHandle"])
             moved += 1
     return moved
+
+
+def _seconds(millis: str | None) -> float | None:
+    """SQS's epoch-milliseconds attribute as epoch seconds (None when absent or malformed)."""
+    try:
+        return int(millis) / 1000 if millis else None
+    except ValueError:
+        return None
