@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from retainwise.cli import main
+from retainwise.errors import LinkError
 from retainwise.platform.registry import LocalRegistry
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -152,3 +153,87 @@ def test_models_activate_needs_a_known_version(home, capsys):
     assert code == 2 and "no model version" in err
     code, _, err = _run(capsys, "models", "activate", "acme")
     assert code == 2 and "retainwise models activate TENANT VERSION" in err
+
+
+# -- issue 25: `tenant revoke-links|disable|enable` and `link --expires` ---------------------------------
+@pytest.fixture
+def links_home(home, monkeypatch):
+    """A home with a link secret and one run of acme's in its run store (no bucket, no server needed)."""
+    from retainwise.platform.runs import RunStore
+    from retainwise.settings import Settings
+
+    monkeypatch.setenv("RETAINWISE_SECRET", "cli-secret")
+    monkeypatch.delenv("RETAINWISE_PREVIOUS_SECRETS", raising=False)
+    store = RunStore.from_settings(Settings.from_env())
+    run = store.create(tenant="acme", upload_key="uploads/acme/0123456789ab-march.csv")
+    return {"home": home, "store": store, "run": run.id}
+
+
+def _grant(url: str):
+    from retainwise.platform.links import verify, verify_portal
+
+    token = url.strip().split("token=")[1]
+    return verify_portal("cli-secret", token) if "/portal?" in url else verify("cli-secret", token)
+
+
+def _link(capsys, *argv: str) -> str:
+    code, out, err = _run(capsys, "link", *argv)
+    assert code == 0, err
+    return out.strip()
+
+
+def test_revoke_links_ends_the_tenants_links_and_no_one_elses(links_home, capsys):
+    from retainwise.platform.links import check_access
+
+    store = links_home["store"]
+    acme_report, acme_portal = _link(capsys, links_home["run"]), _link(capsys, "--tenant", "acme")
+    rival_portal = _link(capsys, "--tenant", "rival")
+    code, out, err = _run(capsys, "tenant", "revoke-links", "acme")
+    assert code == 0, err
+    assert "every link issued to acme so far is refused" in out and "only those issued after" in out
+    for url in (acme_report, acme_portal):
+        with pytest.raises(LinkError) as info:
+            check_access(store, _grant(url))
+        assert info.value.code == "revoked"
+    check_access(store, _grant(rival_portal))
+    check_access(store, _grant(_link(capsys, "--tenant", "acme")))  # a new link works
+    code, out, _ = _run(capsys, "tenant", "show", "acme", "--json")
+    shown = json.loads(out)
+    assert code == 0 and shown["disabled"] is False and shown["links_valid_after"].endswith("Z")
+
+
+def test_disable_refuses_every_link_and_issues_none_until_enable(links_home, capsys):
+    from retainwise.platform.links import check_access
+
+    store = links_home["store"]
+    portal = _link(capsys, "--tenant", "acme")
+    code, out, _ = _run(capsys, "tenant", "disable", "acme", "--json")
+    assert code == 0 and json.loads(out) == {"tenant": "acme", "disabled": True, "links_valid_after": None}
+    with pytest.raises(LinkError) as info:
+        check_access(store, _grant(portal))
+    assert info.value.code == "disabled"
+    for argv in (["--tenant", "acme"], [links_home["run"]]):
+        code, out, err = _run(capsys, "link", *argv)
+        assert code == 2 and out == "" and "retainwise tenant enable acme" in err and "Traceback" not in err
+    code, out, _ = _run(capsys, "tenant", "show", "acme")
+    assert code == 0 and "DISABLED" in out
+    code, out, _ = _run(capsys, "tenant", "enable", "acme")
+    assert code == 0 and "acme is enabled" in out
+    check_access(store, _grant(portal))  # not revoked: the old link works again
+    check_access(store, _grant(_link(capsys, "--tenant", "acme")))
+
+
+def test_access_commands_refuse_a_bad_tenant(links_home, capsys):
+    code, _, err = _run(capsys, "tenant", "revoke-links", "Acme/..")
+    assert code == 2 and "Traceback" not in err
+
+
+def test_link_expires_is_capped_at_ninety_days(links_home, capsys):
+    for argv in (["--tenant", "acme"], [links_home["run"]]):
+        with pytest.raises(SystemExit) as exited:
+            main(["link", *argv, "--expires", "3650d"])
+        _, err = capsys.readouterr()
+        assert exited.value.code == 2
+        assert "Link lifetime 3650d is longer than the 90 days a link may live: give 90d or less" in err
+    grant = _grant(_link(capsys, "--tenant", "acme", "--expires", "90d"))
+    assert grant.expires - grant.issued_at == pytest.approx(90 * 86400, abs=1)

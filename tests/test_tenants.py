@@ -85,3 +85,39 @@ def test_file_names_are_made_safe():
     assert safe_name("my file (1).csv") == "my_file_1_.csv"
     assert safe_name("..\\..\\x.csv") == "x.csv"
     assert safe_name("...") == "upload"
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["ops@example.com\n", "ops@example.com\r\n", "ops@example.com\nbcc@evil.example", " ops@example.com"],
+)
+def test_an_email_address_with_a_newline_or_space_is_refused(address):
+    from retainwise.platform.tenants_config import check_email
+
+    with pytest.raises(InputError) as info:
+        check_email(address)
+    assert info.value.code == "bad_email"
+
+
+def test_a_plain_email_address_passes():
+    from retainwise.platform.tenants_config import check_email
+
+    assert check_email("ops@example.com") == "ops@example.com"
+
+
+def test_a_tenants_access_lives_in_the_run_store(tmp_path):
+    from retainwise.platform import tenants_config
+    from retainwise.platform.runs import RunStore
+
+    store = RunStore.open(f"sqlite:///{tmp_path / 'runs.sqlite3'}")
+    assert tenants_config.access(store, "acme") == tenants_config.TenantAccess("acme")
+    tenants_config.update(store, "acme", email="ops@example.com")
+    revoked = tenants_config.revoke_links(store, "acme")
+    assert revoked.links_valid_after is not None and revoked.links_valid_after.microsecond % 1000 == 0
+    assert tenants_config.set_disabled(store, "acme", True) == tenants_config.TenantAccess(
+        "acme", True, revoked.links_valid_after
+    )
+    assert tenants_config.get(store, "acme").email == "ops@example.com"  # the notifications are untouched
+    assert tenants_config.access(store, "rival") == tenants_config.TenantAccess("rival")
+    with pytest.raises(InputError):
+        tenants_config.revoke_links(store, "acme\n")

@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import sys
 
+from retainwise.cli import tenant_access
+from retainwise.cli.limits import add_parser as add_limits
+from retainwise.cli.limits import cli_limits
+
 
 def add_parser(sub) -> None:
     """The ``tenant`` command and its ``set`` and ``show`` subcommands."""
@@ -25,7 +29,14 @@ def add_parser(sub) -> None:
         help="alert when the share at HIGH risk rises more than N points against the previous run",
     )
     s.add_argument("--clear", action="store_true", help="remove every setting first")
+    s.add_argument(
+        "--new-webhook-key",
+        action="store_true",
+        help="replace the webhook signing key (the old one stops verifying at once)",
+    )
     s.add_argument("--json", action="store_true", help="machine-readable output")
+    add_limits(actions)  # ``tenant limits``: retainwise.cli.limits
+    tenant_access.add_parsers(actions)  # ``tenant revoke-links|disable|enable``: retainwise.cli.tenant_access
     s = actions.add_parser("show", help="show the tenant's settings")
     s.add_argument("tenant", help="the business (tenant name)")
     s.add_argument("--json", action="store_true", help="machine-readable output")
@@ -34,11 +45,15 @@ def add_parser(sub) -> None:
 def cli_tenant(args) -> int:
     """Handle ``retainwise tenant ...``. InputError for a bad tenant, URL, address or threshold."""
     from retainwise.platform import tenants_config
-    from retainwise.platform.notify import webhook_key
+    from retainwise.platform.notify import new_webhook_key, webhook_key
     from retainwise.platform.runs import RunStore
-    from retainwise.platform.storage import check_tenant
+    from retainwise.platform.tenants import check_tenant
     from retainwise.settings import Settings
 
+    if args.tenant_action == "limits":
+        return cli_limits(args)
+    if args.tenant_action in tenant_access.ACTIONS:
+        return tenant_access.cli_access(args)
     settings = Settings.from_env()
     store = RunStore.from_settings(settings)
     tenant = check_tenant(args.tenant)
@@ -53,9 +68,11 @@ def cli_tenant(args) -> int:
         )
     else:
         config = tenants_config.get(store, tenant)
-    data = dict(config.__dict__)
-    if config.webhook_url:
-        data["webhook_signing_key"] = webhook_key(settings.secret, tenant)
+    access = tenants_config.access(store, tenant)
+    data = {**config.__dict__, **tenant_access.describe(access)}
+    if config.webhook_url:  # the tenant's own key (made with its first webhook), not derived from the secret
+        fresh = args.tenant_action == "set" and getattr(args, "new_webhook_key", False)
+        data["webhook_signing_key"] = (new_webhook_key if fresh else webhook_key)(store, tenant)
     if getattr(args, "json", False):
         json.dump(data, sys.stdout, indent=2)
         print()
@@ -66,9 +83,10 @@ def cli_tenant(args) -> int:
     print(
         f"  alert         {f'HIGH share up more than {config.alert_points:g} points' if config.alert_points else '-'}"
     )
+    print("\n".join(tenant_access.lines(access)))
     if config.webhook_url:
         print(
             f"  signing key   {data['webhook_signing_key']}  (HMAC-SHA256 of '<timestamp>.<body>', "
-            "header X-RetainWise-Signature)"
+            "header X-RetainWise-Signature; de-duplicate on X-RetainWise-Event-Id)"
         )
     return 0

@@ -44,7 +44,7 @@ def _print_stack(platform: Platform, args) -> None:
     print(f"retainwise up: S3 + SQS endpoint  {s.aws_endpoint_url}  (moto, 127.0.0.1; data kept in memory)")
     print(f"               bucket            s3://{s.bucket}")
     print(f"               queue             {s.queue_url}")
-    print(f"               run store         {s.effective_database_url}")
+    print(f"               run store         {shown_url(s.effective_database_url)}")
     print(f"               runners           {args.runners} (logs in {Path(s.home) / 'logs'})")
     if not args.no_voila:
         print(f"               reports           {s.report_base_url}")
@@ -55,6 +55,18 @@ def _print_stack(platform: Platform, args) -> None:
         print(
             f"run {run_id} FAILED: its upload was lost with an earlier stack's embedded storage", flush=True
         )
+
+
+def shown_url(url: str) -> str:
+    """``url`` as printed: a PostgreSQL URL's password masked (``***``), since the terminal and its scroll-back
+    are no place for it; anything unparseable is printed as a placeholder rather than risk showing it."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(the RETAINWISE_DATABASE_URL given)"
 
 
 def _sample(platform: Platform):

@@ -4,22 +4,27 @@ Kept in the run store (not a file under ``RETAINWISE_HOME``) because every
 runner, on every machine, must see the same settings. One row per tenant:
 webhook URL, e-mail address, and the alert threshold in percentage points of
 the share of customers at HIGH risk. Set with ``retainwise tenant set``.
+
+The same row holds the tenant's access (:class:`TenantAccess`): ``links_valid_after`` (links issued
+before it are refused; ``retainwise tenant revoke-links``) and ``disabled`` (every link refused;
+``retainwise tenant disable``/``enable``). The two are independent on purpose: enabling a tenant again
+brings back the links it had, unless they were revoked too.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from retainwise.errors import InputError
 from retainwise.platform.runs import Base, RunStore, now
-from retainwise.platform.storage import check_tenant
+from retainwise.platform.tenants import check_tenant
 
-_EMAIL = re.compile(r"^[^@\s<>\"',;]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+_EMAIL = re.compile(r"[^@\s<>\"',;]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")  # fullmatch: no trailing newline
 
 
 class TenantSettingsRow(Base):
@@ -48,19 +53,21 @@ class TenantSettings:
 
 
 def check_webhook(url: str) -> str:
-    """``url`` if it is an http(s) URL with a host; InputError otherwise."""
-    parts = urlsplit(str(url))
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(
-            f"Webhook {url!r} is not an http(s) URL such as https://example.com/hooks/churn.",
-            code="bad_webhook",
-        )
+    """``url`` if it is an https URL whose host is not a literal inside address; InputError saying why otherwise.
+
+    Plain http only to a host in ``RETAINWISE_WEBHOOK_ALLOW_HTTP_HOSTS`` (see
+    :mod:`retainwise.platform.webhooks`); a name is resolved and checked again at every send.
+    """
+    from retainwise.platform.webhooks import allowed_hosts, check_url
+    from retainwise.settings import Settings
+
+    check_url(str(url), allowed_hosts(Settings.from_env().webhook_allow_http_hosts))
     return str(url)
 
 
 def check_email(address: str) -> str:
     """``address`` if it looks like one plain e-mail address; InputError otherwise."""
-    if not _EMAIL.match(str(address)):
+    if not _EMAIL.fullmatch(str(address)):
         raise InputError(
             f"E-mail address {address!r} is not valid: give one address such as ops@example.com.",
             code="bad_email",
@@ -112,3 +119,64 @@ def update(
             setattr(row, key, value)
         row.updated_at = now()
     return get(store, tenant)
+
+
+# -- access: revoked links and disabled tenants -------------------------------------------------------
+@dataclass(frozen=True)
+class TenantAccess:
+    """Whether ``tenant``'s links work: refused when ``disabled`` or issued before ``links_valid_after``
+    (naive UTC, as the run store keeps every time)."""
+
+    tenant: str
+    disabled: bool = False
+    links_valid_after: datetime | None = None
+
+    @property
+    def valid_after_epoch(self) -> float | None:
+        """``links_valid_after`` in epoch seconds (links carry their issue time so)."""
+        if self.links_valid_after is None:
+            return None
+        return self.links_valid_after.replace(tzinfo=UTC).timestamp()
+
+
+def access(store: RunStore, tenant: str) -> TenantAccess:
+    """The tenant's access (nothing revoked, not disabled when no row). StorageError when the store fails."""
+    with store._session("reading tenant access") as s:
+        row = s.get(TenantSettingsRow, tenant)
+        if row is None:
+            return TenantAccess(tenant)
+        return TenantAccess(row.tenant, bool(row.disabled), row.links_valid_after)
+
+
+def _set_access(store: RunStore, tenant: str, doing: str, **values) -> TenantAccess:
+    check_tenant(tenant)
+    with store._session(doing) as s:
+        row = s.get(TenantSettingsRow, tenant)
+        if row is None:
+            row = TenantSettingsRow(tenant=tenant, disabled=False)
+            s.add(row)
+        for key, value in values.items():
+            setattr(row, key, value)
+        row.updated_at = now()
+    return access(store, tenant)
+
+
+def revoke_links(store: RunStore, tenant: str) -> TenantAccess:
+    """Refuse every link issued to ``tenant`` until now; links issued afterwards work.
+
+    The cut is kept to the millisecond (the resolution of a token's issue time), so a link minted the
+    moment after the revocation is never refused by a rounding."""
+    at = now()
+    return _set_access(
+        store,
+        tenant,
+        "revoking links",
+        links_valid_after=at.replace(microsecond=at.microsecond // 1000 * 1000),
+    )
+
+
+def set_disabled(store: RunStore, tenant: str, disabled: bool) -> TenantAccess:
+    """Disable (every link refused) or enable ``tenant`` again. Its revocation time is kept either way."""
+    return _set_access(
+        store, tenant, "disabling tenant" if disabled else "enabling tenant", disabled=disabled
+    )
