@@ -1,6 +1,7 @@
 # The report server's public entry: an internet-facing ALB, HTTPS only (HTTP redirects).
 
 resource "aws_lb" "reports" {
+  #checkov:skip=CKV_AWS_91:ALB access logs cannot redact a query string and a report link's first request carries its token there; the web ACL's log (waf.tf) records every request with query string and cookie redacted.
   name                       = "${local.prefix}-reports"
   load_balancer_type         = "application"
   internal                   = false
@@ -11,10 +12,14 @@ resource "aws_lb" "reports" {
   # Voila keeps a websocket to the report's kernel open between widget interactions.
   idle_timeout = 300
 
+  # Off: a link's first request (/?run=R&token=T, before the server swaps the token for a cookie) would
+  # put a valid bearer token into a log kept for a year, and access logs keep the whole query string.
+  # Every request is still logged by the web ACL (waf.tf) with the query string and cookies redacted, and
+  # the report server logs each refused request with its tokens scrubbed.
   access_logs {
     bucket  = aws_s3_bucket.logs.id
     prefix  = "alb"
-    enabled = true
+    enabled = false
   }
 
   depends_on = [aws_s3_bucket_policy.logs]
@@ -29,9 +34,10 @@ resource "aws_lb_target_group" "reports" {
   vpc_id               = var.vpc_id
   deregistration_delay = 30
 
+  # The report server's health page: no token, no kernel (`/` refuses a request without a token: 403).
   health_check {
-    path                = "/"
-    matcher             = "200-399"
+    path                = "/healthz"
+    matcher             = "200"
     interval            = 30
     timeout             = 5
     healthy_threshold   = 2

@@ -91,7 +91,8 @@ def test_url_cannot_make_the_server_cold_start_a_kernel(reports, page):
 
 def test_a_closed_page_frees_its_kernel(reports, browser):
     server, acme, settings = reports["server"].pid, reports["acme"], reports["stack"].settings
-    idle = settled_kernels(server)
+    # a page an earlier test closed frees its kernel within RETAINWISE_REPORT_KERNEL_GONE (15 s): wait it out
+    idle = settled_kernels(server, timeout=90, quiet=20)
     context = browser.new_context(viewport=rs.DESKTOP)
     pg = context.new_page()
     open_report(pg, report_url(settings, "acme", acme["id"]), "#rw-rows")
@@ -146,3 +147,18 @@ def test_the_page_loads_nothing_from_elsewhere(reports, page):
     local = (f"http://127.0.0.1:{reports['port']}/", f"ws://127.0.0.1:{reports['port']}/", "data:", "blob:")
     assert [u for u in requested if not u.startswith(local)] == []
     assert "cdn.jsdelivr" not in page.content()
+
+
+def test_pages_holding_tokens_or_presigned_urls_are_never_stored(reports, page):
+    """The page (with its presigned download and minted links), the link's redirect and the refusal all say
+    ``no-store``, over HSTS: nothing a token opened stays in a shared cache or the back/forward cache."""
+    acme, settings = reports["acme"], reports["stack"].settings
+    seen = {}
+    page.on("response", lambda r: seen.setdefault(r.url, (r.status, r.all_headers())))
+    open_report(page, report_url(settings, "acme", acme["id"]), "#rw-rows")
+    redirects = [h for u, (status, h) in seen.items() if status == 303 and "token=" in u]
+    _, refusal_headers, _ = _get(f"http://127.0.0.1:{reports['port']}/?run={acme['id']}")
+    assert redirects, "the link was not exchanged for a cookie"
+    for headers in (seen[page.url][1], redirects[0], {k.lower(): v for k, v in refusal_headers.items()}):
+        assert "no-store" in headers["cache-control"]
+        assert headers["strict-transport-security"].startswith("max-age=31536000")

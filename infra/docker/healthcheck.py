@@ -1,7 +1,7 @@
 """Container health checks for the RetainWise images (stdlib only: the images have no curl).
 
     python healthcheck.py heartbeat [MAX_AGE_S]   runner: $RETAINWISE_HOME/worker.heartbeat is fresh
-    python healthcheck.py http [URL]              reports: the Voila server answers below 400
+    python healthcheck.py http [URL]              reports: the report server's /healthz answers 200
 
 Exit 0 when healthy, 1 when not, with one line on stderr saying why (Docker and ECS keep it
 in the health log). The Dockerfiles' HEALTHCHECK and the ECS task definitions run this file.
@@ -18,7 +18,10 @@ import urllib.request
 #: The worker touches its heartbeat at least every 30 s; four missed beats mean it is stuck.
 HEARTBEAT_MAX_AGE_S = 120.0
 HEARTBEAT_FILE = "worker.heartbeat"
-REPORTS_URL = "http://127.0.0.1:8866/"
+#: The report server's health page: no token, no kernel (``/`` refuses a request without a token by design).
+REPORTS_URL = "http://127.0.0.1:8866/healthz"
+#: The report server's port setting (``retainwise.settings``): the check follows the server when it moves.
+PORT_VARIABLE = "RETAINWISE_REPORT_PORT"
 
 
 def check_heartbeat(
@@ -35,16 +38,28 @@ def check_heartbeat(
     return None
 
 
+def reports_url(environ=os.environ) -> str:
+    """:data:`REPORTS_URL` on the port the server was given (``RETAINWISE_REPORT_PORT``), if any."""
+    port = (environ.get(PORT_VARIABLE) or "").strip()
+    return REPORTS_URL.replace(":8866/", f":{int(port)}/") if port.isdigit() else REPORTS_URL
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a redirect is an answer to judge, not one to follow (a login page is not health)
+
+
 def check_http(url: str = REPORTS_URL, timeout_s: float = 4.0) -> str | None:
-    """Return None if ``url`` answers with a status below 400, else the reason."""
+    """Return None if ``url`` answers 200, else the reason."""
+    opener = urllib.request.build_opener(_NoRedirect)
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as resp:  # noqa: S310 - fixed local URL
+        with opener.open(url, timeout=timeout_s) as resp:  # fixed local URL
             status = resp.status
     except urllib.error.HTTPError as exc:
         status = exc.code
     except (urllib.error.URLError, OSError) as exc:
         return f"{url} unreachable: {getattr(exc, 'reason', exc)}"
-    return None if status < 400 else f"{url} answered HTTP {status}"
+    return None if status == 200 else f"{url} answered HTTP {status}"
 
 
 def main(argv: list[str]) -> int:
@@ -53,7 +68,7 @@ def main(argv: list[str]) -> int:
         max_age = float(argv[2]) if len(argv) > 2 else HEARTBEAT_MAX_AGE_S
         problem = check_heartbeat(os.environ.get("RETAINWISE_HOME") or ".retainwise", max_age)
     elif mode == "http":
-        problem = check_http(argv[2] if len(argv) > 2 else REPORTS_URL)
+        problem = check_http(argv[2] if len(argv) > 2 else reports_url())
     else:
         print("usage: healthcheck.py heartbeat [MAX_AGE_S] | http [URL]", file=sys.stderr)
         return 2

@@ -43,7 +43,7 @@ WORKDIR /home/retainwise
 # The report server binds 127.0.0.1 unless told otherwise; in the container it must accept the
 # load balancer's connections (the security group admits only those).
 EXPOSE 8866
-# Voila answers GET / below 400 once it is serving.
+# The report server's /healthz answers 200 once it can serve (no token, no kernel; `/` refuses without a token).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["python", "/opt/retainwise/healthcheck.py", "http"]
 CMD ["python", "-m", "retainwise.reports.server"]
