@@ -63,7 +63,7 @@ def main() -> int:
     import shap
     import xgboost as xgb
 
-    from retainwise.science import explain, scoring
+    from retainwise.science import explain, factors, scoring
     from retainwise.science.features import feature_frame
     from retainwise.science.model import load_model
 
@@ -105,7 +105,7 @@ def main() -> int:
     scores = scoring.score_rows(rows, model)
     t_factors = timed(
         {
-            "factors": lambda: explain.factor_columns(
+            "factors": lambda: factors.factor_columns(
                 rows, expl, scores["churn_probability"].to_numpy(), scores["churn_risk"].to_numpy()
             )
         },

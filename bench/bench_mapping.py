@@ -31,8 +31,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from retainwise.science.canonical import to_canonical  # noqa: E402
 from retainwise.science.mapping import map_columns  # noqa: E402
-from retainwise.science.normalise import to_canonical  # noqa: E402
 from retainwise.science.validation import validate  # noqa: E402
 
 TRAINING = ROOT / "retainwise" / "data" / "telco_churn_train.csv"

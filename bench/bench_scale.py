@@ -87,10 +87,10 @@ def floor_seconds(upload: Path) -> dict[str, float]:
     """The unavoidable work on the same rows: pyarrow CSV read, pred_contribs, predict."""
     import pandas as pd
 
+    from retainwise.science.canonical import to_canonical
     from retainwise.science.features import feature_frame
     from retainwise.science.mapping import map_columns
     from retainwise.science.model import load_model
-    from retainwise.science.normalise import to_canonical
 
     t = time.perf_counter()
     raw = pd.read_csv(upload, engine="pyarrow", dtype=str)

@@ -37,10 +37,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tenant_simulator import simulate  # noqa: E402
 
 from retainwise.science import tenant  # noqa: E402
+from retainwise.science.canonical import Normaliser  # noqa: E402
 from retainwise.science.features import present_features  # noqa: E402
 from retainwise.science.mapping import map_columns  # noqa: E402
 from retainwise.science.model import load_model  # noqa: E402
-from retainwise.science.normalise import Normaliser  # noqa: E402
 from retainwise.science.reading import open_upload  # noqa: E402
 from retainwise.science.validation import Validator  # noqa: E402
 

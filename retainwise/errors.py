@@ -32,6 +32,9 @@ import re
 from typing import Any
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+#: Start of the last traceback line of a RetainWise error raised in a notebook kernel (see
+#: ``RetainwiseError._render_traceback_``).
+KERNEL_RECORD = "retainwise-error: "
 
 
 class RetainwiseError(Exception):
@@ -69,6 +72,19 @@ class RetainwiseError(Exception):
     def transient(self) -> bool:
         """Whether retrying the same work later may succeed (a :class:`TransientError`)."""
         return isinstance(self, TransientError)
+
+    def _render_traceback_(self) -> list[str]:
+        """IPython's hook for an error raised in a notebook kernel: the usual traceback, then one line
+        holding :meth:`to_dict` as JSON after :data:`KERNEL_RECORD`.
+
+        Papermill carries only the class name and the text out of a kernel, so without this line the
+        code (``too_little_data``) and the fields were lost there; execution.notebook reads it back.
+        """
+        import json
+        import traceback
+
+        text = "".join(traceback.format_exception(type(self), self, self.__traceback__)).rstrip("\n")
+        return [text, KERNEL_RECORD + json.dumps(self.to_dict())]
 
     def to_dict(self) -> dict[str, Any]:
         """The error as JSON-ready fields (for run records and logs)."""

@@ -50,7 +50,7 @@ class _Environ(EnvSettingsSource):
 
 
 class Settings(BaseSettings):
-    """RetainWise settings (see the README's settings table)."""
+    """RetainWise settings (the docs' Settings page is generated from these fields and descriptions)."""
 
     model_config = SettingsConfigDict(frozen=True, populate_by_name=True, case_sensitive=True, extra="ignore")
 
@@ -69,11 +69,22 @@ class Settings(BaseSettings):
         "RETAINWISE_DATABASE_URL", None, "Run store URL; default SQLite under RETAINWISE_HOME."
     )
     secret: str | None = _env("RETAINWISE_SECRET", None, "Key signing report links; required in production.")
+    # A rotation: the old key moves here, a new one becomes RETAINWISE_SECRET (retainwise.platform.links).
+    previous_secrets: str | None = _env(
+        "RETAINWISE_PREVIOUS_SECRETS",
+        None,
+        "Comma-separated earlier link keys whose unexpired links still work; none signs new links.",
+    )
     report_base_url: str = _env(
         "RETAINWISE_REPORT_URL", "http://127.0.0.1:8866", "Public base URL of the Voila report server."
     )
     report_port: int = _env(
         "RETAINWISE_REPORT_PORT", 8866, "Port the report server listens on.", gt=0, lt=65536
+    )
+    report_ip: str = _env(
+        "RETAINWISE_REPORT_IP",
+        "127.0.0.1",
+        "Address the report server binds: 0.0.0.0 in a container behind the load balancer.",
     )
     run_timeout_s: int = _env(
         "RETAINWISE_RUN_TIMEOUT", 240, "Longest a pipeline cell may run (seconds).", gt=0
@@ -103,6 +114,48 @@ class Settings(BaseSettings):
         None,
         "Pre-started kernels per runner (default: the concurrency; 0: none).",
         ge=0,
+    )
+    # Webhooks (retainwise.platform.webhooks): https to public addresses only, except these hosts.
+    webhook_allow_http_hosts: str | None = _env(
+        "RETAINWISE_WEBHOOK_ALLOW_HTTP_HOSTS",
+        None,
+        "Comma-separated webhook hosts allowed over plain http and at any address (test receivers only).",
+    )
+    webhook_timeout_s: float = _env(
+        "RETAINWISE_WEBHOOK_TIMEOUT", 10.0, "Total deadline of one webhook POST (seconds).", gt=0, le=120
+    )
+    # Per-tenant limits (retainwise.platform.limits): these are the defaults, `retainwise tenant limits T
+    # --set name=value` overrides them for one tenant.
+    limit_queued_runs: int = _env(
+        "RETAINWISE_LIMIT_QUEUED_RUNS", 20, "Runs a tenant may have queued or processing at once.", gt=0
+    )
+    limit_upload_bytes_per_day: int = _env(
+        "RETAINWISE_LIMIT_UPLOAD_BYTES_PER_DAY",
+        2_000_000_000,
+        "Bytes a tenant may upload in any 24 hours (portal and `retainwise submit`).",
+        gt=0,
+    )
+    limit_uploads_per_minute: int = _env(
+        "RETAINWISE_LIMIT_UPLOADS_PER_MINUTE", 20, "Portal upload requests per tenant per minute.", gt=0
+    )
+    limit_pages_per_minute: int = _env(
+        "RETAINWISE_LIMIT_PAGES_PER_MINUTE", 60, "Report and portal page loads per tenant per minute.", gt=0
+    )
+    # Report kernels (retainwise.reports.kernels): past a cap a visitor gets the run's static report at once.
+    report_kernels_max: int = _env(
+        "RETAINWISE_REPORT_KERNELS",
+        6,
+        "Report kernels alive at once on one report server, preheated ones included (also bounded by memory).",
+        gt=0,
+    )
+    report_kernels_per_token: int = _env(
+        "RETAINWISE_REPORT_KERNELS_PER_LINK", 4, "Interactive report pages open at once on one link.", gt=0
+    )
+    report_kernel_gone_s: int = _env(
+        "RETAINWISE_REPORT_KERNEL_GONE",
+        15,
+        "Seconds a report page's websocket may stay closed before its kernel is shut down.",
+        gt=0,
     )
 
     def __init__(self, **values: Any) -> None:

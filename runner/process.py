@@ -29,9 +29,9 @@ from retainwise.platform import labelled, mapping_store, notify
 from retainwise.platform.messages import Work, parse
 from retainwise.platform.queue import Received
 from retainwise.platform.registry import BucketRegistry
-from retainwise.platform.runs import ABANDONED, COMPLETED, FAILED, GAVE_UP, PROCESSING, Run, now
-from retainwise.platform.storage import results_prefix
-from retainwise.platform.tenants import is_training_key, upload_name
+from retainwise.platform.run_record import Run
+from retainwise.platform.runs import ABANDONED, COMPLETED, FAILED, GAVE_UP, PROCESSING, now
+from retainwise.platform.tenants import is_training_key, results_prefix, upload_name
 
 from . import train_run
 from .context import Context, kernel_environment
@@ -66,10 +66,53 @@ def process(msg: Received, ctx: Context) -> Outcome:
 
 def run_upload(msg: Received, work: Work, ctx: Context) -> Outcome:
     """Claim and run one upload; the outcome for its message."""
-    if is_training_key(
-        work.key
-    ):  # claimed, recorded and settled alike; the training notebook runs (train_run.py)
+    # A training upload is claimed, recorded and settled alike; the training notebook runs (train_run.py).
+    if is_training_key(work.key):
         ctx = train_run.training_context(ctx)
+    run = _claim(msg, work, ctx)
+    if isinstance(run, Outcome):  # a message we will not run now
+        return run
+    started = time.monotonic()
+    ctx.hold(msg, run.id)
+    ctx.log(
+        "run_started",
+        run_id=run.id,
+        tenant=run.tenant,
+        key=run.upload_key,
+        attempt=run.attempts,
+        receive_count=msg.receive_count,
+        queue_wait_s=_queue_wait(msg, run),
+    )
+    workdir = ctx.work_root / run.id
+    out, prefix, outputs_put = workdir / "out", results_prefix(run.tenant, run.id), False
+    try:
+        with Heartbeat(ctx, msg, run.id):
+            done = ctx.storage.get_json(prefix + MARKER)
+            if done is not None and done.get("etag") == run.upload_etag:
+                ctx.log("outputs_found", run_id=run.id)  # a retry after the outputs were put: record only
+            else:
+                result = _score(ctx, run, work.key, workdir / "input", out)
+                if ctx.abandoned.is_set():
+                    return HandBack("stopped before the outputs were put")
+                # Conditional writes: a retry after a partial put never makes a second version of a key.
+                keys = ctx.storage.put_outputs(out, prefix, create_only=True)
+                outputs_put = True
+                done = {"etag": run.upload_etag, "summary": result.summary, "output_keys": keys}
+                ctx.storage.put_json(prefix + MARKER, done)  # last: the outputs are complete
+        return _completed(ctx, run, out, done, started)
+    except Exception as exc:
+        if not isinstance(exc, RetainwiseError):  # a bug of ours: permanent, FAILED at once, traceback logged
+            ctx.log("internal_error", level="error", run_id=run.id, traceback=traceback.format_exc())
+            exc = InternalError(f"Unexpected {type(exc).__name__}: {exc}")
+        return _settle(ctx, msg, run, exc, None if outputs_put else out, started)
+    finally:
+        ctx.drop(msg)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _claim(msg: Received, work: Work, ctx: Context) -> Run | Outcome:
+    """The run of ``work``, claimed for this runner; or the outcome for a message not to run now (rejected,
+    claimed elsewhere or already settled, the run store down)."""
     try:
         run = _resolve(ctx, msg, work)
         claimed = ctx.store.claim(
@@ -88,71 +131,54 @@ def run_upload(msg: Received, work: Work, ctx: Context) -> Outcome:
     except StorageError as exc:  # the run store is down: keep the message alive and come back later
         ctx.log("store_unavailable", level="warning", message_id=msg.message_id, error=exc.message)
         return Retry(ctx.backoff(msg.receive_count), exc.message)
-    run, started = claimed, time.monotonic()
-    ctx.hold(msg, run.id)
+    return claimed
+
+
+def _score(ctx: Context, run: Run, key: str, inputs: Path, out: Path):
+    """Download the upload under ``key`` into ``inputs`` and run the pipeline on it into ``out``: its result."""
+    # Named as the tenant named it: the pipeline's messages quote it (never the key's prefix)
+    source = inputs / upload_name(key)
+    ctx.storage.download(key, source)
+    saved = mapping_store.load(ctx.store, run.tenant)  # shared by every runner
+    with _kernel(ctx) as km:
+        return ctx.pipeline(
+            source,
+            out,
+            tenant=run.tenant,
+            run_id=run.id,
+            km=km,
+            saved_mapping=saved,
+            timeout=ctx.settings.run_timeout_s,
+            tenant_model_dir=_own_model(ctx, run),
+        )
+
+
+def _completed(ctx: Context, run: Run, out: Path, done: dict, started: float) -> Outcome:
+    """Record the run COMPLETED with its put outputs (``done``: the marker's record), tell the tenant, log."""
+    ctx.store.complete(run.id, summary=done["summary"], output_keys=done["output_keys"])
+    _after_completed(ctx, run, out, done["summary"])
+    notify.run_finished(ctx.settings, run.id, done["summary"])  # into the outbox; sent in the background
+    seconds = time.monotonic() - started
+    ctx.log.duration(seconds)
+    summary = done["summary"]
     ctx.log(
-        "run_started",
+        "run_completed",
         run_id=run.id,
         tenant=run.tenant,
-        key=run.upload_key,
-        attempt=run.attempts,
-        receive_count=msg.receive_count,
+        rows=summary.get("rows_scored"),
+        quality=(summary.get("quality") or {}).get("score"),
+        seconds=round(seconds, 3),
     )
-    workdir = ctx.work_root / run.id
-    out, prefix, outputs_put = workdir / "out", results_prefix(run.tenant, run.id), False
-    try:
-        with Heartbeat(ctx, msg, run.id):
-            done = ctx.storage.get_json(prefix + MARKER)
-            if done is not None and done.get("etag") == run.upload_etag:
-                ctx.log("outputs_found", run_id=run.id)  # a retry after the outputs were put: record only
-            else:
-                # Named as the tenant named it: the pipeline's messages quote it (never the key's prefix)
-                source = workdir / "input" / upload_name(work.key)
-                ctx.storage.download(work.key, source)
-                saved = mapping_store.load(ctx.store, run.tenant)  # shared by every runner
-                with _kernel(ctx) as km:
-                    result = ctx.pipeline(
-                        source,
-                        out,
-                        tenant=run.tenant,
-                        run_id=run.id,
-                        km=km,
-                        saved_mapping=saved,
-                        timeout=ctx.settings.run_timeout_s,
-                        tenant_model_dir=_own_model(ctx, run),
-                    )
-                if ctx.abandoned.is_set():
-                    return HandBack("stopped before the outputs were put")
-                # Conditional writes: a retry after a partial put never makes a second version of a key.
-                keys = ctx.storage.put_outputs(out, prefix, create_only=True)
-                outputs_put = True
-                done = {"etag": run.upload_etag, "summary": result.summary, "output_keys": keys}
-                ctx.storage.put_json(prefix + MARKER, done)  # last: the outputs are complete
-        ctx.store.complete(run.id, summary=done["summary"], output_keys=done["output_keys"])
-        _after_completed(ctx, run, out, done["summary"])
-        notify.run_finished(
-            ctx.settings, run.id, done["summary"]
-        )  # the tenant's webhook/e-mail; never blocks
-        seconds = time.monotonic() - started
-        ctx.log.duration(seconds)
-        summary = done["summary"]
-        ctx.log(
-            "run_completed",
-            run_id=run.id,
-            tenant=run.tenant,
-            rows=summary.get("rows_scored"),
-            quality=(summary.get("quality") or {}).get("score"),
-            seconds=round(seconds, 3),
-        )
-        return Delete("completed")
-    except Exception as exc:
-        if not isinstance(exc, RetainwiseError):  # a bug of ours: permanent, FAILED at once, traceback logged
-            ctx.log("internal_error", level="error", run_id=run.id, traceback=traceback.format_exc())
-            exc = InternalError(f"Unexpected {type(exc).__name__}: {exc}")
-        return _settle(ctx, msg, run, exc, None if outputs_put else out, started)
-    finally:
-        ctx.drop(msg)
-        shutil.rmtree(workdir, ignore_errors=True)
+    return Delete("completed")
+
+
+def _queue_wait(msg: Received, run: Run) -> float | None:
+    """Seconds from the message being sent to its run starting (the QueueWait metric, runner/metrics.py).
+
+    First attempts only: a later attempt's wait is mostly the backoff we chose, counted as a retry."""
+    if msg.sent_at is None or run.attempts != 1:
+        return None
+    return round(max(0.0, time.time() - msg.sent_at), 3)
 
 
 def _resolve(ctx: Context, msg: Received, work: Work) -> Run:
@@ -255,7 +281,7 @@ def _settle(
         receive_count=msg.receive_count,
         seconds=round(seconds, 3),
     )
-    notify.run_finished(ctx.settings, run.id)  # the tenant's webhook/e-mail; never blocks, never raises
+    notify.run_finished(ctx.settings, run.id)  # into the outbox, sent in the background; never raises
     return DeadLetter(reason) if give_up else Delete("failed")
 
 

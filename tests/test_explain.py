@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retainwise.science import explain, scoring
+from retainwise.science import arrow_text, explain, scoring
+from retainwise.science.factors import FactorTables, _display_value, _phrase, factor_columns
 from retainwise.science.model import load_model
 from retainwise.science.training import load_training_rows
 
@@ -16,7 +17,7 @@ def explained():
     model = load_model()
     scores = scoring.score_rows(rows, model)
     expl = explain.explain_rows(rows, model)
-    factors = explain.factor_columns(
+    factors = factor_columns(
         rows, expl, scores["churn_probability"].to_numpy(), scores["churn_risk"].to_numpy()
     )
     return rows, model, expl, factors, scores
@@ -121,7 +122,7 @@ def test_columns_absent_from_the_upload_are_not_factors():
     rows = rows.head(50)[["customer_id", "tenure_months", "monthly_charges", "contract"]]
     model = load_model()
     scores = scoring.score_rows(rows, model)
-    factors = explain.factor_columns(
+    factors = factor_columns(
         rows,
         explain.explain_rows(rows, model),
         scores["churn_probability"].to_numpy(),
@@ -151,11 +152,11 @@ def _reference_factor_columns(rows, expl, probabilities, tiers):
         for j in order[i]:
             if values[i, j] <= 0 or len(risks) == 3:
                 break
-            risks.append((present[j], explain._display_value(present[j], raw[i, j]), values[i, j]))
+            risks.append((present[j], _display_value(present[j], raw[i, j]), values[i, j]))
         for j in order[i][::-1]:
             if values[i, j] >= 0 or len(protects) == 3:
                 break
-            protects.append((present[j], explain._display_value(present[j], raw[i, j]), values[i, j]))
+            protects.append((present[j], _display_value(present[j], raw[i, j]), values[i, j]))
 
         def dump(fs):
             rows = [{"feature": f, "value": v, "impact": round(float(imp), 4)} for f, v, imp in fs]
@@ -165,8 +166,8 @@ def _reference_factor_columns(rows, expl, probabilities, tiers):
         protect_json.append(dump(protects))
         head = f"{str(tiers[i]).capitalize()} risk ({float(probabilities[i]):.0%})"
         join = lambda ps: ps[0] if len(ps) == 1 else ", ".join(ps[:-1]) + " and " + ps[-1]  # noqa: E731
-        up = [explain._phrase(f, v) for f, v, _ in risks]
-        down = [explain._phrase(f, v) for f, v, _ in protects]
+        up = [_phrase(f, v) for f, v, _ in risks]
+        down = [_phrase(f, v) for f, v, _ in protects]
         if up and down:
             sentences.append(
                 f"{head}: driven mostly by {join(up)}; {join(down)} work in the customer's favour."
@@ -195,7 +196,7 @@ def test_vectorised_factors_give_the_same_text_as_the_loop(columns):
     scores = scoring.score_rows(rows, model)
     expl = explain.explain_rows(rows, model)
     p, tiers = scores["churn_probability"].to_numpy(), scores["churn_risk"].to_numpy()
-    got = explain.factor_columns(rows, expl, p, tiers)
+    got = factor_columns(rows, expl, p, tiers)
     want = _reference_factor_columns(rows, expl, p, tiers)
     assert got.columns.tolist() == want.columns.tolist()
     for col in want.columns:
@@ -211,7 +212,7 @@ def test_vectorised_factors_for_the_rules_and_ties():
     expl.values.iloc[:5] = 0.00015  # exact ties on the rounding edge and between columns
     p = np.linspace(0, 1, len(rows))
     tiers = scoring.risk_tier(p)
-    got = explain.factor_columns(rows, expl, p, tiers)
+    got = factor_columns(rows, expl, p, tiers)
     want = _reference_factor_columns(rows, expl, p, tiers)
     pd.testing.assert_frame_equal(got.astype(str), want.astype(str))
 
@@ -227,7 +228,7 @@ def test_vectorised_actions_equal_the_playbook_for_model_and_rules_explanations(
     scores = scoring.score_rows(rows, model)
     p, tiers = scores["churn_probability"].to_numpy(), scores["churn_risk"].to_numpy()
     for expl in (explain.explain_rows(rows, model), explain.rules_explanations(rows)):
-        got = explain.factor_columns(rows, expl, p, tiers, with_actions=True)
+        got = factor_columns(rows, expl, p, tiers, with_actions=True)
         want = playbook.recommend(got.assign(churn_risk=tiers))
         assert got["recommended_action"].tolist() == want.tolist()
         assert (got["recommended_action"] != "").sum() > 50  # the playbook does speak for this file
@@ -321,9 +322,7 @@ def _row_reference(rows, expl, probabilities, tiers, with_actions):
             for j in walk:
                 if not values[i, j] * sign > 0 or len(listed) == 3:
                     break
-                listed.append(
-                    (present[j], explain._display_value(present[j], raw[i, j]), float(values[i, j]))
-                )
+                listed.append((present[j], _display_value(present[j], raw[i, j]), float(values[i, j])))
             lists.append(listed)
         risks, protects = lists
         for col, listed in (("risk_factors", risks), ("protective_factors", protects)):
@@ -335,8 +334,8 @@ def _row_reference(rows, expl, probabilities, tiers, with_actions):
             )
         head = f"{str(tiers[i]).capitalize()} risk ({float(probabilities[i]):.0%})"
         join = lambda ps: ps[0] if len(ps) == 1 else ", ".join(ps[:-1]) + " and " + ps[-1]  # noqa: E731
-        up = [explain._phrase(f, v) for f, v, _ in risks]
-        down = [explain._phrase(f, v) for f, v, _ in protects]
+        up = [_phrase(f, v) for f, v, _ in risks]
+        down = [_phrase(f, v) for f, v, _ in protects]
         if up and down:
             out["explanation"].append(
                 f"{head}: driven mostly by {join(up)}; {join(down)} work in the customer's favour."
@@ -369,7 +368,7 @@ _ALL = [
 def test_factor_columns_equal_a_per_row_loop_on_hostile_inputs(features, with_actions):
     from retainwise.science import playbook
 
-    tables = explain.FactorTables(playbook.load()) if with_actions else None
+    tables = FactorTables(playbook.load()) if with_actions else None
     for seed, n in (
         (1, 3000),
         (2, 1),
@@ -377,7 +376,7 @@ def test_factor_columns_equal_a_per_row_loop_on_hostile_inputs(features, with_ac
         (4, 500),
     ):  # one FactorTables across "chunks", as a run keeps it
         rows, expl, p, tiers = _synthetic(n, seed, features)
-        got = explain.factor_columns(rows, expl, p, tiers, with_actions=with_actions, tables=tables)
+        got = factor_columns(rows, expl, p, tiers, with_actions=with_actions, tables=tables)
         want = _row_reference(rows, expl, p, tiers, with_actions)
         assert got.columns.tolist() == want.columns.tolist()
         assert got.index.equals(rows.index)
@@ -387,7 +386,7 @@ def test_factor_columns_equal_a_per_row_loop_on_hostile_inputs(features, with_ac
         if n > 1:
             # what the pipeline does for its rules-served customers: overwrite some rows from a second call
             mask = np.arange(n) % 3 == 0
-            other = explain.factor_columns(
+            other = factor_columns(
                 rows.loc[mask],
                 explain.Explanations(-expl.values.loc[mask], expl.base[mask]),
                 p[mask],
@@ -435,8 +434,8 @@ def test_impacts_are_the_repr_of_pythons_round():
         ]
     )
     closing = np.arange(len(x)) % 3 == 0  # the last factor of its list closes the list too
-    wholes, w, f = explain._impacts(x, closing)
-    got = explain._concat(wholes.take(w), explain._impact_tables()[1].take(f)).to_pylist()
+    wholes, w, f = arrow_text.impacts(x, closing)
+    got = arrow_text.concat(wholes.take(w), arrow_text.impact_tables()[1].take(f)).to_pylist()
     assert got == [
         repr(round(float(v), 4)) + ("}]" if last else "}") for v, last in zip(x, closing, strict=True)
     ]
@@ -454,7 +453,7 @@ def test_a_tenant_s_own_columns_read_as_their_headers_with_their_values():
     values = pd.DataFrame(
         {"own:Region Code": [0.8, -0.1], "own:Weekly Active Days": [0.3, -0.9]}, index=[0, 1]
     )
-    out = explain.factor_columns(
+    out = factor_columns(
         rows, explain.Explanations(values=values, base=np.zeros(2)), [0.7, 0.1], ["HIGH", "LOW"]
     )
     assert (

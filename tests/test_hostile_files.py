@@ -13,7 +13,8 @@ import zipfile
 
 import pytest
 
-from retainwise.science.reading import MAX_CELL_CHARS, read_upload
+from retainwise.science.reading import read_upload
+from retainwise.science.upload_stream import MAX_CELL_CHARS
 
 #: What reading any of these may cost at most (the CLI, kernel and pipeline together must fit 1.5 GiB).
 PEAK_LIMIT_MB = 700

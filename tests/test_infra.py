@@ -336,12 +336,23 @@ def test_data_bucket_is_encrypted_versioned_and_expires_uploads_and_results():
         assert rule["status"] == "Enabled"
         prefix = _block(rule, "filter").get("prefix")
         if "expiration" in rule:
-            expiring[prefix] = _block(rule, "expiration")["days"]
+            expiring[prefix or rule["id"]] = _block(rule, "expiration")["days"]
     assert expiring == {
         "${local.uploads_prefix}": "${var.upload_retention_days}",
         "${local.results_prefix}": "${var.result_retention_days}",
+        "expire-staged-uploads": 1,
     }
     assert t.default("upload_retention_days") < t.default("result_retention_days")
+
+
+def test_staged_portal_uploads_expire_after_a_day_by_the_tag_the_portal_gives_them():
+    from retainwise.platform.quotas import STAGED_TAG, STAGED_TTL_S
+
+    rules = {r["id"]: r for r in tf().resource("aws_s3_bucket_lifecycle_configuration", "data")["rule"]}
+    staged = rules["expire-staged-uploads"]
+    match = _block(_block(staged, "filter"), "and")
+    assert match == {"prefix": "${local.uploads_prefix}", "tags": {STAGED_TAG[0]: STAGED_TAG[1]}}
+    assert _block(staged, "expiration")["days"] * 86_400 == STAGED_TTL_S
 
 
 def test_uploads_notify_the_job_queue():
@@ -403,6 +414,8 @@ def test_reports_read_results_and_the_portal_writes_only_uploads():
         ("s3:GetObject", uploads),
         ("s3:DeleteObject", staging),
         ("s3:AbortMultipartUpload", staging),
+        ("s3:PutObjectTagging", staging),  # the tag that expires a staged file after a day
+        ("s3:ListBucket", BUCKET),  # under uploads/ only: a tenant's upload bytes per day
         ("sqs:SendMessage", "${aws_sqs_queue.jobs.arn}"),
         ("kms:Decrypt", KMS_KEY),
         ("kms:GenerateDataKey", KMS_KEY),
@@ -410,6 +423,7 @@ def test_reports_read_results_and_the_portal_writes_only_uploads():
     by_sid = _statements_by_sid(statements)
     assert _conditions(by_sid["BucketKeyViaS3"]) == {"kms:ViaService": ("StringEquals", [S3_VIA])}
     assert "condition" not in by_sid["ReadResults"]
+    assert _conditions(by_sid["CountUploads"]) == {"s3:prefix": ("StringLike", ["${local.uploads_prefix}*"])}
 
 
 def test_task_roles_carry_only_their_own_policy():
@@ -678,6 +692,117 @@ def test_runner_error_filter_matches_the_runner_log_format():
     assert [_filter_matches(pattern, r) for r in records] == [True, True, True, False, False]
 
 
+def _json_filter(pattern: str, record: dict) -> bool:
+    """Evaluate a CloudWatch JSON filter of ``($.key = "value")`` terms joined by ``&&`` within ``||``."""
+    body = pattern.strip()
+    assert body.startswith("{") and body.endswith("}"), pattern
+    alternatives = []
+    for alternative in body[1:-1].split("||"):
+        terms = [
+            re.fullmatch(r'\s*\(?\s*\$\.(\w+)\s*=\s*"([^"]*)"\s*\)?\s*', t) for t in alternative.split("&&")
+        ]
+        assert all(terms), pattern
+        alternatives.append(all(record.get(m.group(1)) == m.group(2) for m in terms))
+    return any(alternatives)
+
+
+def _security_lines() -> list[dict]:
+    """The lines retainwise.platform.events writes, one per kind, as a log stream holds them."""
+    import logging
+
+    from retainwise.platform.events import KINDS, security_event
+
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    logger = logging.getLogger("retainwise.security")
+    logger.addHandler(handler)
+    try:
+        for kind in KINDS:
+            security_event(kind, tenant="acme", token="never-logged")
+    finally:
+        logger.removeHandler(handler)
+    return [json.loads(line) for line in lines]
+
+
+SECURITY_FILTERS = {  # filter -> (metric, the kinds it counts)
+    "security_events": ("SecurityEvents", {"link_refused", "upload_refused", "limit_hit"}),
+    "links_refused": ("LinksRefused", {"link_refused"}),
+    "uploads_refused": ("UploadsRefused", {"upload_refused"}),
+    "limit_hits": ("LimitHits", {"limit_hit"}),
+}
+
+
+def test_security_event_filters_count_the_lines_events_py_writes_in_both_services():
+    t = tf()
+    assert t.locals["service_log_groups"] == {
+        "runner": "${aws_cloudwatch_log_group.runner.name}",
+        "reports": "${aws_cloudwatch_log_group.reports.name}",
+    }
+    events = _security_lines()
+    stream = io.StringIO()
+    EventLog(stream, component="runner")("run_failed", level="error", run_id="r1")
+    runner_line = json.loads(stream.getvalue())
+    for name, (metric, kinds) in SECURITY_FILTERS.items():
+        f = t.resource("aws_cloudwatch_log_metric_filter", name)
+        assert f["for_each"] == "${local.service_log_groups}" and f["log_group_name"] == "${each.value}"
+        counted = {e["kind"] for e in events if _json_filter(f["pattern"], e)}
+        assert counted == kinds, name
+        assert not _json_filter(f["pattern"], runner_line)
+        transform = _block(f, "metric_transformation")
+        assert (transform["name"], transform["namespace"]) == (metric, "${local.metrics_namespace}")
+    from retainwise.platform.events import KINDS
+
+    assert set(KINDS) == SECURITY_FILTERS["security_events"][1]
+
+
+def test_security_alarms_page_on_a_burst_of_each_kind():
+    t = tf()
+    alarm = t.resource("aws_cloudwatch_metric_alarm", "security")
+    assert alarm["for_each"] == "${local.security_alarm_threshold}"
+    thresholds = t.locals["security_alarm_threshold"]
+    assert set(thresholds) == {metric for metric, _ in SECURITY_FILTERS.values()}
+    assert all(isinstance(v, int) and v > 0 for v in thresholds.values())
+    assert (alarm["namespace"], alarm["metric_name"], alarm["threshold"]) == (
+        "${local.metrics_namespace}",
+        "${each.key}",
+        "${each.value}",
+    )
+    assert (alarm["statistic"], alarm["period"], alarm["comparison_operator"]) == (
+        "Sum",
+        300,
+        "GreaterThanThreshold",
+    )
+    assert alarm["alarm_actions"] == ["${aws_sns_topic.alarms.arn}"]
+    assert t.locals["metrics_namespace"] == "RetainWise/${local.prefix}"
+
+
+def test_failed_run_share_alarm_counts_the_runner_s_run_lines():
+    t = tf()
+    stream = io.StringIO()
+    log = EventLog(stream, component="runner")
+    log("run_failed", level="error", run_id="r1")
+    log("run_completed", run_id="r2", rows=400, seconds=3.0)
+    log("run_retry", level="warning", run_id="r3")
+    failed, completed, retry = (json.loads(line) for line in stream.getvalue().splitlines())
+    filters = {}
+    for name, line in (("runs_failed", failed), ("runs_completed", completed)):
+        f = t.resource("aws_cloudwatch_log_metric_filter", name)
+        assert f["log_group_name"] == "${aws_cloudwatch_log_group.runner.name}"
+        assert [_json_filter(f["pattern"], r) for r in (failed, completed, retry)] == [
+            r is line for r in (failed, completed, retry)
+        ]
+        filters[_block(f, "metric_transformation")["name"]] = _block(f, "metric_transformation")["namespace"]
+    alarm = t.resource("aws_cloudwatch_metric_alarm", "failed_run_share")
+    queries = {q["id"]: q for q in alarm["metric_query"]}
+    assert queries["share"]["return_data"] is True
+    assert queries["share"]["expression"] == "IF(failed + completed >= 5, failed / (failed + completed), 0)"
+    for qid, metric in (("failed", "RunsFailed"), ("completed", "RunsCompleted")):
+        m = _block(queries[qid], "metric")
+        assert (m["metric_name"], m["namespace"], m["stat"]) == (metric, filters[metric], "Sum")
+    assert alarm["threshold"] == 0.5 and alarm["alarm_actions"] == ["${aws_sns_topic.alarms.arn}"]
+
+
 # --------------------------------------------------------------------------- the container files
 
 
@@ -932,7 +1057,10 @@ class _Status(BaseHTTPRequestHandler):
     status = 200
 
     def do_GET(self):  # noqa: N802 - http.server's naming
+        self.paths.append(self.path)
         self.send_response(self.status)
+        if self.status in (301, 302, 303, 307):
+            self.send_header("Location", "/login")
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -941,7 +1069,7 @@ class _Status(BaseHTTPRequestHandler):
 
 
 def _serve(status: int) -> ThreadingHTTPServer:
-    handler = type("Handler", (_Status,), {"status": status})
+    handler = type("Handler", (_Status,), {"status": status, "paths": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
@@ -960,6 +1088,45 @@ def test_http_check_passes_a_serving_voila_and_fails_errors_and_silence():
         ok.server_close(), broken.server_close()
     silent = _healthcheck("http", f"http://127.0.0.1:{port}/")
     assert silent.returncode == 1 and "unreachable" in silent.stderr
+
+
+def test_http_check_asks_the_health_page_on_the_servers_port_and_takes_only_a_200(monkeypatch):
+    ok, moved = _serve(200), _serve(302)
+    try:
+        monkeypatch.setenv("RETAINWISE_REPORT_PORT", str(ok.server_address[1]))
+        up = _healthcheck("http")  # no URL: the default, on the port the server was given
+        assert up.returncode == 0, up.stderr
+        assert ok.RequestHandlerClass.paths == ["/healthz"]
+        redirected = _healthcheck("http", f"http://127.0.0.1:{moved.server_address[1]}/healthz")
+        assert redirected.returncode == 1 and "302" in redirected.stderr  # not followed to a login page
+    finally:
+        ok.shutdown(), moved.shutdown()
+        ok.server_close(), moved.server_close()
+
+
+def test_load_balancer_and_container_check_the_report_servers_health_page():
+    from retainwise.reports.guards import HEALTH_ROUTE
+
+    check = _block(tf().resource("aws_lb_target_group", "reports"), "health_check")
+    assert (check["path"], str(check["matcher"])) == (HEALTH_ROUTE, "200")  # `/` answers 403 without a token
+    assert _run_healthcheck_source_constant("REPORTS_URL") == (
+        f"http://127.0.0.1:{entrypoints.REPORTS_PORT}{HEALTH_ROUTE}"
+    )
+    port = Settings.model_fields["report_port"].validation_alias
+    assert _run_healthcheck_source_constant("PORT_VARIABLE") == port
+    assert _dockerfile("reports")["HEALTHCHECK"][2:] == ["http"]
+    assert tf().locals["health_commands"]["runner"][2:] == ["/opt/retainwise/healthcheck.py", "heartbeat"]
+
+
+def test_load_balancer_access_logs_are_off_and_the_web_acl_log_redacts_tokens():
+    # a link's first request carries its token in the query string, which ALB access logs cannot redact
+    assert _block(tf().resource("aws_lb", "reports"), "access_logs")["enabled"] is False
+    waf_log = tf().resource("aws_wafv2_web_acl_logging_configuration", "reports")
+    redacted = waf_log["redacted_fields"]
+    assert any("query_string" in r for r in redacted)
+    assert any(
+        r.get("single_header", [{}])[0].get("name") == "cookie" for r in redacted if "single_header" in r
+    )
 
 
 def test_healthcheck_refuses_an_unknown_mode():

@@ -11,7 +11,8 @@ import pytest
 from retainwise.errors import InputError
 from retainwise.platform import mapping_store
 from retainwise.science import schema
-from retainwise.science.mapping import header_parts, map_columns
+from retainwise.science.headers import header_parts
+from retainwise.science.mapping import map_columns
 from retainwise.science.reading import read_upload
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -11,9 +11,11 @@ import pandas as pd
 import pytest
 
 from retainwise.science import schema
+from retainwise.science.canonical import to_canonical
 from retainwise.science.features import FULL_FEATURES
-from retainwise.science.mapping import map_columns, named_fields, says_otherwise
-from retainwise.science.normalise import normalise_category, to_canonical
+from retainwise.science.headers import named_fields, says_otherwise
+from retainwise.science.mapping import map_columns
+from retainwise.science.normalise import normalise_category
 from retainwise.science.reading import read_upload
 from retainwise.science.validation import validate
 

@@ -6,14 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from retainwise.science.canonical import Normaliser, to_canonical
 from retainwise.science.mapping import ColumnMapping, map_columns
-from retainwise.science.normalise import (
-    Normaliser,
-    normalise_category,
-    parse_numbers,
-    to_canonical,
-    value_fit,
-)
+from retainwise.science.normalise import normalise_category, parse_numbers, value_fit
 
 
 def s(values) -> pd.Series:
@@ -174,16 +169,16 @@ def test_normalising_works_over_distinct_values(monkeypatch):
     import retainwise.science.normalise as normalise
 
     seen = []
-    original = normalise._number_texts
-    monkeypatch.setattr(normalise, "_number_texts", lambda v: seen.append(len(v)) or original(v))
+    original = normalise.number_texts
+    monkeypatch.setattr(normalise, "number_texts", lambda v: seen.append(len(v)) or original(v))
     data = pd.DataFrame(
         {"id": np.arange(100_000).astype(str), "mrr": ["$1", "$2", "$3"] * 33_333 + ["$1"]}, dtype="str"
     )
     mapping = ColumnMapping(mapping={"id": "customer_id", "mrr": "monthly_charges"})
-    canonical = normalise.to_canonical(data, mapping)
+    canonical = to_canonical(data, mapping)
     assert seen == [3] and canonical["monthly_charges"].sum() == pytest.approx(33_333 * 6 + 1)
     seen.clear()
-    normaliser = normalise.Normaliser(mapping)
+    normaliser = Normaliser(mapping)
     normaliser.canonical(data.iloc[:50_000])
     normaliser.canonical(data.iloc[50_000:])
     assert seen == [3]
@@ -379,11 +374,11 @@ def test_the_decimal_mark_is_still_decided_per_chunk():
 
 
 def test_normaliser_forgets_when_a_column_has_too_many_distinct_values(monkeypatch):
-    import retainwise.science.normalise as normalise
+    import retainwise.science.canonical as canonical
 
-    monkeypatch.setattr(normalise, "MEMO_LIMIT", 6)
+    monkeypatch.setattr(canonical, "MEMO_LIMIT", 6)
     frame = messy_frame()
-    normaliser = normalise.Normaliser(MESSY_MAPPING)
+    normaliser = Normaliser(MESSY_MAPPING)
     for chunk in chunked(frame, 20):
         assert_same(normaliser.canonical(chunk), to_canonical(chunk, MESSY_MAPPING))
     # a memo holds at most the limit, or one chunk's distinct values when they alone pass it
@@ -407,9 +402,9 @@ def test_a_mostly_distinct_column_stops_being_remembered(monkeypatch):
     )
     mapping = ColumnMapping(mapping={"id": "customer_id", "total": "total_charges", "mrr": "monthly_charges"})
     seen = []
-    original = normalise._number_texts
-    monkeypatch.setattr(normalise, "_number_texts", lambda v: seen.append(len(v)) or original(v))
-    normaliser = normalise.Normaliser(mapping)
+    original = normalise.number_texts
+    monkeypatch.setattr(normalise, "number_texts", lambda v: seen.append(len(v)) or original(v))
+    normaliser = Normaliser(mapping)
     for i, chunk in enumerate(chunked(frame, 3000)):
         seen.clear()
         got = normaliser.canonical(chunk)

@@ -16,7 +16,8 @@ import pytest
 from retainwise.errors import InputError
 from retainwise.science import csv_format
 from retainwise.science.encoding import detect_encoding
-from retainwise.science.reading import MAX_CELL_CHARS, _blank_rows, _check_cells, read_upload
+from retainwise.science.reading import read_upload
+from retainwise.science.upload_stream import MAX_CELL_CHARS, _blank_rows, _check_cells
 
 TEXT = 'customer_id,name,monthly_charges\nA1,José Müller,"1,234.50"\nA2,Zoë Ångström,29.85\n'
 

@@ -166,18 +166,22 @@ def test_recent_runs_are_newest_updated_first_across_tenants(store):
 
 
 def test_saved_mappings_are_shared_through_the_store(store):
-    assert store.load_mapping("acme") is None
+    from retainwise.platform import mapping_store
+
+    assert mapping_store.load(store, "acme") is None
     record = {
         "columns": ["Ref", "MRR"],
         "mapping": {"Ref": "customer_id", "MRR": "monthly_charges"},
+        "confidence": {},
+        "units": {},
         "confirmed": {"Ref": "customer_id"},
     }
-    store.save_mapping("acme", record)
+    mapping_store.save(store, "acme", record)
     other_runner = RunStore(store.engine)  # another process reading the same database
-    assert other_runner.load_mapping("acme") == record
-    store.save_mapping("acme", {**record, "columns": ["Ref"]})
-    assert other_runner.load_mapping("acme")["columns"] == ["Ref"]
-    assert other_runner.load_mapping("other") is None
+    assert mapping_store.load(other_runner, "acme") == record
+    mapping_store.save(store, "acme", {**record, "columns": ["Ref"]})
+    assert mapping_store.load(other_runner, "acme")["columns"] == ["Ref"]
+    assert mapping_store.load(other_runner, "other") is None
 
 
 def test_runs_are_listed_by_status(store):

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from retainwise.errors import InputError
+from retainwise.science.canonical import to_canonical
 from retainwise.science.mapping import map_columns
-from retainwise.science.normalise import to_canonical
 from retainwise.science.quality import LEVELS
 from retainwise.science.reading import read_upload
 from retainwise.science.validation import validate

@@ -32,7 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="retainwise", description="Predict and explain customer churn.")
     parser.add_argument("--version", action=_Version, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _local(sub)
+    _score(sub)
+    _train(sub)
+    _outcomes(sub)
     _models(sub)
     _platform(sub)
     _runs(sub)
@@ -40,8 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _local(sub) -> None:
-    """Commands of this machine's files: score, train, model, outcomes (a platform run's too)."""
+def _score(sub) -> None:
+    """``score``: the pipeline and report notebooks on this machine's file."""
     p = sub.add_parser("score", help="score a customer file locally (the pipeline and report notebooks)")
     p.add_argument("file", help="customer file to score: CSV in any common dialect, or .xlsx")
     p.add_argument(
@@ -64,6 +66,9 @@ def _local(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress output on stderr")
     p.add_argument("--json", action="store_true", help=JSON_HELP + " (summary.json and the output paths)")
 
+
+def _train(sub) -> None:
+    """``train`` (the committed model or a tenant's own) and ``model`` (the committed model's card)."""
     p = sub.add_parser(
         "train",
         help="train the committed model through notebooks/training.ipynb, or with --tenant T a "
@@ -111,6 +116,9 @@ def _local(sub) -> None:
     p = sub.add_parser("model", help="print the committed model's card")
     p.add_argument("--json", action="store_true", help="the card as JSON")
 
+
+def _outcomes(sub) -> None:
+    """``outcomes``: who actually left, joined to a run's customers (a local or a platform run)."""
     p = sub.add_parser(
         "outcomes",
         help="who actually left: join an outcomes file to the run that scored those customers",

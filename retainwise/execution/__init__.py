@@ -6,3 +6,15 @@ It may import ``retainwise.science`` (a warm kernel imports it); it must never i
 ``retainwise.platform``, ``retainwise.reports``, ``retainwise.cli`` or ``runner``: it runs a notebook
 on files it is handed and knows nothing of queues, buckets or tenants' links.
 """
+
+# The public modules: imported from outside the package. The others are its own business
+# (tests/test_import_paths.py keeps this list true).
+__all__ = [
+    "confinement",
+    "engine",
+    "execute",
+    "kernels",
+    "notebook",
+    "static_report",
+    "tenant_training",
+]

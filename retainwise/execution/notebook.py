@@ -2,19 +2,22 @@
 
 Scoring (the pipeline and report notebooks), training and the runner all run
 notebooks through :func:`run_notebook`. Errors raised inside the kernel reach
-us as Papermill's ``PapermillExecutionError`` carrying only the exception's
-name and text; :func:`kernel_error` turns them back into RetainWise's
-categories here (the edge), so callers decide on retries from the class alone.
+us as Papermill's ``PapermillExecutionError`` carrying the exception's name,
+text and traceback; a RetainWise error ends its traceback with a JSON record of
+its fields (``RetainwiseError._render_traceback_``), and :func:`kernel_error`
+turns them back into the same class with the same code here (the edge), so
+callers decide on retries from the class alone and runs record the real code.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from retainwise.errors import BY_NAME, ExecutionError, InternalError, RetainwiseError
+from retainwise.errors import BY_NAME, KERNEL_RECORD, ExecutionError, InternalError, RetainwiseError
 from retainwise.execution.kernels import KERNEL_NAME, POOL_CLIENT, kernel_stamp, start_kernel
 from retainwise.resources import notebook as shipped_notebook
 
@@ -87,31 +90,14 @@ def run_notebook(
     :class:`InternalError` (permanent) for any other exception in a cell; :class:`ExecutionError`
     (transient) when the kernel dies, times out or cannot be reached.
     """
-    import papermill as pm  # ~0.3 s: only when a notebook runs (see kernel_session)
     from papermill.exceptions import PapermillExecutionError
-
-    from retainwise.execution.engine import ENGINE_NAME
 
     source = Path(notebook) if Path(notebook).name != str(notebook) else notebook_path(str(notebook))
     executed = Path(executed)
     executed.parent.mkdir(parents=True, exist_ok=True)
     try:
         with kernel_session(km, kc, cwd=cwd or executed.parent, env=env) as (km, kc):
-            # Which kernel ran it goes into the notebook's metadata before Papermill writes it (the engine).
-            pm.execute_notebook(
-                str(source),
-                str(executed),
-                parameters=parameters,
-                progress_bar=progress,
-                km=km,
-                kc=kc,
-                stamp=kernel_stamp(km),
-                kernel_name=KERNEL_NAME,
-                engine_name=ENGINE_NAME,
-                execution_timeout=timeout,
-                log_output=False,
-                request_save_on_cell_execute=False,
-            )
+            _execute(source, executed, parameters, km, kc, timeout=timeout, progress=progress)
     except PapermillExecutionError as exc:
         raise kernel_error(exc, source.stem) from None
     except RetainwiseError:
@@ -125,20 +111,66 @@ def run_notebook(
     return executed
 
 
+def _execute(source: Path, executed: Path, parameters: dict, km, kc, *, timeout, progress) -> None:
+    """Papermill's run of ``source`` on the given kernel; raises what Papermill raises."""
+    import papermill as pm  # ~0.3 s: only when a notebook runs (see kernel_session)
+
+    from retainwise.execution.engine import ENGINE_NAME
+
+    # Which kernel ran it goes into the notebook's metadata before Papermill writes it (the engine).
+    pm.execute_notebook(
+        str(source),
+        str(executed),
+        parameters=parameters,
+        progress_bar=progress,
+        km=km,
+        kc=kc,
+        stamp=kernel_stamp(km),
+        kernel_name=KERNEL_NAME,
+        engine_name=ENGINE_NAME,
+        execution_timeout=timeout,
+        log_output=False,
+        request_save_on_cell_execute=False,
+    )
+
+
 def kernel_error(exc, notebook: str = "pipeline") -> RetainwiseError:
     """The RetainWise error of the right category for ``exc``, a Papermill error raised in a kernel.
 
-    Raises nothing. An exception that is not one of ours means our own code failed on this input: a
-    bug, and a retry fails the same way, so it is an :class:`InternalError` (permanent, code
-    ``<notebook>_failed``).
+    Raises nothing. One of ours comes back with its class, code and fields from the record line its
+    traceback ends with (``RetainwiseError._render_traceback_``); without that line (a kernel whose
+    IPython ignores the hook) from its class name and text, with the class's default code. An
+    exception that is not one of ours means our own code failed on this input: a bug, and a retry
+    fails the same way, so it is an :class:`InternalError` (permanent, code ``<notebook>_failed``).
     """
     cls = BY_NAME.get(exc.ename)
     if cls is not None:
-        return cls(exc.evalue)
+        return cls(exc.evalue, **_recorded_fields(exc.traceback or []))
     return InternalError(
         f"The {notebook} notebook failed in cell {exc.exec_count} with {exc.ename}: {exc.evalue}",
         code=f"{notebook}_failed",
     )
+
+
+def _recorded_fields(traceback: list[str]) -> dict:
+    """``code``, ``column``, ``count`` and ``examples`` from a kernel traceback's record line ({} if none)."""
+    last = traceback[-1] if traceback else ""
+    if not isinstance(last, str) or not last.startswith(KERNEL_RECORD):
+        return {}
+    try:
+        record = json.loads(last.removeprefix(KERNEL_RECORD))
+    except ValueError:
+        return {}
+    if not isinstance(record, dict):
+        return {}
+    count = record.get("count")
+    examples = record.get("examples")
+    return {
+        "code": record["code"] if isinstance(record.get("code"), str) else None,
+        "column": record["column"] if isinstance(record.get("column"), str) else None,
+        "count": count if isinstance(count, int) and not isinstance(count, bool) else None,
+        "examples": examples if isinstance(examples, list) else None,
+    }
 
 
 def _ensure_record(source: Path, executed: Path, reason: str) -> None:

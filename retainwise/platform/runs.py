@@ -18,10 +18,10 @@ SQLAlchemy errors are translated into :class:`StorageError` here.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from retainwise.errors import StorageError
+from retainwise.platform.run_record import Run
 
 QUEUED, PROCESSING, COMPLETED, FAILED = "QUEUED", "PROCESSING", "COMPLETED", "FAILED"
 STATUSES = (QUEUED, PROCESSING, COMPLETED, FAILED)
@@ -74,72 +75,6 @@ class RunRow(Base):
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime)
     started_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
-
-
-class MappingRow(Base):
-    """A tenant's saved column mapping (the record the pipeline returns as ``mapping.json``)."""
-
-    __tablename__ = "mappings"
-
-    tenant: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    record: Mapped[str] = mapped_column(sa.Text)  # JSON
-    saved_at: Mapped[datetime] = mapped_column(sa.DateTime)
-
-
-@dataclass(frozen=True)
-class Run:
-    """A run as callers see it (a plain snapshot, detached from the database)."""
-
-    id: str
-    tenant: str
-    upload_key: str
-    upload_etag: str | None
-    status: str
-    attempts: int
-    rows_in: int | None
-    rows_scored: int | None
-    quality_score: float | None
-    model_version: str | None
-    output_keys: dict
-    error: str | None
-    error_code: str | None
-    message_id: str | None
-    lease_until: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-
-    @classmethod
-    def of(cls, row: RunRow) -> Run:
-        return cls(
-            id=row.id,
-            tenant=row.tenant,
-            upload_key=row.upload_key,
-            upload_etag=row.upload_etag,
-            status=row.status,
-            attempts=row.attempts,
-            rows_in=row.rows_in,
-            rows_scored=row.rows_scored,
-            quality_score=row.quality_score,
-            model_version=row.model_version,
-            output_keys=json.loads(row.output_keys) if row.output_keys else {},
-            error=row.error,
-            error_code=row.error_code,
-            message_id=row.message_id,
-            lease_until=row.lease_until,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            started_at=row.started_at,
-            finished_at=row.finished_at,
-        )
-
-    def to_dict(self) -> dict:
-        out = dict(self.__dict__)
-        for key, value in out.items():
-            if isinstance(value, datetime):
-                out[key] = value.isoformat(timespec="seconds") + "Z"
-        return out
 
 
 def idempotency_key(tenant: str, key: str, etag: str | None) -> str | None:
@@ -376,32 +311,6 @@ class RunStore:
                 .values(lease_until=t + timedelta(seconds=rest_s), error=error, error_code=code, updated_at=t)
             )
 
-    def save_mapping(self, tenant: str, record: dict) -> None:
-        """Save ``tenant``'s mapping record, replacing the previous one (every runner sees it).
-
-        Raises StorageError, also when another runner inserted the tenant's first record at the same
-        moment (callers treat a mapping that was not saved as advisory, never as a failed run).
-        """
-        t, body = now(), json.dumps(record, ensure_ascii=False)
-        with self._session("saving a mapping") as s:
-            row = s.get(MappingRow, tenant)
-            if row is None:
-                s.add(MappingRow(tenant=tenant, record=body, saved_at=t))
-            else:
-                row.record, row.saved_at = body, t
-
-    def load_mapping(self, tenant: str) -> dict | None:
-        """``tenant``'s saved mapping record, or None."""
-        with self._session("reading a mapping") as s:
-            row = s.get(MappingRow, tenant)
-            if row is None:
-                return None
-        try:
-            record = json.loads(row.record)
-        except ValueError:
-            return None
-        return record if isinstance(record, dict) else None
-
     # -- reads ------------------------------------------------------------
     def get(self, run_id: str) -> Run | None:
         with self._session("reading a run") as s:
@@ -452,3 +361,21 @@ class RunStore:
         with self._session("counting runs") as s:
             result = s.execute(sa.select(RunRow.status, sa.func.count()).group_by(RunRow.status)).all()
         return {status: int(n) for status, n in result}
+
+
+_SHARED: dict[str, RunStore] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_store(database_url: str, *, migrate: bool = False) -> RunStore:
+    """The run store at ``database_url``, opened once per process and shared by every caller in it.
+
+    One engine and connection pool per process, not per page or per run: the report server's gate, a
+    report kernel, the portal and the runner's notifier each ask for the store many times. ``migrate``
+    only for a process that may be the first to open a fresh database (a kernel of ``retainwise up``);
+    services that start after the stack migrated pass ``migrate=False``.
+    """
+    with _SHARED_LOCK:  # requests arriving together on a fresh server must still share one engine
+        if database_url not in _SHARED:
+            _SHARED[database_url] = RunStore.open(database_url, migrate=migrate)
+        return _SHARED[database_url]

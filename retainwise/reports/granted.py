@@ -40,7 +40,7 @@ def _earlier(settings, store, run, grant) -> list[dict]:
             "created_at": other.created_at,
         }
         if other.status == COMPLETED and other.id != run.id:
-            entry["url"] = report_url(settings, run.tenant, other.id, remaining_s(grant))
+            entry["url"] = report_url(settings, run.tenant, other.id, remaining_s(grant), parent=grant)
         earlier.append(entry)
     return earlier
 
@@ -64,12 +64,11 @@ def _previous(storage, earlier: list[dict], store, run) -> dict | None:
     return None
 
 
-@functools.cache
 def _store(database_url: str):
     """The run store, opened (and migrated) once per kernel: :func:`warm` does it before the request."""
-    from retainwise.platform.runs import RunStore
+    from retainwise.platform.runs import shared_store
 
-    return RunStore.open(database_url)
+    return shared_store(database_url, migrate=True)
 
 
 @functools.cache
@@ -111,14 +110,15 @@ def _features_loader(storage, run, summary: dict, name: str, shown: Future):
 
 
 def load_granted(settings, grant, run_id: str) -> ReportData:
-    """The run ``grant`` names. LinkError when it is not the tenant's or not COMPLETED; StorageError when
-    storage or the run store fails."""
+    """The run ``grant`` names. LinkError when it is not the tenant's, not COMPLETED, or the tenant's links
+    were revoked or it is disabled; StorageError when storage or the run store fails."""
     from retainwise.errors import LinkError
     from retainwise.platform.labelled import BucketLabelled
-    from retainwise.platform.links import remaining_s
+    from retainwise.platform.links import check_access, remaining_s
     from retainwise.platform.runs import COMPLETED
 
     store = _store(settings.effective_database_url)
+    check_access(store, grant)  # revoked or disabled since the server admitted the page: no data
     run = store.get(run_id)
     if run is None or run.tenant != grant.tenant or run.id != grant.run_id:
         raise LinkError("This report link is not valid.", code="wrong_tenant")
@@ -144,14 +144,8 @@ def load_granted(settings, grant, run_id: str) -> ReportData:
     )
     shown.set_result(shown_ids(data))
     data.prefetch(pending)
-    data.download_url = storage.s3.generate_presigned_url(
-        "get_object",
-        ExpiresIn=min(3600, remaining_s(grant)),
-        Params={
-            "Bucket": storage.bucket,
-            "Key": run.output_keys["results.csv"],
-            "ResponseContentDisposition": f'attachment; filename="churn-{run.id}.csv"',
-        },
+    data.download_url = storage.presign(
+        run.output_keys["results.csv"], min(3600, remaining_s(grant)), filename=f"churn-{run.id}.csv"
     )
     data.earlier = _earlier(settings, store, run, grant)
     data.previous = _previous(storage, data.earlier, store, run)

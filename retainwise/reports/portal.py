@@ -36,58 +36,12 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs
 
 from retainwise.errors import InputError, LinkError, RetainwiseError
+from retainwise.reports.portal_style import CSS
 
 #: A sample this large (bytes) is read to infer the columns; CSV files are cut at a line end.
 SAMPLE_BYTES = 4 * 1024 * 1024
-
-CSS = """
-<style>
-.rw-portal { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; color: #1d2733;
-  max-width: 1100px; }
-.rw-portal h2 { font-size: 22px; margin: 6px 0 2px; }
-.rw-portal h3 { font-size: 16px; margin: 18px 0 6px; }
-.rw-note { color: #5b6775; font-size: 13px; }
-.rw-upload { display: flex; gap: 10px; align-items: center; flex-wrap: wrap; margin: 6px 0; }
-.rw-upload-status { flex-basis: 100%; font-size: 13px; color: #5b6775; }
-.rw-upload-status[data-state="error"] { color: #b42318; font-weight: 600; }
-.rw-map-row { display: flex; gap: 10px; align-items: center; padding: 2px 6px; border-radius: 4px;
-  flex-wrap: wrap; }
-.rw-map-head { font-weight: 600; font-size: 12px; color: #5b6775; }
-.rw-map-head span { display: inline-block; width: 200px; }
-.rw-low { background: #fff4e0; }
-.rw-low .rw-map-conf { color: #9a5b00; font-weight: 600; }
-.rw-map-examples { color: #5b6775; font-size: 12px; }
-.rw-columns-status.rw-error, .rw-failed-reason { color: #b42318; }
-table.rw-table { border-collapse: collapse; font-size: 13px; width: 100%; }
-table.rw-table th { text-align: left; background: #f3f6fa; padding: 6px 8px; }
-table.rw-table td { padding: 5px 8px; border-bottom: 1px solid #e6e9ee; vertical-align: top; }
-.rw-status-COMPLETED { color: #1b7a3d; font-weight: 600; }
-.rw-status-FAILED { color: #b42318; font-weight: 600; }
-.rw-status-PROCESSING, .rw-status-QUEUED { color: #9a5b00; }
-.rw-run-kind { color: #5b6775; font-size: 12px; }
-.rw-training { max-width: 420px; line-height: 1.4; }
-.rw-refusal { max-width: 520px; margin: 60px auto; padding: 28px; border-radius: 8px; background: #fff7f6;
-  border: 1px solid #f3c3bf; font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; }
-.rw-runs a, .rw-tell { color: #1d5fbf; text-decoration: underline; cursor: pointer; }
-.rw-own-model { font-size: 14px; line-height: 1.45; margin: 4px 0; padding: 8px 10px; background: #f3f6fa;
-  border-radius: 6px; }
-.rw-outcomes-note { color: #5b6775; font-size: 12px; line-height: 1.4; margin-top: 3px; max-width: 420px; }
-.rw-outcomes-status { font-size: 13px; line-height: 1.4; color: #1b7a3d; margin: 6px 0; }
-.rw-outcomes-status[data-state="idle"] { color: #5b6775; }
-.rw-outcomes-status[data-state="error"] { color: #b42318; font-weight: 600; }
-.rw-outcomes-status[data-state="busy"] { color: #5b6775; }
-@media (max-width: 700px) {
-  .rw-map-head, .rw-runs-table thead { display: none; }
-  .rw-runs-table tr { display: block; border-bottom: 1px solid #e6e9ee; padding: 6px 0; }
-  .rw-runs-table td { display: block; border: none; padding: 2px 8px; }
-  .rw-runs-table td:empty { display: none; }
-  .rw-runs-table td[data-label]::before { content: attr(data-label) ": "; color: #5b6775; }
-}
-</style>
-"""
 
 
 @dataclass
@@ -105,22 +59,22 @@ def read_sample(storage, key: str, name: str):
 
     Raises InputError with the CLI's reason for an unusable file; StorageError when storage fails.
     """
-    from retainwise.platform.aws import translate
     from retainwise.reports.portal_upload import check_name
     from retainwise.science.reading import read_upload
+    from retainwise.science.sample import sample_frame
 
     head = storage.head(key)
     if head is None:
         raise InputError("The upload did not arrive; please upload the file again.", code="upload_missing")
     with tempfile.TemporaryDirectory(prefix="retainwise-portal-") as tmp:
         path = Path(tmp) / check_name(name)  # the tenant's own file name, so messages name it as they know it
-        if head["ContentLength"] <= SAMPLE_BYTES or path.suffix.lower() == ".xlsx":
+        if path.suffix.lower() == ".xlsx":  # a ZIP cannot be cut: downloaded whole, only its sample read
+            storage.download(key, path)
+            return sample_frame(path)
+        if head["ContentLength"] <= SAMPLE_BYTES:
             storage.download(key, path)
         else:
-            with translate(f"reading {key}"):
-                data = storage.s3.get_object(
-                    Bucket=storage.bucket, Key=key, Range=f"bytes=0-{SAMPLE_BYTES - 1}"
-                )["Body"].read()
+            data = storage.get_head_bytes(key, SAMPLE_BYTES)
             path.write_bytes(data[: data.rfind(b"\n") + 1] or data)
         return read_upload(path).frame
 
@@ -131,7 +85,7 @@ class Portal:
     def __init__(self, settings, grant) -> None:
         import ipywidgets as w
 
-        from retainwise.platform.runs import RunStore
+        from retainwise.platform.runs import shared_store
         from retainwise.platform.storage import Storage
         from retainwise.reports.portal_outcomes import Outcomes
         from retainwise.reports.portal_runs import RunsTable
@@ -139,7 +93,7 @@ class Portal:
         from retainwise.science.reading import MAX_BYTES
 
         self.settings, self.grant = settings, grant
-        self.store = RunStore.open(settings.effective_database_url, migrate=False)
+        self.store = shared_store(settings.effective_database_url)
         self.storage = Storage(settings)
         self.upload = UploadWidget(max_bytes=MAX_BYTES)
         self.upload.on_msg(self._on_upload)
@@ -240,7 +194,7 @@ class Portal:
 
     def _discard(self, key: str) -> None:
         try:
-            self.storage.s3.delete_object(Bucket=self.storage.bucket, Key=key)
+            self.storage.delete(key)
         except Exception:  # noqa: BLE001 - a leftover staged file is removed by the bucket's lifecycle
             pass
 
@@ -387,7 +341,8 @@ def open_portal(tenant: str = "", *, environ: dict | None = None):
     """
     import logging
 
-    from retainwise.platform.links import Grant, verify_portal
+    from retainwise.platform.links import Grant
+    from retainwise.reports.gate import check_portal, query_params
     from retainwise.settings import Settings
 
     env = os.environ if environ is None else environ
@@ -398,8 +353,8 @@ def open_portal(tenant: str = "", *, environ: dict | None = None):
     try:
         settings = Settings.from_env()
         if str(env.get("SERVER_SOFTWARE", "")).startswith("voila"):
-            token = (parse_qs(env.get("QUERY_STRING", "")).get("token") or [None])[0]
-            return Portal(settings, verify_portal(settings.secret, token))
+            # the server's own check again (signature, expiry, revoked links, a disabled tenant)
+            return Portal(settings, check_portal(settings, query_params(env.get("QUERY_STRING", ""))))
         if tenant:  # a data scientist working on the page in JupyterLab
             return Portal(settings, Grant(tenant=tenant, run_id="", expires=int(time.time()) + 3600))
     except LinkError as exc:

@@ -125,7 +125,9 @@ class RunsTable:
             high = (summary.get("risk_counts") or {}).get("HIGH", 0) / max(1, summary.get("rows_scored") or 0)
             lifetime = remaining_s(self.grant)
             cells["high"] = f"{high:.1%}"
-            cells["report"] = report_url(self.settings, self.grant.tenant, run.id, lifetime)
+            cells["report"] = report_url(
+                self.settings, self.grant.tenant, run.id, lifetime, parent=self.grant
+            )
             cells["download"] = self.storage.presign(
                 run.output_keys["results.csv"], min(3600, lifetime), filename="results.csv"
             )

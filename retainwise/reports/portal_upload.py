@@ -11,7 +11,9 @@ staged file is not scored: the runner only runs keys directly under
 ``uploads/<tenant>/``, and the portal queues a copy once the tenant has
 confirmed its columns.
 
-Answers are JSON: ``{"key", "name", "size"}``, or ``{"error"}`` with 400/403/411/413/503.
+Answers are JSON: ``{"key", "name", "size"}``, or ``{"error"}`` with 400/403/411/413/429/503 (429 with
+``Retry-After``: the tenant's uploads per minute or bytes per day, :mod:`retainwise.platform.limits`).
+A staged file is tagged so that the bucket expires it after a day (:mod:`retainwise.platform.quotas`).
 """
 
 from __future__ import annotations
@@ -25,8 +27,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from retainwise.errors import InputError, LinkError, RetainwiseError
-from retainwise.platform.storage import check_tenant, safe_name
-from retainwise.platform.tenants import STAGING
+from retainwise.platform.tenants import STAGING, check_tenant, safe_name
 
 ROUTE = "/portal/upload"
 PART_BYTES = 8 * 1024 * 1024  # S3 parts must be at least 5 MiB, except the last
@@ -90,14 +91,8 @@ class _Sink:
         self.upload_id: str | None = None
         self.size = 0
 
-    def _s3(self, method: str, **kwargs):
-        from retainwise.platform.aws import translate
-
-        with translate(f"storing {self.key}"):
-            return getattr(self.storage.s3, method)(Bucket=self.storage.bucket, Key=self.key, **kwargs)
-
-    def _meta(self) -> dict:
-        return {"Metadata": {"original-name": quote(self.name)}}
+    def _meta(self) -> dict[str, str]:
+        return {"original-name": quote(self.name)}
 
     async def write(self, chunk: bytes) -> None:
         self.buffer += chunk
@@ -107,33 +102,33 @@ class _Sink:
 
     async def _flush_part(self) -> None:
         if self.upload_id is None:
-            self.upload_id = (await asyncio.to_thread(self._s3, "create_multipart_upload", **self._meta()))[
-                "UploadId"
-            ]
+            self.upload_id = await asyncio.to_thread(
+                self.storage.start_multipart, self.key, metadata=self._meta()
+            )
         body, self.buffer = bytes(self.buffer), bytearray()
-        number = len(self.parts) + 1
-        resp = await asyncio.to_thread(
-            self._s3, "upload_part", UploadId=self.upload_id, PartNumber=number, Body=body
+        part = await asyncio.to_thread(
+            self.storage.put_part, self.key, self.upload_id, len(self.parts) + 1, body
         )
-        self.parts.append({"PartNumber": number, "ETag": resp["ETag"]})
+        self.parts.append(part)
 
     async def close(self) -> None:
+        """Write what is left, then tag the file as staged: the bucket expires it after a day (platform.quotas)."""
+        from retainwise.platform.quotas import tag_staged
+
         if self.upload_id is None:
-            await asyncio.to_thread(self._s3, "put_object", Body=bytes(self.buffer), **self._meta())
-            return
-        if self.buffer:
-            await self._flush_part()
-        await asyncio.to_thread(
-            self._s3,
-            "complete_multipart_upload",
-            UploadId=self.upload_id,
-            MultipartUpload={"Parts": self.parts},
-        )
+            await asyncio.to_thread(
+                self.storage.put_bytes, self.key, bytes(self.buffer), metadata=self._meta()
+            )
+        else:
+            if self.buffer:
+                await self._flush_part()
+            await asyncio.to_thread(self.storage.finish_multipart, self.key, self.upload_id, self.parts)
+        await asyncio.to_thread(tag_staged, self.storage, self.key)
 
     def abort(self) -> None:
         if self.upload_id is not None:
             try:
-                self._s3("abort_multipart_upload", UploadId=self.upload_id)
+                self.storage.abort_multipart(self.key, self.upload_id)
             except RetainwiseError:
                 pass  # the bucket's lifecycle rule removes abandoned parts
             self.upload_id = None
@@ -142,9 +137,17 @@ class _Sink:
 class Refused(Exception):
     """An upload the endpoint turns away: the HTTP status and the one line shown to the tenant."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
-        self.status, self.message = status, message
+        self.status, self.message, self.retry_after = status, message, retry_after
+
+    def answer(self, handler) -> None:
+        """Write this refusal as tornado ``handler``'s response: JSON ``{"error"}``, never cached."""
+        handler.set_status(self.status)
+        handler.set_header("Cache-Control", "no-store")
+        if self.retry_after is not None:
+            handler.set_header("Retry-After", str(self.retry_after))
+        handler.finish({"error": self.message})
 
 
 UNAVAILABLE = "Storage is unavailable right now; try again in a minute."
@@ -154,22 +157,31 @@ def admit(settings, token: str | None, name: str, declared: str | None) -> _Sink
     """Where an upload may go (a sink under the token's tenant's staging area), checked before its body.
 
     Raises :class:`Refused`: 403 for a token that is not a valid portal token, 411 without a size,
-    413/400 with the CLI's reason for a file that is too large, empty or badly named, 503 without storage.
+    413/400 with the CLI's reason for a file that is too large, empty or badly named, 429 (with
+    ``retry_after``) past the tenant's uploads per minute or bytes per day, 503 without storage.
+    The per-minute count is taken once the token is verified, before anything else is looked at.
     """
-    from retainwise.platform.links import verify_portal
+    from retainwise.platform import limits, quotas, rate
     from retainwise.platform.storage import Storage
+    from retainwise.reports.gate import check_portal
 
     try:
-        grant = verify_portal(settings.secret, token)
+        grant = check_portal(settings, {"token": token})  # the page's check: revoked and disabled too
+        allowed = limits.current(settings, grant.tenant)
+        rate.take(allowed, "uploads")
         name = check_name(name)
         if declared is None or not declared.isdigit():
             raise Refused(411, "The upload must say its size (Content-Length).")
         refusal = size_refusal(name, int(declared))
         if refusal is not None:
             raise refusal
-        return _Sink(Storage(settings), staged_key(grant.tenant, name), name)
+        storage = Storage(settings)
+        quotas.check_upload_bytes(storage, allowed, int(declared))
+        return _Sink(storage, staged_key(grant.tenant, name), name)
     except LinkError:
         raise Refused(403, "This link is not valid.") from None
+    except limits.LimitError as exc:
+        raise Refused(429, exc.message, exc.retry_after) from None
     except InputError as exc:
         raise Refused(413 if exc.code == "too_large" else 400, exc.message) from None
     except RetainwiseError:
@@ -199,13 +211,12 @@ def handler_class():
             if self.sink is not None:
                 self.sink.abort()
                 self.sink = None
-            self.set_status(refused.status)
-            self.set_header("Cache-Control", "no-store")
-            self.finish({"error": refused.message})
+            refused.answer(self)
 
         async def prepare(self):
             try:
-                self.sink = admit(
+                self.sink = await asyncio.to_thread(  # off the event loop: it reads the store and bucket
+                    admit,
                     Settings.from_env(),
                     self.get_query_argument("token", None),
                     self.get_query_argument("name", ""),

@@ -7,3 +7,30 @@ pipeline takes a tenant's saved mapping as a parameter and returns the one to sa
 import ``retainwise.platform``, ``retainwise.execution``, ``retainwise.reports``, ``retainwise.cli``
 or ``runner`` (an import-linter contract in ``pyproject.toml``).
 """
+
+# The public modules: imported from outside the package. The others are its own business
+# (tests/test_import_paths.py keeps this list true).
+__all__ = [
+    "display",
+    "domain",
+    "drift",
+    "explain",
+    "features",
+    "mapping",
+    "mapping_record",
+    "model",
+    "normalise",
+    "outcomes",
+    "pipeline",
+    "playbook",
+    "progress",
+    "reading",
+    "rules",
+    "schema",
+    "scoring",
+    "snapshot",
+    "tenant",
+    "tenant_training",
+    "training",
+    "validation",
+]

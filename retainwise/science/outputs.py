@@ -1,7 +1,7 @@
 """Writers of a run's outputs: ``results.csv``, ``results.parquet`` and ``summary.json``.
 
 ``results.csv`` has one row per distinct customer, in the order of the upload,
-with the contract columns in order (README "Scoring a file"), then ``monthly_charges`` (for revenue at risk in the report; empty when
+with the contract columns in order (the docs' "Output formats" page), then ``monthly_charges`` (for revenue at risk in the report; empty when
 the upload had none) and the A/B detail: ``ml_probability``,
 ``rules_probability`` (empty where the rules cannot score) and
 ``scores_disagree``. Cells that echo customer text are neutralised against

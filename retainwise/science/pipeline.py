@@ -18,7 +18,10 @@ histogram, so a report never needs to load all results. ``snapshot.parquet`` kee
 customer's fields and own columns as scored (snapshot.py), written while validating: what outcomes join to.
 
 Every stage records its wall time in ``timings`` (``timings_s`` in
-summary.json) and its progress in ``<output_dir>/progress.json``.
+summary.json) and its progress in ``<output_dir>/progress.json``. A stage
+called before the one it needs (cells run out of order) raises
+:class:`~retainwise.errors.InternalError` ``step_out_of_order`` naming the
+stage to run first.
 """
 
 from __future__ import annotations
@@ -32,33 +35,37 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from retainwise.errors import InternalError
 from retainwise.science import (
     domain,
     drift,
-    experiment,
     explain,
+    factors,
     outputs,
     playbook,
     rules,
+    run_summary,
     scoring,
+    serving,
     snapshot,
     trust,
 )
 from retainwise.science import tenant as tenant_models  # not ``tenant``: the business's name is called that
 from retainwise.science.ahead import Ahead
+from retainwise.science.canonical import Normaliser
+from retainwise.science.chunk_results import chunk_results
 from retainwise.science.features import present_features
-from retainwise.science.mapping import map_columns
+from retainwise.science.mapping import ColumnMapping, map_columns
 from retainwise.science.model import load_model
-from retainwise.science.normalise import Normaliser
 from retainwise.science.progress import write_progress
+from retainwise.science.quality import Report
 from retainwise.science.reading import CHUNK_ROWS, open_upload
 from retainwise.science.streaming import ExactSum, Spill, Top
+from retainwise.science.upload_stream import UploadStream
 from retainwise.science.validation import Validator
 
 #: Customers most at risk kept (results_top.csv: what a report's table shows of a big run).
 TOP_N = 50_000
-TOP_IN_SUMMARY = 20
-_SUMMARY_TOP = ["customer_id", "churn_probability", "churn_risk", "explanation", "recommended_action"]
 
 
 class Pipeline:
@@ -119,6 +126,27 @@ class Pipeline:
         self._spill: Spill | None = None
         self._ahead: Ahead | None = None
         self.explain_ahead = explain_ahead
+        # What each stage finds, None until it has run: a stage called before the one it needs (a
+        # notebook's cells run out of order) says which to run first (_after), not AttributeError.
+        self.upload: UploadStream | None = None  # read
+        self.mapping: ColumnMapping | None = None  # map_columns
+        self.validation: Report | None = None  # validate, with the next three
+        self.snapshot: snapshot.SnapshotWriter | None = None
+        self.present: frozenset[str] = frozenset()
+        self.scales: dict = {}
+        self.scores: pd.DataFrame | None = None  # predict, with the next eight
+        self.model = self.models = self.choice = None
+        self.drift: dict = {}
+        self.domain: domain.Domain | None = None
+        self.experiment: dict = {}
+        self.realised: dict | None = None
+        self.confidence: dict = {}
+        self.top: pd.DataFrame | None = None  # explain, with the next five
+        self.driver_names: list[str] = []
+        self._tables: factors.FactorTables | None = None
+        self._top_rows: pd.DataFrame | None = None
+        self._mean_abs: np.ndarray | None = None
+        self._revenue = None
         # the tenant's own active model (registry.py), verified now: a tampered artefact fails before any work
         self.tenant_model = tenant_models.load(tenant_model_dir) if tenant_model_dir else None
 
@@ -144,6 +172,19 @@ class Pipeline:
             bar.close()
             self.timings[name] = round(time.perf_counter() - start, 4)
 
+    def _after(self, value, step: str):
+        """``value`` (what ``step`` found), or an :class:`InternalError` naming the step to run first.
+
+        Internal, not input: the stages are ours to call in order (the notebook, run_all), so a stage
+        called early is a bug in the caller, permanent (code ``step_out_of_order``), never the file's fault.
+        """
+        if value is None:
+            raise InternalError(
+                f"Pipeline.{step}() has not run yet: run it (and the stages before it) first.",
+                code="step_out_of_order",
+            )
+        return value
+
     # -- stages ---------------------------------------------------------
     def read(self):
         """Open the upload (encoding, delimiter and format detected): its columns and a sample."""
@@ -155,7 +196,7 @@ class Pipeline:
         """Map the upload's columns onto the canonical schema (decided on the header and the sample)."""
         with self._stage("mapping"):
             self.mapping = map_columns(
-                self.upload.frame,
+                self._after(self.upload, "read").frame,
                 overrides=self.mapping_overrides,
                 saved=self.saved_mapping,
                 tenant=self.tenant,
@@ -166,6 +207,7 @@ class Pipeline:
 
     def validate(self):
         """Read the file chunk by chunk: normalise, validate, park the scorable rows. The quality report."""
+        self._after(self.mapping, "map_columns")
         with (
             self._stage("validation") as advance,
             snapshot.SnapshotWriter(self.output_dir / snapshot.FILE, self.mapping.unmapped) as snap,
@@ -199,6 +241,7 @@ class Pipeline:
     @property
     def rows(self) -> pd.DataFrame:
         """Every scorable canonical row at once (small files only: tests, JupyterLab)."""
+        self._after(self.validation, "validate")
         return self._spill.all()
 
     def predict(self, rules_share: float | None = None) -> pd.DataFrame:
@@ -214,6 +257,7 @@ class Pipeline:
         Raises :class:`ModelError` for a missing or tampered model.
         """
         share = self.rules_share if rules_share is None else rules_share
+        self._after(self.validation, "validate")
         with self._stage("prediction", self._spill.rows) as advance:
             if self.tenant_model is not None:  # the tenant's own model: its own customers are its domain
                 self.model, self.choice, reference = self.tenant_model, None, {}
@@ -230,27 +274,13 @@ class Pipeline:
                 if "churned" in rows.columns:
                     outcomes.append(rows["churned"])
                 advance(rows.index[-1] + 1)
-            ml, by_rules = pd.concat(ml), pd.concat(by_rules)
             self.drift = drift.psi_from_counts(reference, counts)
-            importance = (
-                {} if self.choice is None else domain.importance(self.models.card, self.model.features)
+            self.domain, self.scores, self.experiment = serving.serve(
+                pd.concat(ml), pd.concat(by_rules), self, reference, share
             )
-            self.domain = domain.assess(
-                self.present if self.choice else frozenset(), self.drift, reference, importance, len(ml)
-            )
-            # who serves: the rules for everyone they can score when the model knows nothing useful here
-            fallback = self.choice is not None and (
-                self.choice.expected_roc_auc < experiment.ML_FLOOR
-                or domain.router_prefers_rules(self.domain, self.present)
-            )
-            groups = experiment.assign(self.tenant, ml["customer_id"], 1.0 if fallback else share)
-            self.scores = experiment.route(ml, by_rules, groups, self.model.threshold)
-            self.experiment = {**experiment.summary(self.scores, share), "fallback_to_rules": bool(fallback)}
+            churned = pd.concat(outcomes) if outcomes else None
             self.realised = trust.realised(
-                self.scores,
-                self.experiment["groups"],
-                pd.concat(outcomes) if outcomes else None,
-                self.model.threshold,
+                self.scores, self.experiment["groups"], churned, self.model.threshold
             )
             self.confidence = (
                 trust.tenant_confidence(self.model)
@@ -264,8 +294,9 @@ class Pipeline:
 
         Returns the customers most at risk (:data:`TOP_N`).
         """
+        self._after(self.scores, "predict")
         drivers, revenue, top = ExactSum(2.0**30), ExactSum(1e4), Top(TOP_N)
-        self._tables = explain.FactorTables(playbook.load())  # each distinct value described once per run
+        self._tables = factors.FactorTables(playbook.load())  # each distinct value described once per run
         with (
             self._stage("explanation", len(self.scores)) as advance,
             outputs.ResultsWriter(self.output_dir / "results.csv") as writer,
@@ -276,7 +307,9 @@ class Pipeline:
                     if self._ahead is not None
                     else explain.explain_rows(rows, self.model)
                 )
-                results, values = self._explain_chunk(rows, self.scores.loc[rows.index], expl)
+                results, values = chunk_results(
+                    rows, self.scores.loc[rows.index], expl, self._tables, self.scales, self.model.version
+                )
                 drivers.add(np.abs(values.to_numpy()))
                 if "monthly_charges" in results.columns:
                     revenue.add(results["monthly_charges"].astype(float) * results["churn_probability"])
@@ -290,31 +323,9 @@ class Pipeline:
         self._revenue = revenue.value() if "monthly_charges" in self.top.columns else None
         return self.top
 
-    def _explain_chunk(
-        self, rows: pd.DataFrame, scores: pd.DataFrame, expl: explain.Explanations
-    ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """One chunk's results (every results.csv column) from its model's grouped SHAP values ``expl``."""
-        p, tiers = scores["churn_probability"].to_numpy(), scores["churn_risk"].to_numpy()
-        factors = explain.factor_columns(rows, expl, p, tiers, with_actions=True, tables=self._tables)
-        by_rules = (scores["experiment_group"] == "rules").to_numpy()
-        # what drove each customer's score, for the file's drivers: the model's columns, then the rules' own
-        columns = list(dict.fromkeys([*expl.values.columns, *rules.COLUMNS]))
-        values = expl.values.reindex(columns=columns, fill_value=0.0).astype("float64")
-        if by_rules.any():  # customers the rules served are explained by the rules
-            some = rows.loc[by_rules]
-            ruled = explain.rules_explanations(some, self.scales)
-            factors.loc[by_rules] = explain.factor_columns(
-                some, ruled, p[by_rules], tiers[by_rules], with_actions=True, tables=self._tables
-            ).to_numpy()
-            values.loc[by_rules] = ruled.values.reindex(columns=columns, fill_value=0.0).to_numpy()
-        results = pd.concat([scores, factors], axis=1)
-        results["model_version"] = self.model.version
-        if "monthly_charges" in rows.columns:
-            results["monthly_charges"] = rows["monthly_charges"]
-        return results, values
-
     def write_outputs(self) -> dict[str, Path]:
         """Write results_top.csv and summary.json (results were written while explaining); paths by name."""
+        self._after(self.top, "explain")
         with self._stage("outputs"):
             paths = {
                 name: self.output_dir / name for name in ("results.csv", "results.parquet", snapshot.FILE)
@@ -353,63 +364,34 @@ class Pipeline:
 
     def global_drivers(self) -> pd.DataFrame:
         """Mean |impact| per business feature over every customer, strongest first."""
-        frame = pd.DataFrame({"feature": self.driver_names, "mean_abs_impact": self._mean_abs})
-        frame = frame[
-            (frame["mean_abs_impact"] > 0) | frame["feature"].isin(self.model.features)
-        ]  # the rules' unused
+        frame = pd.DataFrame(
+            {"feature": self.driver_names, "mean_abs_impact": self._after(self._mean_abs, "explain")}
+        )
+        # the rules' columns no customer's score used are left out; the model's always shown
+        frame = frame[(frame["mean_abs_impact"] > 0) | frame["feature"].isin(self.model.features)]
         return frame.sort_values("mean_abs_impact", ascending=False, kind="stable").reset_index(drop=True)
 
     def summary(self) -> dict:
-        """summary.json as a dict (DESIGN fields plus input details, drivers, the most at risk, finish time)."""
-        return {
-            "run_id": self.run_id,
-            "tenant": self.tenant,
-            "rows_in": self.validation.rows_in,
-            "rows_scored": int(len(self.scores)),
-            "rows_rejected": self.validation.rows_rejected,
-            "mapping": dict(self.mapping.mapping),
-            "mapping_confidence": {k: round(float(v), 3) for k, v in self.mapping.confidence.items()},
-            "unmapped": list(self.mapping.unmapped),
-            "snapshot": self.snapshot.summary(),
-            "quality": self.validation.quality.to_dict(),
-            "model": self.model_summary(),
-            "experiment": self.experiment,
-            "drift": self.drift,
-            **({"realised": self.realised} if self.realised else {}),
-            "risk_counts": scoring.risk_counts(self.scores["churn_risk"]),
-            "revenue_at_risk": self.revenue_at_risk(),
-            "probability_histogram": self.histogram(),
-            "top_at_risk": self.top_at_risk(TOP_IN_SUMMARY, _SUMMARY_TOP).to_dict(orient="records"),
-            "timings_s": dict(self.timings),
-            "input": {
-                "name": self.upload.source_name,
-                "format": self.upload.format,
-                "encoding": self.upload.encoding,
-                "delimiter": self.upload.delimiter,
-            },
-            "global_drivers": self.global_drivers().round(4).to_dict(orient="records"),
-            "started_at": self.started_at.isoformat(timespec="seconds"),
-            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
+        """summary.json as a dict (run_summary.py: DESIGN fields plus input details, drivers, the most at
+        risk, finish time)."""
+        self._after(self.top, "explain")
+        return run_summary.summary(self)
 
     def model_summary(self) -> dict:
         """summary.json's ``model`` (trust.model_summary): who scored, how confident and why."""
+        self._after(self.scores, "predict")
         return trust.model_summary(self.model, self.choice, self.experiment, self.confidence, self.domain)
 
     def revenue_at_risk(self) -> float | None:
         """Monthly revenue at risk: the sum of monthly charges x churn probability (None without charges)."""
+        self._after(self.top, "explain")
         return None if self._revenue is None else round(float(self._revenue), 2)
 
     def histogram(self, bins: int = 20) -> dict:
         """Customers per probability bin (``edges``) and tier: the risk chart without the results."""
-        edges = np.linspace(0.0, 1.0, bins + 1)
-        out = {"edges": [round(float(e), 4) for e in edges]}
-        for tier in scoring.TIERS:
-            p = self.scores.loc[self.scores["churn_risk"] == tier, "churn_probability"]
-            out[tier] = np.histogram(p, bins=edges)[0].tolist()
-        return out
+        return run_summary.histogram(self._after(self.scores, "predict"), bins)
 
     def top_at_risk(self, n: int = 10, columns: list[str] | None = None) -> pd.DataFrame:
         """The ``n`` customers most likely to leave, with their explanation (ties: file order)."""
         cols = columns or ["customer_id", "churn_probability", "churn_risk", "explanation"]
-        return self.top[cols].head(n).reset_index(drop=True)
+        return self._after(self.top, "explain")[cols].head(n).reset_index(drop=True)

@@ -13,7 +13,8 @@ happens after mapping, when we know what each column means.
   then hands out the file in chunks (:meth:`UploadStream.chunks`) whose size
   depends on the width of the file, so memory depends on the chunk, never on
   the file. :func:`read_upload` is the same, all at once (small files, tests).
-- Limits, each a clear error: bytes, rows, columns, cells (rows x columns, so
+- Limits, each a clear error (rows, cells and cell length as the chunks are
+  read: upload_stream.py): bytes, rows, columns, cells (rows x columns, so
   a narrow-bodied file under a 500-column header cannot cost gigabytes), and
   the length of one cell (a spreadsheet cell holds at most 32,767 characters).
 - Blank rows (also rows of empty cells, as spreadsheets leave at the end, or
@@ -31,30 +32,18 @@ wrong and what to do.
 from __future__ import annotations
 
 import itertools
-import re
 import zipfile
-from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from retainwise.errors import InputError
 from retainwise.science import csv_format, xlsx
+from retainwise.science.encoding import detect_encoding
+from retainwise.science.upload_stream import MAX_CELLS, MAX_COLUMNS, MAX_ROWS, Limits, UploadStream
 
 MAX_BYTES = 200 * 1024 * 1024
-MAX_ROWS = 1_000_000
-MAX_COLUMNS = 500
-#: rows x columns: 1,000,000 customers with 50 columns, or 100,000 with 500.
-MAX_CELLS = 50_000_000
-#: The most characters a spreadsheet cell can hold (Excel's limit); longer is not a customer list.
-MAX_CELL_CHARS = 32_767
-#: Rows the column mapping looks at (and the sample a notebook shows).
-SAMPLE_ROWS = 2000
 CHUNK_ROWS = 50_000  # 1,000,000 rows peaked at 1.27 GiB in 100k chunks, 0.98 GiB in 50k
 #: Cells per chunk, so a wide file reads in shorter chunks.
 CHUNK_CELLS = 2_500_000
@@ -87,159 +76,6 @@ class Upload:
 
 def _fail(message: str, code: str) -> InputError:
     return InputError(message, code=code)
-
-
-@dataclass
-class Limits:
-    rows: int = MAX_ROWS
-    columns: int = MAX_COLUMNS
-    cells: int = MAX_CELLS
-
-
-class UploadStream:
-    """An upload being read: how it was read, its columns and sample, then its rows chunk by chunk.
-
-    ``frame`` is the sample (the first :data:`SAMPLE_ROWS` customer rows);
-    ``rows_read`` and ``blank_rows`` grow as :meth:`chunks` is consumed.
-    """
-
-    def __init__(
-        self,
-        name: str,
-        fmt: str,
-        encoding: str,
-        delimiter: str | None,
-        header: list[str],
-        raw: Iterator[tuple[pd.DataFrame, int]],
-        limits: Limits,
-        skipped: int = 0,
-        sheet: str | None = None,
-    ) -> None:
-        self.source_name, self.format, self.encoding, self.delimiter = name, fmt, encoding, delimiter
-        self.skipped_lines, self.sheet, self.limits = skipped, sheet, limits
-        self.rows_read = self.blank_rows = 0
-        _check_cells(pd.DataFrame([header], dtype="str"), name, header_row=True)
-        self._names = _names(header)
-        self._raw = raw
-        self._buffer: list[pd.DataFrame] = []
-        seen = 0
-        for frame, gaps in raw:  # the sample: enough rows for the mapping's value evidence
-            self._buffer.append(self._finish(frame, gaps))
-            seen += len(self._buffer[-1])
-            if seen >= SAMPLE_ROWS:
-                break
-        body = pd.concat(self._buffer) if self._buffer else pd.DataFrame(columns=self._names, dtype="str")
-        unnamed = [
-            n
-            for n, raw_name in zip(self._names, header, strict=True)
-            if not str(raw_name).strip() and not body[n].str.strip().ne("").any()
-        ]
-        self._keep = [n for n in self._names if n not in unnamed]
-        self.frame = body[self._keep].head(SAMPLE_ROWS)
-        if self.frame.empty or not self._keep:
-            raise _fail(
-                f"{name} has a header but no customer rows: add one row per customer below the header.",
-                "no_rows",
-            )
-
-    @property
-    def columns(self) -> list[str]:
-        return list(self._keep)
-
-    def _finish(self, frame: pd.DataFrame, gaps: int) -> pd.DataFrame:
-        """Check one raw chunk, drop (and count) its blank rows, name its columns."""
-        _check_cells(frame, self.source_name)
-        frame.columns = self._names
-        blank = _blank_rows(frame)
-        self.blank_rows += gaps + len(blank)
-        if len(blank):
-            keep = np.ones(len(frame), dtype=bool)
-            keep[blank] = False
-            frame = frame.loc[keep]
-        self.rows_read += len(frame)
-        if self.rows_read > self.limits.rows:
-            raise _fail(
-                f"{self.source_name} has more than {self.limits.rows:,} rows, over the limit: split the "
-                "file.",
-                "too_many_rows",
-            )
-        if self.rows_read * len(self._names) > self.limits.cells:
-            raise _fail(
-                f"{self.source_name} has more than {self.limits.cells:,} cells ({self.rows_read:,} rows x "
-                f"{len(self._names)} columns), over the limit: remove columns you do not need or split "
-                "the file.",
-                "too_many_cells",
-            )
-        return frame
-
-    def chunks(self) -> Iterator[pd.DataFrame]:
-        """The customer rows chunk by chunk (the sample's rows first); can be iterated once.
-
-        Raises InputError when a limit is passed or the file turns out unreadable further down.
-        """
-        while self._buffer:
-            yield self._buffer.pop(0)[self._keep]
-        for frame, gaps in self._raw:
-            yield self._finish(frame, gaps)[self._keep]
-
-
-def _check_cells(frame: pd.DataFrame, name: str, header_row: bool = False) -> None:
-    for col in range(frame.shape[1]):
-        values = _arrow(frame.iloc[:, col])
-        # a character takes at least one byte: only a column with a cell of more bytes is measured in characters
-        if (pc.max(pc.binary_length(values)).as_py() or 0) <= MAX_CELL_CHARS:
-            continue
-        lengths = pc.utf8_length(values)
-        longest = pc.max(lengths).as_py()
-        if longest is not None and longest > MAX_CELL_CHARS:
-            at = pc.index(lengths, longest).as_py()  # the first longest cell, as idxmax
-            where = "the header" if header_row else f"row {int(frame.index[at]) + 2}"
-            raise _fail(
-                f"{name}: {where} has a cell of {int(longest):,} characters, over the limit of "
-                f"{MAX_CELL_CHARS:,} (a spreadsheet cell's maximum): check the file is a customer list.",
-                "cell_too_long",
-            )
-
-
-def _arrow(values: pd.Series) -> pa.ChunkedArray:
-    """A text column's cells as Arrow strings (the ``str`` dtype's own array, not a copy)."""
-    data = values.array
-    if hasattr(data, "__arrow_array__"):
-        data = data.__arrow_array__()
-    else:
-        data = pa.array(values.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
-    return data if isinstance(data, pa.ChunkedArray) else pa.chunked_array([data])
-
-
-def _blank_rows(frame: pd.DataFrame) -> np.ndarray:
-    """Positions of the rows whose cells are all empty or whitespace (a missing cell counts as filled).
-
-    Whitespace is what Arrow's utf8_trim_whitespace trims, the same as pandas' ``str.strip()`` on Arrow
-    strings. Column by column, only the rows still blank so far are looked at: usually the first column
-    settles nearly every row.
-    """
-    undecided = None  # positions of the rows blank so far (None: all)
-    for col in range(frame.shape[1]):
-        values = _arrow(frame.iloc[:, col])
-        if undecided is not None:
-            values = values.take(undecided)
-        blank = pc.fill_null(pc.equal(pc.binary_length(pc.utf8_trim_whitespace(values)), 0), False)
-        where = pc.indices_nonzero(blank)
-        undecided = where if undecided is None else undecided.take(where)
-        if len(undecided) == 0:
-            break
-    if undecided is None:
-        return np.arange(len(frame))
-    return undecided.to_numpy()
-
-
-def _names(header: list[str]) -> list[str]:
-    names, seen = [], Counter()
-    for i, raw in enumerate(header):
-        name = re.sub(r"[\ufeff\u200b\u00a0]", " ", str(raw)).strip() or f"column_{i + 1}"
-        seen[name] += 1
-        names.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
-    return names
 
 
 def open_upload(
@@ -279,7 +115,7 @@ def open_upload(
     if head.startswith(b"PK\x03\x04"):
         return _open_xlsx(path, name, limits, chunk_rows)
     _refuse_binary_formats(head, name)
-    encoding = csv_format.detect_encoding(path, name)
+    encoding = detect_encoding(path, name)
     with open(path, encoding=encoding, newline="") as fh:
         start = fh.read(csv_format.SNIFF_CHARS + 1).lstrip("\ufeff")
     if not start.strip():

@@ -1,6 +1,6 @@
 """Churn probabilities -> risk tiers and predictions.
 
-Risk tiers (documented in the README):
+Risk tiers (documented in the docs' "The model" page):
 
 - ``HIGH``: probability >= 0.60 — more likely than not to leave; act now.
 - ``MEDIUM``: 0.30 <= probability < 0.60 — above the base rate (about 0.27 in

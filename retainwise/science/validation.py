@@ -284,6 +284,7 @@ class Validator:
                 )
 
     def _report_readiness(self, report: Report) -> None:
+        """What limits the predictions: inconsistent charges, few rows, few or missing features."""
         if (c := self.tallies.get(("charges_inconsistent", "total_charges"))) and c.count:
             report.add(
                 "charges_inconsistent",
@@ -326,6 +327,10 @@ class Validator:
                     [],
                     share=1.0,
                 )
+        self._report_missing(report, features, n_rows)
+
+    def _report_missing(self, report: Report, features: list[str], n_rows: int) -> None:
+        """Missing values per mapped feature, and the file as a whole when most of them are missing."""
         if not features or not n_rows:
             return
         for name in features:
@@ -350,7 +355,7 @@ class Validator:
 
 
 def validate(canonical: pd.DataFrame, *, level: str = "standard", mapping=None) -> Validation:
-    """Check ``canonical`` rows (from normalise.to_canonical) at once; the quality report and the rows to score.
+    """Check ``canonical`` rows (from canonical.to_canonical) at once; the quality report and the rows to score.
 
     ``mapping`` (optional ColumnMapping) names source columns in messages.
     Raises InputError for an unknown ``level``, a frame without

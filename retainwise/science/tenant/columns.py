@@ -22,7 +22,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from retainwise.science.normalise import _number_texts, _read_numbers
+from retainwise.science.normalise import number_texts, read_numbers
 from retainwise.science.vocabulary import FLAGS, JUNK
 
 NUMERIC_SHARE = 0.90
@@ -59,10 +59,10 @@ def numbers(text: pd.Series, decimal_comma: bool | None = None) -> tuple[pd.Seri
 
     ``decimal_comma`` ``None``: the one most cells vote for (a point on a tie).
     """
-    s, comma_votes, point_votes = _number_texts(text)
+    s, comma_votes, point_votes = number_texts(text)
     if decimal_comma is None:
         decimal_comma = bool(comma_votes.sum() > point_votes.sum())
-    return _read_numbers(s, decimal_comma), decimal_comma
+    return read_numbers(s, decimal_comma), decimal_comma
 
 
 def flags(text: pd.Series) -> pd.Series:

@@ -19,8 +19,8 @@ def load_training_rows(path: str | Path = TRAINING_DATA):
 
     Raises :class:`InputError` when the file is missing or has no churn label.
     """
+    from retainwise.science.canonical import to_canonical
     from retainwise.science.mapping import map_columns
-    from retainwise.science.normalise import to_canonical
     from retainwise.science.reading import read_upload
 
     path = Path(path)
