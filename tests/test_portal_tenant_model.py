@@ -18,8 +18,7 @@ from retainwise.platform.jobs import submit
 from retainwise.platform.links import portal_url
 from retainwise.platform.registry import BucketRegistry
 from retainwise.platform.runs import COMPLETED
-from retainwise.platform.tenants import results_prefix
-from retainwise.platform.tenants import is_training_key
+from retainwise.platform.tenants import is_training_key, results_prefix
 
 from . import _report_server as rs
 from ._report_server import screenshot

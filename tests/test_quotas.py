@@ -9,6 +9,7 @@ import time
 import pytest
 
 from retainwise.cli import main
+from retainwise.errors import InputError
 from retainwise.platform import limits, quotas
 from retainwise.platform.aws import client
 from retainwise.reports.portal_runs import queue_staged
@@ -72,6 +73,20 @@ def test_submit_refuses_past_the_tenants_queued_runs_with_one_clear_line(stack, 
     )
     assert len(stack.store.list_tenant("acme")) == 1 and len(stack.storage.list("uploads/acme/")) == 1
     assert main(["submit", str(SAMPLE), "--tenant", "rival"]) == 0  # another tenant is not held up
+
+
+def test_a_disabled_tenant_queues_nothing_by_submit_or_the_portal(stack, capsys):
+    from retainwise.platform import tenants_config
+
+    tenants_config.set_disabled(stack.store, "acme", True)
+    assert main(["submit", str(SAMPLE), "--tenant", "acme"]) == 2
+    assert "Tenant 'acme' is disabled" in capsys.readouterr().err
+    staged = _staged(stack, "acme")
+    with pytest.raises(InputError, match="disabled"):
+        queue_staged(stack.settings, stack.store, stack.storage, "acme", staged, "staged.csv")
+    assert stack.store.list_tenant("acme") == [] and stack.storage.list("uploads/acme/") == [staged]
+    tenants_config.set_disabled(stack.store, "acme", False)
+    assert main(["submit", str(SAMPLE), "--tenant", "acme"]) == 0
 
 
 def test_submit_refuses_a_file_over_the_tenants_bytes_per_day(stack, capsys):

@@ -21,8 +21,7 @@ from retainwise.platform.labelled import BucketLabelled
 from retainwise.platform.messages import parse
 from retainwise.platform.registry import BucketRegistry
 from retainwise.platform.runs import COMPLETED, FAILED
-from retainwise.platform.tenants import results_prefix
-from retainwise.platform.tenants import check_key, is_training_key, upload_key
+from retainwise.platform.tenants import check_key, is_training_key, results_prefix, upload_key
 from runner.context import Context
 from runner.log import EventLog
 from runner.outcome import Delete

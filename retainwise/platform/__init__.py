@@ -23,6 +23,7 @@ __all__ = [
     "metrics",
     "notify",
     "queue",
+    "quotas",
     "rate",
     "registry",
     "run_record",

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from retainwise.errors import InputError, RetainwiseError
-from retainwise.platform import limits, quotas
+from retainwise.platform import limits, quotas, tenants_config
 from retainwise.platform.messages import JobMessage
 from retainwise.platform.runs import RunStore
 from retainwise.platform.storage import Storage
@@ -64,6 +64,12 @@ def enqueue(
     """
     from retainwise.platform.queue import Queue
 
+    # A disabled tenant (off-boarded, or its links leaked) is sent nothing and queues nothing, whoever asks.
+    if tenants_config.access(store, tenant).disabled:
+        raise InputError(
+            f"Tenant {tenant!r} is disabled: enable it with `retainwise tenant enable {tenant}` first.",
+            code="tenant_disabled",
+        )
     # the tenant's runs in flight, for the CLI and the portal alike: LimitError (nothing recorded) at the limit
     quotas.check_queued_runs(store, limits.for_tenant(store, settings, tenant))
     key = upload_key(tenant, name, train=train)
