@@ -21,7 +21,8 @@ Decisions (issue 25):
   checks it (:func:`retainwise.reports.gate.admit`) and only then rewrites the request's query *inside the
   server process* to hold the token. Voila hands that query to the kernel as ``QUERY_STRING`` (in the
   kernel's environment, or for a preheated kernel over ``/voila/query/<kernel>``, which only loopback
-  clients may open): the notebooks read and verify it exactly as before (expiry, tenant, run), and it is
+  clients may open), with the grant the server verified (``rw_grant``, :mod:`retainwise.reports.handover`):
+  kernels hold no link secret, so they trust that grant instead of verifying again; the token itself is
   never in a URL the browser sees (``VOILA_REQUEST_URL`` and the access log use the token-free URI).
 - **Kernels are bound to the page's grant.** When a page is admitted, the kernel Voila hands it is bound to
   that grant (tenant, run). ``/api/kernels/<id>``, its ``/channels`` websocket and ``/voila/api/shutdown/<id>``
@@ -158,6 +159,23 @@ class _Recorder:
         return kernel_id
 
 
+def enter_with_cookie(handler, route: str, grant, token: str) -> None:
+    """Answer ``handler``'s request with ``token`` (of ``grant``) as its page's cookie and a 303 to the page's
+    token-free URL: the end of a link's exchange, and of ``/open`` (:mod:`retainwise.reports.opener`)."""
+    from retainwise.platform.links import remaining_s
+
+    base, name = handler.settings.get("server_url", "/"), cookie_name(route, grant.run_id)
+    others = [n for n in handler.request.cookies if n.startswith(REPORT_COOKIE_PREFIX) and n != name]
+    if len(others) >= MAX_REPORT_COOKIES:
+        for other in others:
+            handler.clear_cookie(other, path=base)
+    handler.set_cookie(
+        name, token, path=base, max_age=remaining_s(grant), secure=True, httponly=True, samesite="Lax"
+    )
+    handler.set_header("Cache-Control", "no-store")
+    handler.redirect(page_path(base, route, grant.run_id), status=303)
+
+
 class PageDoor:
     """Mixed into the gated Voila handler: the exchange, the cookie and the kernel binding."""
 
@@ -188,24 +206,7 @@ class PageDoor:
         except RetainwiseError as exc:
             log.warning("link refused: %s %s", self.gate.notebook, getattr(exc, "code", "error"))
             return self.refuse(refusal_page(refusal_reason(exc)))
-        from retainwise.platform.links import remaining_s
-
-        base, name = self.settings.get("server_url", "/"), cookie_name(route, grant.run_id)
-        others = [n for n in self.request.cookies if n.startswith(REPORT_COOKIE_PREFIX) and n != name]
-        if len(others) >= MAX_REPORT_COOKIES:
-            for other in others:
-                self.clear_cookie(other, path=base)
-        self.set_cookie(
-            name,
-            params["token"],
-            path=base,
-            max_age=remaining_s(grant),
-            secure=True,
-            httponly=True,
-            samesite="Lax",
-        )
-        self.set_header("Cache-Control", "no-store")
-        self.redirect(page_path(base, route, grant.run_id), status=303)
+        enter_with_cookie(self, route, grant, params["token"])
 
     def query_from_cookie(self) -> str:
         """The request's query with the token from the page's cookie (none: the query as it is)."""
@@ -214,7 +215,11 @@ class PageDoor:
 
     async def bind_page(self, settings, query: str) -> None:
         """Hand the admitted ``query`` to Voila (the kernel's QUERY_STRING) and bind its kernel to the grant."""
-        route = route_of(self.gate)
-        grant = await asyncio.to_thread(grant_for, self.gate, settings, query_params(query))
+        from retainwise.reports.handover import kernel_query
+
+        route, params = route_of(self.gate), query_params(query)
+        grant = await asyncio.to_thread(grant_for, self.gate, settings, params)
         self.binding = Binding(route, grant.tenant, grant.run_id)
-        self.request.query = query  # in this process only: the URI, the logs and the browser keep no token
+        # in this process only (the URI, the logs and the browser keep no token): the verified grant, which
+        # the kernel trusts instead of verifying a token with the secret it no longer has (reports.handover)
+        self.request.query = kernel_query(query, route, grant, params.get("token"))

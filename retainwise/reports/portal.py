@@ -22,9 +22,11 @@ queued at once as a *training* run (``queue_staged(..., train=True)``: under ``u
 
 Above them, one line on the model that scores the tenant: its own (from the bucket's registry) or ours.
 
-The token is read from the request after ``wait_for_request()`` (preheated
-kernels) and verified before anything is loaded; the server has already
-checked it before giving the request a kernel (``retainwise.reports.gate``).
+The grant is read from the request after ``wait_for_request()`` (preheated
+kernels), before anything is loaded: in our server, the grant the server
+verified before giving the request a kernel (``retainwise.reports.gate``; the
+kernel holds no link secret: ``retainwise.reports.handover``); in another
+Voila, the token, verified here.
 """
 
 from __future__ import annotations
@@ -343,6 +345,7 @@ def open_portal(tenant: str = "", *, environ: dict | None = None):
 
     from retainwise.platform.links import Grant
     from retainwise.reports.gate import check_portal, query_params
+    from retainwise.reports.handover import grant_from, granted_by_server
     from retainwise.settings import Settings
 
     env = os.environ if environ is None else environ
@@ -352,8 +355,10 @@ def open_portal(tenant: str = "", *, environ: dict | None = None):
         wait_for_request()  # a preheated kernel learns its request (and QUERY_STRING) only now
     try:
         settings = Settings.from_env()
+        if granted_by_server(env):  # our server: the grant it verified (this kernel holds no link secret)
+            return Portal(settings, grant_from(env.get("QUERY_STRING", ""), "portal"))
         if str(env.get("SERVER_SOFTWARE", "")).startswith("voila"):
-            # the server's own check again (signature, expiry, revoked links, a disabled tenant)
+            # another Voila: verify the token here (signature, expiry, revoked links, a disabled tenant)
             return Portal(settings, check_portal(settings, query_params(env.get("QUERY_STRING", ""))))
         if tenant:  # a data scientist working on the page in JupyterLab
             return Portal(settings, Grant(tenant=tenant, run_id="", expires=int(time.time()) + 3600))

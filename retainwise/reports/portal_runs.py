@@ -5,8 +5,8 @@ A training run (a history queued with "Train on your history", its upload under
 version and the gate's verdict from its summary; no report, no download, no "Tell us who left".
 
 Everything here is scoped to the tenant of the verified portal grant: the runs
-listed, the report links minted (expiring no later than the portal token) and
-the presigned downloads. The table refreshes itself from a background thread,
+listed, the report links (``/open?run=R``: the server mints the report's token on the click, expiring
+no later than the portal's, :mod:`retainwise.reports.opener`) and the presigned downloads. The table refreshes itself from a background thread,
 every :data:`POLL_S` seconds while a run is in flight (slower otherwise), and
 only touches the page when something changed.
 """
@@ -106,7 +106,7 @@ class RunsTable:
     def _finished_cells(self, run) -> dict:
         import json
 
-        from retainwise.platform.links import report_url
+        from retainwise.reports.opener import open_url
 
         minted, cells = self._done.get(run.id, (0.0, None))
         if cells is not None and time.time() - minted < LINK_REFRESH_S:
@@ -125,9 +125,7 @@ class RunsTable:
             high = (summary.get("risk_counts") or {}).get("HIGH", 0) / max(1, summary.get("rows_scored") or 0)
             lifetime = remaining_s(self.grant)
             cells["high"] = f"{high:.1%}"
-            cells["report"] = report_url(
-                self.settings, self.grant.tenant, run.id, lifetime, parent=self.grant
-            )
+            cells["report"] = open_url(self.settings, run.id)  # the server mints its token on the click
             cells["download"] = self.storage.presign(
                 run.output_keys["results.csv"], min(3600, lifetime), filename="results.csv"
             )

@@ -4,8 +4,11 @@ Three ways in, decided by :func:`open_report` (the notebook's first cell after i
 
 - **Voila** (the kernel's ``SERVER_SOFTWARE`` says ``voila/...``): the run and token come from the
   request's query string (read after ``voila.utils.wait_for_request()``, so preheated kernels work).
-  The token is verified again (the server already did, before the kernel) *before* anything loads;
-  any failure shows the refusal and every later section shows nothing. The page is interactive.
+  The token is checked again (the server already did, before the kernel) *before* anything loads: in a
+  kernel of our report server by finding the visit the server prepared for exactly this token (the run's
+  cache, :mod:`retainwise.reports.run_cache`: the kernel holds no secret, database URL or AWS
+  credentials), in any other Voila by verifying it and loading the run from the run store and S3. Any
+  failure shows the refusal and every later section shows nothing. The page is interactive.
 - **Static** (``results_dir`` given): a run's output directory, rendered by nbconvert into
   ``report.html`` for mailing and archiving: the same sections as plain HTML.
 - **JupyterLab** (neither): the bundled sample scored in-process, to work on the report itself.
@@ -14,6 +17,7 @@ Three ways in, decided by :func:`open_report` (the notebook's first cell after i
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from retainwise.reports import detail, sections
 from retainwise.reports.data import ReportData
@@ -123,20 +127,27 @@ class Page:
 
 
 def prepare() -> None:
-    """Import what the sections use, compile the templates and draw a blank chart, before any request: a
-    preheated Voila kernel runs this while it waits, so a visitor does not pay for it. In such a kernel it
-    also connects the run store and the S3 client (:func:`granted.warm`). Touches no tenant data."""
+    """Import what the first paint uses, compile the templates and draw a blank chart, before any request: a
+    preheated Voila kernel runs this while it waits, so a visitor does not pay for it. Touches no tenant data.
+
+    Decision (issue 27): only what the page's first paint needs. A report kernel of our server reads its run
+    from the cache the server prepared (:mod:`retainwise.reports.run_cache`: Arrow files, memory-mapped), so
+    it imports no run store, S3 client or pipeline, and the scoring model (XGBoost) loads only when what-if is
+    first used. Another Voila (no cache) still connects the run store and S3 here (:func:`granted.warm`)."""
     import ipywidgets  # noqa: F401
 
     import retainwise.reports.detail_widget  # noqa: F401
     import retainwise.reports.grid  # noqa: F401
-    import retainwise.science.pipeline  # noqa: F401
-    from retainwise.reports import charts, data, granted, render
+    from retainwise.reports import charts, render, run_cache
 
     charts.warm()
     render.warm()
-    data.warm()
-    if os.environ.get("VOILA_PREHEAT") == "True":
+    run_cache.warm()
+    run_cache.mark_ready()
+    if os.environ.get("VOILA_PREHEAT") == "True" and not os.environ.get(run_cache.CACHE_ENV):
+        from retainwise.reports import data, granted
+
+        data.warm()
         granted.warm()
 
 
@@ -157,19 +168,46 @@ def open_report(results_dir: str = "", *, environ: dict | None = None) -> Page:
 
 
 def _granted_page(env) -> Page:
+    from urllib.parse import parse_qs
+
+    from retainwise.reports.run_cache import CACHE_ENV
+
+    params = {k: v[0] for k, v in parse_qs(env.get("QUERY_STRING", "") or "").items()}
+    if env.get(CACHE_ENV):  # our server admitted the request and prepared the run: no credentials needed
+        return _cached_page(Path(env[CACHE_ENV]), params)
+    return _platform_page(params)
+
+
+def _refused(exc) -> Page:
     import logging
 
+    from retainwise.reports.gate import refusal_reason
+
+    logging.getLogger("retainwise.reports").warning("report refused: %s", getattr(exc, "code", "error"))
+    return Page(None, refusal=refusal_reason(exc))
+
+
+def _cached_page(root: Path, params: dict) -> Page:
+    """The run from the server's cache, found by this request's token (no visit file: refused)."""
+    from retainwise.errors import RetainwiseError
+    from retainwise.reports.run_cache import load_visit
+
+    try:
+        return Page(load_visit(root, params.get("run"), params.get("token")))
+    except RetainwiseError as exc:
+        return _refused(exc)
+
+
+def _platform_page(params: dict) -> Page:
+    """The run from the run store and S3 (a Voila other than our server: the kernel has the credentials)."""
     from retainwise.errors import RetainwiseError
     from retainwise.platform.links import keys, verify
-    from retainwise.reports.gate import query_params, refusal_reason
     from retainwise.reports.granted import load_granted
     from retainwise.settings import Settings
 
-    params = query_params(env.get("QUERY_STRING", ""))
     try:
         settings = Settings.from_env()
         grant = verify(keys(settings), params.get("token"), params.get("run"))  # before any data is touched
         return Page(load_granted(settings, grant, grant.run_id))
     except RetainwiseError as exc:
-        logging.getLogger("retainwise.reports").warning("report refused: %s", getattr(exc, "code", "error"))
-        return Page(None, refusal=refusal_reason(exc))
+        return _refused(exc)
