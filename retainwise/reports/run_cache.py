@@ -143,14 +143,8 @@ def _download_url(settings, run, grant) -> str:
     from retainwise.reports import granted
 
     storage = granted._storage(settings)
-    return storage.s3.generate_presigned_url(
-        "get_object",
-        ExpiresIn=min(3600, remaining_s(grant)),
-        Params={
-            "Bucket": storage.bucket,
-            "Key": run.output_keys["results.csv"],
-            "ResponseContentDisposition": f'attachment; filename="churn-{run.id}.csv"',
-        },
+    return storage.presign(
+        run.output_keys["results.csv"], min(3600, remaining_s(grant)), filename=f"churn-{run.id}.csv"
     )
 
 

@@ -180,13 +180,13 @@ def _app_class():
             settings["transforms"] = [_security_headers_class()]
             logscrub.install(self.log)  # no token, and no kernel id above DEBUG, in any log line
             metrics.install(self, settings)  # pages, refusals, kernels, render times (reports/metrics.py)
-            pools = self.kernel_manager.kernel_pools_config
-            for gate in GATES.values():
-                pools[gate.notebook] = {
-                    **pools.get("default", {}),
-                    "pool_size": POOL_SIZES.get(gate.notebook, 1),
-                }
-            if self.voila_configuration.preheat_kernel:
+            if self.voila_configuration.preheat_kernel:  # without it there is no pool to size
+                pools = self.kernel_manager.kernel_pools_config
+                for gate in GATES.values():
+                    pools[gate.notebook] = {
+                        **pools.get("default", {}),
+                        "pool_size": POOL_SIZES.get(gate.notebook, 1),
+                    }
                 for gate in self._served():
                     if gate.notebook != os.path.basename(self.notebook_path):
                         self.kernel_manager.fill_if_needed(delay=0, notebook_name=gate.notebook)

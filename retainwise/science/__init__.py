@@ -26,6 +26,7 @@ __all__ = [
     "progress",
     "reading",
     "rules",
+    "sample",
     "schema",
     "scoring",
     "snapshot",
