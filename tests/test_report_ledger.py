@@ -143,3 +143,25 @@ def test_the_busy_note_goes_on_top_of_the_static_report():
     assert "Too many open reports" in page and "Close one of the other pages" in page
     alone = busy.with_note(None, BUSY)
     assert 'id="rw-busy"' in alone and "Reload this page in a minute" in alone
+
+
+def test_a_lone_visitor_waits_for_a_cold_kernel_while_the_machine_has_room():
+    # Two visitors took the preheated kernels and the pool has not started refilling: the next visitor,
+    # alone, gets a kernel (Voila starts one) rather than the static page; one arriving while that page
+    # is still being sent gets the static page; with no room or memory, so does a lone one.
+    book, _ = ledger(total=4)
+    for kernel in ("k1", "k2"):
+        slot = book.claim(kernel, ready=1, pooled=1)
+        book.bind(slot, kernel)
+        book.delivered(slot)
+    lone = book.claim("team", ready=0, pooled=0)
+    assert isinstance(lone, Slot)
+    assert book.claim("colleague", ready=0, pooled=0) == BUSY
+    full, _ = ledger(total=2)
+    for kernel in ("k1", "k2"):
+        slot = full.claim(kernel, ready=1, pooled=1)
+        full.bind(slot, kernel)
+        full.delivered(slot)
+    assert full.claim("team", ready=0, pooled=0) == BUSY
+    starved, _ = ledger(free_mb=10)
+    assert starved.claim("team", ready=0, pooled=0) == BUSY

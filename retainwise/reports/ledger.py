@@ -137,9 +137,12 @@ class Ledger:
         if self.in_use(link) >= self.limits.per_link:
             return LINK_BUSY
         if preheat:
-            # a kernel still warming is worth waiting for only when no other page is being sent (a lone
-            # visitor while the pool refills: seconds); in a burst it would be the 30 s wait
-            if ready - self.unbound() <= 0 and not (pooled > ready and self.sending() == 0):
+            # A kernel still warming, or a cold start when the pool is empty and the machine has room, is
+            # worth waiting for only when no other page is being sent (a lone visitor: seconds); in a burst
+            # it would be the 30 s wait. A lone visitor never gets the static page while there is room.
+            room = self.in_use() + pooled < self.limits.total and self.fits()
+            lone = self.sending() == 0 and (pooled > ready or room)
+            if ready - self.unbound() <= 0 and not lone:
                 self.misses.append(self.clock())
                 return BUSY
         elif self.in_use() + pooled >= self.limits.total or not self.fits():
