@@ -74,7 +74,11 @@ def test_the_pool_never_grows_past_what_memory_holds_and_warms_a_few_at_a_time()
     assert book.to_start(target=8, pooled=2, warming=0) == 0
     book.bind(slot, "k1")
     book.delivered(slot)
-    assert book.to_start(target=8, pooled=2, warming=0) == 0  # its scripts and widgets load meanwhile
+    clock.now += 10 * SETTLE_S  # delivered, but the browser is still loading its scripts: no connection yet
+    assert book.gone({}, {"k1"}) == []
+    assert book.to_start(target=8, pooled=2, warming=0) == 0
+    book.gone({"k1": 1}, {"k1"})  # its widgets connected: they are being built now
+    assert book.to_start(target=8, pooled=2, warming=0) == 0
     clock.now += SETTLE_S
     assert book.to_start(target=8, pooled=2, warming=0) == MAX_WARMING
 

@@ -126,3 +126,12 @@ def test_static_report_is_readable_on_desktop_and_phone(sample_run, browser):
             assert pg.locator(".rw-segments table").count() >= 3 and not cut, cut
             assert not pg.locator(".rw-segment-chart img").is_visible()  # too small to read there
         context.close()
+
+
+def test_static_report_carries_no_jupyterlab_stylesheets(sample_run):
+    """Past the report server's kernels every visitor of a burst gets this page (issue 27): nbconvert's lab
+    stylesheets (256 KB, two thirds of the page) are left out; the sections style themselves."""
+    html = (sample_run / "report.html").read_text(encoding="utf-8")
+    assert "--jp-layout-color0" not in html and ".jp-Notebook" not in html
+    assert len(html.encode()) < 200_000, len(html.encode())
+    assert ".rw-kpis" in html  # the sections' own style is there

@@ -53,7 +53,7 @@ import sys
 from pathlib import Path
 
 from retainwise.platform.entrypoints import REPORTS_PORT
-from retainwise.reports import logscrub, metrics
+from retainwise.reports import logscrub, metrics, page_assets, template_cache
 from retainwise.resources import notebook as notebook_path
 from retainwise.resources import templates_dir
 
@@ -175,6 +175,8 @@ def _app_class():
         """Voila with our routes (one per gate) and security headers on every response."""
 
         def init_settings(self):
+            template_cache.install()  # Voila's per-page template compile and static-path walks, once
+            self.voila_configuration.page_config_hook = page_assets.page_config_hook
             settings = _with_report_kernels(super().init_settings)
             # Application(**settings) passes this to its `transforms` parameter (tornado's default is none).
             settings["transforms"] = [_security_headers_class()]
