@@ -151,6 +151,13 @@ class Settings(BaseSettings):
     report_kernels_per_token: int = _env(
         "RETAINWISE_REPORT_KERNELS_PER_LINK", 4, "Interactive report pages open at once on one link.", gt=0
     )
+    report_pages_in_flight: int = _env(
+        "RETAINWISE_REPORT_PAGES_IN_FLIGHT",
+        0,
+        "Interactive report pages being built at once (sent, then loading until their widgets connect); past "
+        "it a visitor gets the static report at once. 0: the report server's CPUs minus one, at least one.",
+        ge=0,
+    )
     report_kernel_gone_s: int = _env(
         "RETAINWISE_REPORT_KERNEL_GONE",
         15,

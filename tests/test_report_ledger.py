@@ -7,6 +7,7 @@ from retainwise.reports.ledger import (
     BUSY,
     FIRST_CONNECT_S,
     LINK_BUSY,
+    LOADING_S,
     MAX_WARMING,
     SETTLE_S,
     Ledger,
@@ -25,7 +26,9 @@ class Clock:
 
 
 def ledger(free_mb: float = 10_000, **limits) -> tuple[Ledger, Clock]:
+    """A ledger on a fake clock; pages in flight unbounded unless ``in_flight`` is given (its own tests)."""
     clock = Clock()
+    limits.setdefault("in_flight", 100)
     return Ledger(Limits(**limits), clock=clock, free_mb=lambda: free_mb), clock
 
 
@@ -74,7 +77,7 @@ def test_the_pool_never_grows_past_what_memory_holds_and_warms_a_few_at_a_time()
     assert book.to_start(target=8, pooled=2, warming=0) == 0
     book.bind(slot, "k1")
     book.delivered(slot)
-    clock.now += 10 * SETTLE_S  # delivered, but the browser is still loading its scripts: no connection yet
+    clock.now += LOADING_S - 1  # delivered, but the browser is still loading its scripts: no connection yet
     assert book.gone({}, {"k1"}) == []
     assert book.to_start(target=8, pooled=2, warming=0) == 0
     book.gone({"k1": 1}, {"k1"})  # its widgets connected: they are being built now
@@ -169,3 +172,43 @@ def test_a_lone_visitor_waits_for_a_cold_kernel_while_the_machine_has_room():
     assert full.claim("team", ready=0, pooled=0) == BUSY
     starved, _ = ledger(free_mb=10)
     assert starved.claim("team", ready=0, pooled=0) == BUSY
+
+
+def test_interactive_pages_in_flight_are_capped_until_their_widgets_connect():
+    book, clock = ledger(in_flight=1, total=6)
+    first = book.claim("a", ready=2, pooled=2)
+    assert isinstance(first, Slot)
+    assert book.claim("b", ready=2, pooled=2) == BUSY  # being sent: a second one would slow both
+    book.bind(first, "k1")
+    book.delivered(first)
+    clock.now += 1
+    assert book.claim("b", ready=1, pooled=1) == BUSY  # sent, but its scripts are still loading
+    book.connected("k1")  # its scripts reached the kernel: the page is built
+    assert book.gone({}, {"k1"}) == [] and book.in_flight() == 0  # closed before any watch saw it open
+    second = book.claim("b", ready=1, pooled=1)
+    assert isinstance(second, Slot) and book.in_flight() == 1
+    assert len(book.misses) == 2  # the refused visitors count as demand: the pool grows for their reload
+    book.bind(second, "k2")
+    book.delivered(second)
+    clock.now += LOADING_S - 1
+    assert book.in_flight() == 1
+    clock.now += 1  # a page whose scripts never connect stops counting after LOADING_S (its kernel stays)
+    assert book.in_flight() == 0 and book.gone({}, {"k2"}) == []
+
+
+def test_pages_in_flight_default_to_the_cpus_but_one(tmp_path, monkeypatch):
+    from retainwise.reports import ledger as ledger_module
+    from retainwise.settings import Settings
+
+    (tmp_path / "cpu.max").write_text("150000 100000\n")  # a container's 1.5 CPUs
+    monkeypatch.setattr("os.sched_getaffinity", lambda _: {0, 1, 2, 3})
+    assert ledger_module.cpus(tmp_path) == 2
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert ledger_module.cpus(tmp_path) == 4
+    monkeypatch.setattr(ledger_module, "cpus", lambda: 4)
+    home = {"RETAINWISE_HOME": str(tmp_path)}
+    assert Limits.from_settings(Settings.from_env(home), 2).in_flight == 3
+    monkeypatch.setattr(ledger_module, "cpus", lambda: 1)
+    assert Limits.from_settings(Settings.from_env(home), 2).in_flight == 1
+    chosen = Settings.from_env({**home, "RETAINWISE_REPORT_PAGES_IN_FLIGHT": "5"})
+    assert Limits.from_settings(chosen, 2).in_flight == 5

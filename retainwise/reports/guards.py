@@ -11,6 +11,7 @@ import re
 from urllib.parse import urlsplit
 
 from retainwise.errors import RetainwiseError
+from retainwise.reports import kernels
 from retainwise.reports.front_door import PORTAL_COOKIE, kernel_allowed
 from retainwise.reports.gate import GATES, grant_for
 
@@ -80,6 +81,7 @@ def kernel_gate(base: type) -> type:
                 self.set_header("Content-Type", "text/plain; charset=utf-8")
                 self.finish(KERNEL_REFUSED)
                 return None
+            kernels.page_connected(self, kernel_id)
             return await super().prepare(*args, **kwargs)
 
     KernelGate.__name__ = KernelGate.__qualname__ = f"Granted{base.__name__}"

@@ -197,6 +197,7 @@ async def admit_page(handler, settings) -> bool:
     params = query_params(handler.request.query)
     ready, pooled = manager.report_pool()
     preheat = hasattr(manager, "_pools")
+    manager.ledger.observe(dict(manager._kernel_connections))  # a page whose widgets came up is built
     claim = manager.ledger.claim(link_key(params.get("token")), ready=ready, pooled=pooled, preheat=preheat)
     try:
         if isinstance(claim, str):
@@ -215,6 +216,14 @@ async def admit_page(handler, settings) -> bool:
         log.warning("report page unavailable: %s", getattr(exc, "code", "error"))
         _send(handler, 503, refusal_page(refusal_reason(exc)))
         return False
+
+
+def page_connected(handler, kernel_id: str) -> None:
+    """A page's scripts reached its kernel (a granted kernel API request or websocket): the page is built.
+    Said at once, not left to the watch: a page opened and closed within a second still counts."""
+    manager = handler.settings.get("kernel_manager")
+    if isinstance(manager, ReportKernels):
+        manager.ledger.connected(kernel_id)
 
 
 def page_sent(handler) -> None:

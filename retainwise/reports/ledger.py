@@ -9,6 +9,14 @@ The decisions (issue 27 and issue 25 item 6), taken in the server process before
   interactive view is busy: never a wait for a cold kernel in a burst (30 s and more while eight compete
   for two CPUs).
   Without preheating (``--no-preheat``) a visitor's kernel starts cold, within the same caps.
+- Interactive pages being built at once (claimed, sent, and loading until their widgets connect) never
+  exceed ``in_flight``: by default the report server's CPUs minus one, at least one (:func:`cpus`,
+  cgroup-aware). An interactive page's first seconds take a CPU: its kernel runs the page's cells, the
+  server renders it and serves its hundred scripts, and the browser runs them; the server's one thread
+  needs the rest for everybody else. Past it a visitor gets the static report at once. Measured with
+  bench/bench_viewers.py (twenty visitors, their browsers on the server's two CPUs): a burst's static
+  pages came in 4.2 s, its two interactive ones in 6.7 s where one alone takes 1.5 s; with one in flight
+  nobody waited past the static pages.
 - Kernels alive for the report (visitors' and preheated) never exceed ``total``, nor what the machine's
   free memory holds (:func:`available_mb`, cgroup-aware: a container's limit, not the host's).
 - The preheated pool grows with demand: every visitor who found no ready kernel in the last
@@ -41,6 +49,10 @@ STALE_CLAIM_S = 120.0
 #: Kernels start only once no page has been claimed, refused or delivered for this long (seconds): a
 #: delivered page still loads its scripts and builds its widgets, and a burst comes in waves.
 SETTLE_S = 2.0
+#: A delivered page counts as still loading (in flight, and holding back pool starts) until its scripts
+#: reach its kernel, for at most this long (seconds): past it the page is slow on the visitor's side (a
+#: phone, a script-less client) and costs the server nothing more while it loads.
+LOADING_S = 10.0
 #: A delivered page's first websocket may take this long (its scripts load first, slowly on a busy machine
 #: or phone); only after it has connected once does ``gone_s`` apply.
 FIRST_CONNECT_S = 60.0
@@ -75,12 +87,28 @@ def available_mb(meminfo: Path = Path("/proc/meminfo"), cgroup: Path = Path("/sy
     return free
 
 
+def cpus(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
+    """CPUs this process may use: its affinity, bounded by a container's CPU quota (an ECS task's vCPU)."""
+    import math
+    import os
+
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota, period = (cgroup / "cpu.max").read_text().split()[:2]
+        if quota != "max":
+            count = min(count, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError):
+        pass
+    return max(1, count)
+
+
 @dataclass(frozen=True)
 class Limits:
     total: int = 6
     per_link: int = 4
     gone_s: float = 15.0
     pool_base: int = 2
+    in_flight: int = 1
 
     @classmethod
     def from_settings(cls, settings, pool_base: int) -> Limits:
@@ -89,6 +117,7 @@ class Limits:
             per_link=settings.report_kernels_per_token,
             gone_s=float(settings.report_kernel_gone_s),
             pool_base=min(pool_base, settings.report_kernels_max),
+            in_flight=settings.report_pages_in_flight or max(1, cpus() - 1),
         )
 
 
@@ -123,6 +152,10 @@ class Ledger:
         """Pages claimed and not yet delivered (their kernel is rendering them, or they wait for one)."""
         return sum(1 for s in self.slots.values() if not s.delivered)
 
+    def in_flight(self) -> int:
+        """Interactive pages being built: claimed and not yet sent, or sent and still loading."""
+        return self.sending() + self.loading()
+
     def loading(self) -> int:
         """Pages delivered whose scripts have not yet connected to their kernel: the browser is still loading
         Voila's scripts and building the widgets (a few MB of JavaScript; most of an interactive page's
@@ -131,7 +164,7 @@ class Ledger:
         return sum(
             1
             for s in self.slots.values()
-            if s.delivered and not s.connected_once and now - s.last_connected < FIRST_CONNECT_S
+            if s.delivered and not s.connected_once and now - s.last_connected < LOADING_S
         )
 
     def unbound(self) -> int:
@@ -143,10 +176,14 @@ class Ledger:
 
     # -- a visitor arrives -----------------------------------------------------------------------
     def claim(self, link: str, *, ready: int, pooled: int, preheat: bool = True) -> Slot | str:
-        """A reserved slot for this visitor's kernel, or why they get the static report (BUSY, LINK_BUSY)."""
+        """A reserved slot for this visitor's kernel, or why they get the static report (BUSY, LINK_BUSY).
+        Call :meth:`observe` first: a page whose widgets have just connected is no longer in flight."""
         self.last_busy = self.clock()
         if self.in_use(link) >= self.limits.per_link:
             return LINK_BUSY
+        if self.in_flight() >= self.limits.in_flight:
+            self.misses.append(self.clock())  # they will reload for the interactive view: be ready then
+            return BUSY
         if preheat:
             # A kernel still warming, or a cold start when the pool is empty and the machine has room, is
             # worth waiting for only when no other page is being sent (a lone visitor: seconds); in a burst
@@ -179,10 +216,27 @@ class Ledger:
         for key in [k for k, s in self.slots.items() if s.kernel_id == kernel_id]:
             del self.slots[key]
 
-    # -- every second ----------------------------------------------------------------------------
+    # -- every second, and before a claim -------------------------------------------------------
+    def observe(self, connections: dict[str, int]) -> None:
+        """Note which pages' kernels have a websocket open now (``connections``: kernel id -> count)."""
+        for kernel_id, count in connections.items():
+            if count > 0:
+                self.connected(kernel_id)
+
+    def connected(self, kernel_id: str) -> None:
+        """The page of ``kernel_id`` reached it (its scripts asked the kernel API or opened the websocket):
+        it is built, no longer in flight, even if it closes again before the next watch."""
+        now = self.clock()
+        for slot in self.slots.values():
+            if slot.kernel_id == kernel_id:
+                if not slot.connected_once:
+                    self.last_busy = now  # its widgets are being built now: settle from here
+                slot.last_connected, slot.connected_once = now, True
+
     def gone(self, connections: dict[str, int], alive: set[str]) -> list[str]:
         """Kernels to shut down: their page was delivered and nothing has been connected for ``gone_s``.
         Slots of kernels that no longer exist (shut down, culled, died) are dropped."""
+        self.observe(connections)
         now, out = self.clock(), []
         for key, slot in list(self.slots.items()):
             if slot.kernel_id is None:
@@ -192,9 +246,7 @@ class Ledger:
             if slot.kernel_id not in alive:
                 del self.slots[key]
             elif connections.get(slot.kernel_id, 0) > 0:
-                if not slot.connected_once:
-                    self.last_busy = now  # its widgets are being built now: settle from here
-                slot.last_connected, slot.connected_once = now, True
+                continue
             elif slot.delivered and now - slot.last_connected >= self._patience(slot):
                 out.append(slot.kernel_id)
         return out
