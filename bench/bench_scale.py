@@ -15,7 +15,6 @@ Usage: python bench/bench_scale.py [--rows 1000000] [--keep DIR]
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -26,38 +25,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _procs import rss_bytes, tree  # noqa: E402
 from _stack import make_upload  # noqa: E402
 
 PEAK_LIMIT = 1.5 * 1024**3
 RATIO_LIMIT = 1.6
 
 
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
-                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        tree.setdefault(ppid, []).append(int(entry))
-    return tree
-
-
 def tree_rss(root: int) -> int:
     """Resident bytes of ``root`` and all its descendants (from /proc)."""
-    tree, total, todo = _children(), 0, [root]
-    while todo:
-        pid = todo.pop()
-        todo.extend(tree.get(pid, []))
-        try:
-            with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as fh:
-                total += next((int(line.split()[1]) * 1024 for line in fh if line.startswith("VmRSS:")), 0)
-        except OSError:
-            continue
-    return total
+    return rss_bytes(tree(root))
 
 
 def run_sampled(cmd: list[str]) -> tuple[float, int, int]:

@@ -36,6 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _procs import kernel_pids, rss_bytes, settled_kernels, tree  # noqa: E402
 from _stack import make_upload, pct  # noqa: E402
 
 GIB = 2**30
@@ -48,51 +49,6 @@ _COMPLETE = (
 
 
 # -- processes ------------------------------------------------------------------------------------
-def _children(pid: int) -> list[int]:
-    out = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                out.append(int(entry))
-    return out
-
-
-def tree(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        found.append(p)
-        todo += _children(p)
-    return found
-
-
-def rss_bytes(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
-            continue
-    return total
-
-
-def kernels(server: int) -> list[int]:
-    out = []
-    for pid in _children(server):
-        try:
-            if b"ipykernel" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                out.append(pid)
-        except OSError:
-            continue
-    return out
-
-
 def report_server(up: int, timeout: float = 120) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -104,19 +60,6 @@ def report_server(up: int, timeout: float = 120) -> int:
                 continue
         time.sleep(0.5)
     raise RuntimeError("retainwise up started no report server")
-
-
-def settle(server: int, timeout: float = 180, quiet: float = 5) -> int:
-    """The server's kernel count once it has not changed for ``quiet`` seconds."""
-    deadline, last, since = time.monotonic() + timeout, -1, time.monotonic()
-    while time.monotonic() < deadline:
-        n = len(kernels(server))
-        if n != last:
-            last, since = n, time.monotonic()
-        elif time.monotonic() - since >= quiet:
-            return n
-        time.sleep(0.5)
-    return last
 
 
 def cli(env: dict, *args: str) -> str:
@@ -188,7 +131,7 @@ async def burst(browser, url: str, n: int, server: int) -> dict:
     done.set()
     await sampler
     peak = max(peak, rss_bytes(tree(server)))
-    each = sorted(rss_bytes([k]) / 2**20 for k in kernels(server))
+    each = sorted(rss_bytes([k]) / 2**20 for k in kernel_pids(server))
     print(f"  kernels after the burst: {len(each)}, RSS MB each: {', '.join(f'{m:.0f}' for m in each)}")
     return {
         "times": [r[0] for r in results],
@@ -212,7 +155,7 @@ async def measure(url: str, server: int, sizes: list[int], single: int, after: f
             runs = single if n == 1 else 1
             rows = {"times": [], "kinds": [], "added": 0, "left": 0}
             for _ in range(runs):
-                idle = settle(server)
+                idle = settled_kernels(server, timeout=180, quiet=5)
                 got = await burst(browser, url, n, server)
                 for context in got["contexts"]:
                     await context.close()  # the tab is gone; no unload-time shutdown reached the server
@@ -220,7 +163,7 @@ async def measure(url: str, server: int, sizes: list[int], single: int, after: f
                 rows["times"] += got["times"]
                 rows["kinds"] += got["kinds"]
                 rows["added"] = max(rows["added"], got["added"])
-                rows["left"] = max(rows["left"], len(kernels(server)) - idle)
+                rows["left"] = max(rows["left"], len(kernel_pids(server)) - idle)
             out[n] = rows
             report(n, rows)
         await browser.close()
@@ -279,7 +222,7 @@ def main() -> int:
         up, _, url = start_up(home, upload)
         try:
             server = report_server(up.pid)
-            settle(server, quiet=10)
+            settled_kernels(server, timeout=180, quiet=10)
             results = asyncio.run(measure(url, server, sizes, args.single, args.after))
         finally:
             os.killpg(up.pid, signal.SIGINT)

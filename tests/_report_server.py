@@ -21,6 +21,9 @@ from retainwise.platform.tenants import results_prefix
 from ._stack import Stack
 from .conftest import ROOT, SAMPLE, TRAINING
 
+sys.path.insert(0, str(ROOT / "bench"))
+from _procs import kernel_pids, rss_bytes, settled_kernels  # noqa: E402,F401 - the tests' process views
+
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
 DESKTOP = {"width": 1280, "height": 1800}
@@ -67,12 +70,15 @@ def wait_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
     raise RuntimeError("the report server did not start")
 
 
-def start_server(stack: Stack, port: int, log_path: Path, *args: str) -> subprocess.Popen:
+def start_server(
+    stack: Stack, port: int, log_path: Path, *args: str, prefix: tuple[str, ...] = ()
+) -> subprocess.Popen:
+    """The report server for ``stack`` on ``port``, once it listens (``prefix``: a command to run it under)."""
     env = stack.env()
     env.pop("PYTHONWARNINGS", None)
     log = open(log_path, "wb")  # noqa: SIM115 - the server writes it until it stops
     server = subprocess.Popen(
-        [sys.executable, "-m", "retainwise.reports.server", "--port", str(port), *args],
+        [*prefix, sys.executable, "-m", "retainwise.reports.server", "--port", str(port), *args],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -113,59 +119,6 @@ def make_reports(moto_server, work: Path, runs: dict[str, Path]):
         yield {"stack": stack, **made, "port": port, "log": work / "voila.log", "server": server}
     finally:
         stop_server(server)
-
-
-# -- watching the server --------------------------------------------------------------
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry))
-    return found
-
-
-def kernel_pids(server_pid: int) -> list[int]:
-    """The server's kernels: its child processes running ipykernel."""
-    pids = []
-    for child in _children(server_pid):
-        try:
-            if b"ipykernel" in Path(f"/proc/{child}/cmdline").read_bytes():
-                pids.append(child)
-        except OSError:
-            continue
-    return pids
-
-
-def rss_mb(pids: list[int]) -> float:
-    """Resident memory of ``pids`` together, in MB."""
-    total = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total / 1024
-
-
-def settled_kernels(server_pid: int, timeout: float = 60, quiet: float = 3) -> int:
-    """The server's kernel count once it has not changed for ``quiet`` seconds."""
-    deadline = time.monotonic() + timeout
-    last, since = -1, time.monotonic()
-    while time.monotonic() < deadline:
-        n = len(kernel_pids(server_pid))
-        if n != last:
-            last, since = n, time.monotonic()
-        elif time.monotonic() - since >= quiet:
-            return n
-        time.sleep(0.3)
-    return last
 
 
 # -- the browser --------------------------------------------------------------------

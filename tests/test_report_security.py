@@ -17,7 +17,7 @@ from retainwise.platform.links import report_url, sign, verify
 from retainwise.reports.server import SECURITY_HEADERS
 
 from . import _report_server as rs
-from ._report_server import kernel_pids, make_reports, open_report, rival_upload, rss_mb, settled_kernels
+from ._report_server import kernel_pids, make_reports, open_report, rival_upload, rss_bytes, settled_kernels
 from .conftest import SAMPLE
 
 pytestmark = [pytest.mark.browser, pytest.mark.aws, pytest.mark.slow]
@@ -65,14 +65,14 @@ def test_strangers_cost_no_kernel(reports):
     for url in urls:  # first requests import the token and run-store code once: not a cost per stranger
         _get(url)
     settled_kernels(server)
-    kernels, before = sorted(kernel_pids(server)), rss_mb([server])
+    kernels, before = sorted(kernel_pids(server)), rss_bytes([server]) / 2**20
     for i in range(100):
         status, _, body = _get(urls[i % len(urls)])
         assert status == 403 and 'id="rw-refusal"' in body, (urls[i % len(urls)], status)
         assert "RIVAL-" not in body and reports["acme"]["results"]["customer_id"].iloc[0] not in body
     settled_kernels(server)
     assert sorted(kernel_pids(server)) == kernels  # the very same kernels: none started, none handed out
-    after = rss_mb([server])
+    after = rss_bytes([server]) / 2**20
     assert after - before < 20, f"the server grew from {before:.0f} MB to {after:.0f} MB"
 
 

@@ -20,7 +20,7 @@ import pytest
 from retainwise.platform.links import portal_url, report_url
 
 from . import _report_server as rs
-from ._report_server import completed_run, kernel_pids, open_report, start_server, stop_server, wait_port
+from ._report_server import completed_run, kernel_pids, open_report, start_server, stop_server
 from ._stack import Stack
 from .conftest import SAMPLE
 
@@ -60,20 +60,8 @@ print(json.dumps({
 
 def _start_without_capabilities(stack, port: int, log_path: Path) -> subprocess.Popen:
     """The server as the production image runs it: no capabilities (there, uid 10001)."""
-    env = stack.env()
-    env.pop("PYTHONWARNINGS", None)
-    log = open(log_path, "wb")  # noqa: SIM115 - closed by stop_server
-    argv = ["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--", sys.executable]
-    server = subprocess.Popen(
-        [*argv, "-m", "retainwise.reports.server", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    server.log_file = log
-    wait_port(port, server)
-    return server
+    prefix = ("setpriv", "--inh-caps=-all", "--bounding-set=-all", "--")
+    return start_server(stack, port, log_path, prefix=prefix)
 
 
 @pytest.fixture(scope="module", params=["as_started", "none"])
