@@ -197,7 +197,6 @@ async def admit_page(handler, settings) -> bool:
     params = query_params(handler.request.query)
     ready, pooled = manager.report_pool()
     preheat = hasattr(manager, "_pools")
-    manager.ledger.observe(dict(manager._kernel_connections))  # a page whose widgets came up is built
     claim = manager.ledger.claim(link_key(params.get("token")), ready=ready, pooled=pooled, preheat=preheat)
     try:
         if isinstance(claim, str):

@@ -21,9 +21,9 @@ The decisions (issue 27 and issue 25 item 6), taken in the server process before
   free memory holds (:func:`available_mb`, cgroup-aware: a container's limit, not the host's).
 - The preheated pool grows with demand: every visitor who found no ready kernel in the last
   :data:`DEMAND_WINDOW_S` seconds asks for one more (never past the caps); when demand stops the extra
-  kernels are shut down again, back to ``pool_base``. Kernels start only while no page is being sent or
-  still loading its scripts, and none came, went or connected for :data:`SETTLE_S`, at most :data:`MAX_WARMING` at once, so a burst's pages are not
-  slowed by a crowd of starting kernels: the pool grows after a burst, for the next one.
+  kernels are shut down again, back to ``pool_base``. Kernels start only while no page is in flight and
+  none came, went or connected for :data:`SETTLE_S`, at most :data:`MAX_WARMING` at once, so a burst's
+  pages are not slowed by a crowd of starting kernels: the pool grows after a burst, for the next one.
 - A kernel whose page is gone is freed without waiting for the browser's unload event: once its page was
   delivered, its websocket closed (no connection) for ``gone_s`` seconds means the page is gone (before its
   first connection, :data:`FIRST_CONNECT_S`: the page's scripts load first).
@@ -176,8 +176,7 @@ class Ledger:
 
     # -- a visitor arrives -----------------------------------------------------------------------
     def claim(self, link: str, *, ready: int, pooled: int, preheat: bool = True) -> Slot | str:
-        """A reserved slot for this visitor's kernel, or why they get the static report (BUSY, LINK_BUSY).
-        Call :meth:`observe` first: a page whose widgets have just connected is no longer in flight."""
+        """A reserved slot for this visitor's kernel, or why they get the static report (BUSY, LINK_BUSY)."""
         self.last_busy = self.clock()
         if self.in_use(link) >= self.limits.per_link:
             return LINK_BUSY
@@ -270,6 +269,6 @@ class Ledger:
         went or connected. A starting kernel's imports take a CPU for seconds: started while a burst's pages
         load, they made those pages three times slower (measured: two pages 4 s alone, 12 s with the refill
         beside them). The watch starts them once the burst is over, at most :data:`MAX_WARMING` at once."""
-        if self.sending() or self.loading() or self.clock() - self.last_busy < SETTLE_S:
+        if self.in_flight() or self.clock() - self.last_busy < SETTLE_S:
             return 0
         return max(0, min(target - pooled, MAX_WARMING - warming))
